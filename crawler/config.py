@@ -1,0 +1,189 @@
+"""Typed configuration: defaults in code < config.toml < REGWATCH_* environment < CLI flags.
+
+Every table of config.toml is a frozen dataclass below; an unknown key is a ConfigError that
+names the file, the key and the keys allowed there. Environment variables address a key by
+its path with double underscores: ``REGWATCH_STORE__PATH=/var/lib/regwatch.db``,
+``REGWATCH_SOURCES__FEDERAL_REGISTER__AGENCIES=industry-and-security-bureau,state-department``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from crawler.errors import ConfigError
+
+USER_AGENT = "regwatch/0.1 (regulatory change tracker; +https://github.com/regwatch/regwatch)"
+
+
+@dataclass(frozen=True)
+class StoreConfig:
+    path: str = "regwatch.db"
+
+
+@dataclass(frozen=True)
+class OutputConfig:
+    digests: str = "digests"
+
+
+@dataclass(frozen=True)
+class HttpConfig:
+    user_agent: str = USER_AGENT
+    timeout: float = 30.0
+    retries: int = 2
+    max_retry_after: float = 300.0
+    polite: bool = True
+
+
+@dataclass(frozen=True)
+class FederalRegisterConfig:
+    enabled: bool = True
+    api_base: str = "https://www.federalregister.gov/api/v1"
+    site_base: str = "https://www.federalregister.gov"
+    agencies: tuple[str, ...] = ("industry-and-security-bureau",)
+    types: tuple[str, ...] = ("RULE", "PRORULE", "NOTICE")
+    api_rate: float = 5.0
+    xml_rate: float = 1.0
+    first_run_days: int = 7
+    public_inspection: bool = True
+    per_page: int = 1000
+    split_above: int = 5000
+
+
+@dataclass(frozen=True)
+class SourcesConfig:
+    federal_register: FederalRegisterConfig = field(default_factory=FederalRegisterConfig)
+
+
+@dataclass(frozen=True)
+class Config:
+    timezone: str = "America/New_York"
+    store: StoreConfig = field(default_factory=StoreConfig)
+    output: OutputConfig = field(default_factory=OutputConfig)
+    http: HttpConfig = field(default_factory=HttpConfig)
+    sources: SourcesConfig = field(default_factory=SourcesConfig)
+    root: Path = field(default=Path("."), metadata={"internal": True})
+    file: Path | None = field(default=None, metadata={"internal": True})
+
+    @property
+    def store_path(self) -> Path:
+        return self.root / self.store.path
+
+    @property
+    def digest_dir(self) -> Path:
+        return self.root / self.output.digests
+
+
+def load(path: Path | None = None, env: typing.Mapping[str, str] | None = None) -> Config:
+    """Read config from ``path`` (or defaults when None), then apply REGWATCH_* from ``env``.
+
+    Relative paths in the file are relative to the file's folder."""
+    env = os.environ if env is None else env
+    data: dict[str, Any] = {}
+    where = "defaults"
+    if path is not None:
+        where = str(path)
+        try:
+            data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise ConfigError(f"{path}: no such config file") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    _apply_env(data, env)
+    config = _build(Config, data, where, "")
+    root = Path(path).resolve().parent if path is not None else Path.cwd()
+    return dataclasses.replace(config, root=root, file=Path(path) if path else None)
+
+
+def _apply_env(data: dict[str, Any], env: typing.Mapping[str, str]) -> None:
+    for name, value in sorted(env.items()):
+        if not name.startswith("REGWATCH_"):
+            continue
+        keys = name.removeprefix("REGWATCH_").lower().split("__")
+        if len(keys) == 1 and keys[0] not in _ENV_SCALARS:
+            continue  # REGWATCH_CONFIG, secrets such as REGWATCH_SMTP_PASSWORD
+        node = data
+        for key in keys[:-1]:
+            node = node.setdefault(key, {})
+            if not isinstance(node, dict):
+                raise ConfigError(f"{name}: {key!r} is not a table")
+        node[keys[-1]] = _EnvValue(value)
+
+
+_ENV_SCALARS = {"timezone"}
+
+
+class _EnvValue(str):
+    """A string from the environment, to be coerced to the field's type."""
+
+
+def _build(cls: type, data: Any, where: str, prefix: str) -> Any:
+    if not isinstance(data, dict):
+        raise ConfigError(f"{where}: {prefix.rstrip('.') or 'top level'} must be a table")
+    fields = {f.name: f for f in dataclasses.fields(cls) if not f.metadata.get("internal")}
+    unknown = sorted(set(data) - set(fields))
+    if unknown:
+        allowed = ", ".join(sorted(fields))
+        raise ConfigError(f"{where}: unknown key '{prefix}{unknown[0]}'; allowed here: {allowed}")
+    hints = typing.get_type_hints(cls)
+    values = {}
+    for name, value in data.items():
+        values[name] = _coerce(hints[name], value, where, f"{prefix}{name}")
+    return cls(**values)
+
+
+def _coerce(hint: Any, value: Any, where: str, key: str) -> Any:
+    if dataclasses.is_dataclass(hint):
+        return _build(hint, value, where, key + ".")
+    origin = typing.get_origin(hint)
+    if origin is tuple:
+        if isinstance(value, _EnvValue):
+            value = [v.strip() for v in value.split(",") if v.strip()]
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise ConfigError(f"{where}: '{key}' must be a list of strings")
+        return tuple(value)
+    if origin in (types.UnionType, typing.Union):
+        hint = next(h for h in typing.get_args(hint) if h is not type(None))
+    try:
+        if isinstance(value, _EnvValue):
+            return _from_env_string(hint, value)
+        if hint is float and isinstance(value, int) and not isinstance(value, bool):
+            return float(value)
+        if not isinstance(value, hint) or (hint is int and isinstance(value, bool)):
+            raise TypeError
+        return value
+    except (TypeError, ValueError):
+        raise ConfigError(
+            f"{where}: '{key}' must be {hint.__name__}, got {value!r}"
+        ) from None
+
+
+def _from_env_string(hint: type, value: str) -> Any:
+    if hint is bool:
+        if value.lower() in ("1", "true", "yes", "on"):
+            return True
+        if value.lower() in ("0", "false", "no", "off"):
+            return False
+        raise ValueError(value)
+    return hint(value)
+
+
+def to_dict(config: Config) -> dict[str, Any]:
+    """The config as plain data (what a crawl subprocess is handed)."""
+    def plain(obj: Any) -> Any:
+        if dataclasses.is_dataclass(obj):
+            return {f.name: plain(getattr(obj, f.name)) for f in dataclasses.fields(obj)
+                    if not f.metadata.get("internal")}
+        return list(obj) if isinstance(obj, tuple) else obj
+    return {"values": plain(config), "root": str(config.root)}
+
+
+def from_dict(data: dict[str, Any]) -> Config:
+    config = _build(Config, data["values"], "crawl handover", "")
+    return dataclasses.replace(config, root=Path(data["root"]))

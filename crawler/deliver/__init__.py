@@ -1,0 +1,1 @@
+"""The only code that writes results outside the store: digest files (email and feeds later)."""

@@ -1,0 +1,104 @@
+"""Build the digest context for one day from what the store holds about it. Pure."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from crawler.digest.context import (
+    ChangeEntry, CorrectedEntry, Digest, DocumentEntry, InspectionEntry, Section, SourceLine,
+)
+from crawler.records import FrDocument
+from storage import DocumentRow, ErrorRow, RunSourceRow
+
+KIND_ORDER = (("Rule", "Final rules"), ("Proposed Rule", "Proposed rules"),
+              ("Notice", "Notices"), ("Presidential Document", "Presidential documents"))
+
+
+@dataclass(frozen=True)
+class DayRecords:
+    """Everything the store knows about one day, gathered by crawler.report."""
+
+    day: date
+    documents: tuple[tuple[DocumentRow, FrDocument], ...]
+    originals: dict[str, DocumentRow]  # corrected document key -> its row
+    changes: tuple[tuple[DocumentRow, tuple[str, ...]], ...]
+    inspection: tuple[DocumentRow, ...]
+    sources: tuple[RunSourceRow, ...]  # the latest run of each source on the day
+    errors: tuple[ErrorRow, ...]  # errors of those runs
+    source_titles: dict[str, str]
+
+
+def build_digest(records: DayRecords, tz: ZoneInfo) -> Digest:
+    entries = [_entry(row, doc, records) for row, doc in records.documents]
+    regular = [e for e in entries if e.corrects is None]
+    sections = []
+    for kind, heading in KIND_ORDER:
+        chosen = tuple(e for e in regular if e.kind == kind)
+        if chosen:
+            sections.append(Section(heading, chosen))
+    others = tuple(e for e in regular if e.kind not in dict(KIND_ORDER))
+    if others:
+        sections.append(Section("Other documents", others))
+    lines = tuple(_source_line(name, title, records, entries, tz)
+                  for name, title in sorted(records.source_titles.items()))
+    return Digest(
+        day=records.day.isoformat(),
+        day_long=f"{records.day:%A, %B} {records.day.day}, {records.day.year}",
+        sections=tuple(sections),
+        corrections=tuple(e for e in entries if e.corrects is not None),
+        changes=tuple(ChangeEntry(r.key, r.title, r.url, fields)
+                      for r, fields in records.changes),
+        inspection=tuple(_inspection(r) for r in records.inspection),
+        sources=lines,
+        total_new=len(entries),
+        degraded=any(line.status != "ok" for line in lines),
+    )
+
+
+def _entry(row: DocumentRow, doc: FrDocument, records: DayRecords) -> DocumentEntry:
+    corrects = None
+    if doc.correction_of:
+        original = records.originals.get(f"fr:{doc.correction_of}")
+        corrects = CorrectedEntry(
+            number=doc.correction_of,
+            title=original.title if original else "",
+            citation=(original.meta.get("citation") or "") if original else "",
+            url=original.url if original else "",
+        )
+    return DocumentEntry(
+        key=row.key, number=doc.number, kind=doc.type, title=doc.title,
+        citation=doc.citation or "", url=doc.html_url,
+        publication_date=doc.publication_date.isoformat(),
+        effective_on=doc.effective_on.isoformat() if doc.effective_on else "",
+        comments_close_on=doc.comments_close_on.isoformat() if doc.comments_close_on else "",
+        cfr_parts=tuple(_cfr(p) for p in doc.cfr_parts), agencies=doc.agencies,
+        action=doc.action, summary=doc.abstract,
+        late=doc.publication_date < records.day, corrects=corrects,
+    )
+
+
+def _cfr(part: str) -> str:
+    title, _, number = part.partition(":")
+    return f"{title} CFR {number}"
+
+
+def _inspection(row: DocumentRow) -> InspectionEntry:
+    return InspectionEntry(
+        number=row.key.removeprefix("pi:"), kind=row.kind, title=row.title, url=row.url,
+        publication_date=row.meta.get("publication_date") or "",
+        special_filing=bool(row.meta.get("special_filing")))
+
+
+def _source_line(name: str, title: str, records: DayRecords, entries: list[DocumentEntry],
+                 tz: ZoneInfo) -> SourceLine:
+    row = next((r for r in records.sources if r.source == name), None)
+    if row is None:
+        return SourceLine(name, title, "not run", "", 0, ())
+    checked = row.finished or row.started
+    local = datetime.fromisoformat(checked).astimezone(tz)
+    errors = tuple(f"{e.target}: {e.message}" for e in records.errors
+                   if e.source == name and e.run == row.run)
+    new = sum(1 for e in entries if e.key.startswith("fr:"))
+    return SourceLine(name, title, row.status, f"{local:%Y-%m-%d %H:%M %Z}", new, errors)

@@ -1,0 +1,81 @@
+"""The documented context of the digest templates: every field a template may use."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class DocumentEntry:
+    key: str
+    number: str
+    kind: str  # Rule, Proposed Rule, Notice, ...
+    title: str
+    citation: str  # "91 FR 70123", or "" while unknown
+    url: str
+    publication_date: str  # ISO
+    effective_on: str  # ISO or ""
+    comments_close_on: str  # ISO or ""
+    cfr_parts: tuple[str, ...]  # "15 CFR 744"
+    agencies: tuple[str, ...]
+    action: str
+    summary: str
+    late: bool  # published before the digest's day, first seen on it
+    corrects: CorrectedEntry | None
+
+
+@dataclass(frozen=True)
+class CorrectedEntry:
+    """The original a correction corrects (title "" when it is not in the store)."""
+
+    number: str
+    title: str
+    citation: str
+    url: str
+
+
+@dataclass(frozen=True)
+class Section:
+    heading: str
+    entries: tuple[DocumentEntry, ...]
+
+
+@dataclass(frozen=True)
+class ChangeEntry:
+    key: str
+    title: str
+    url: str
+    fields: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class InspectionEntry:
+    number: str
+    kind: str
+    title: str
+    url: str
+    publication_date: str  # scheduled publication, ISO or ""
+    special_filing: bool
+
+
+@dataclass(frozen=True)
+class SourceLine:
+    name: str
+    title: str
+    status: str  # ok, degraded, failed, running, not run
+    checked: str  # local time "06:00 EDT", or ""
+    new: int
+    errors: tuple[str, ...]  # "target: message"
+
+
+@dataclass(frozen=True)
+class Digest:
+    day: str  # ISO
+    day_long: str  # "Monday, October 5, 2026"
+    sections: tuple[Section, ...]
+    corrections: tuple[DocumentEntry, ...]
+    changes: tuple[ChangeEntry, ...]
+    inspection: tuple[InspectionEntry, ...]
+    sources: tuple[SourceLine, ...]
+    total_new: int
+    degraded: bool

@@ -1,0 +1,55 @@
+"""Every exception regwatch raises on purpose, in one place.
+
+The CLI turns each into a one-line message (and a traceback only with ``--verbose``).
+Errors about one source or one document never escape a run: they are recorded on the
+run as data (see ``storage`` ``run_errors``) and shown in the digest.
+"""
+
+
+class RegwatchError(Exception):
+    """Base class: a user-facing problem, printed as one line by the CLI."""
+
+    exit_code = 1
+
+
+class ConfigError(RegwatchError):
+    """Raised by ``crawler.config.load`` when config.toml or a REGWATCH_* variable is
+    invalid: unknown key, wrong type, unparseable TOML. Stops the run before it starts."""
+
+    exit_code = 2
+
+
+class StorageError(RegwatchError):
+    """Raised by ``storage`` when the store cannot be opened or migrated (wrong path,
+    newer schema than this code knows, locked file). Stops the run."""
+
+    exit_code = 2
+
+
+class ParseError(RegwatchError):
+    """Raised by ``crawler.parse`` when a payload is not what it claims to be: HTML where
+    JSON was expected, malformed or truncated XML, missing required fields. The pipeline
+    records it against the document; nothing from that payload is stored."""
+
+
+class FetchError(RegwatchError):
+    """Raised inside the spiders for a request that failed for good (unreachable host,
+    HTTP error after retries, an API cap hit). Recorded on the run, never stored."""
+
+
+class CrawlFailed(RegwatchError):
+    """Raised by ``crawler.crawl.run_crawl`` when the crawl subprocess itself died (not
+    when a source reported errors, which are data)."""
+
+
+class UnknownSource(RegwatchError):
+    """Raised by ``crawler.spiders.get`` for a source name that is not registered."""
+
+    exit_code = 2
+
+
+class DegradedRun(RegwatchError):
+    """Raised by the CLI's ``run``/``crawl`` commands after the digest is written when a
+    source or document failed; its message summarises the errors. Exit status 3."""
+
+    exit_code = 3

@@ -1,0 +1,62 @@
+"""What the spiders hand the pipeline: raw payloads as fetched, and errors as data."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+
+Validators = dict[str, tuple[str | None, str | None]]  # url -> (ETag, Last-Modified)
+
+
+@dataclass(frozen=True)
+class FetchedDocument:
+    """One FR document's JSON and full-text XML, as fetched (or re-read after a 304)."""
+
+    source: str
+    number: str
+    json_url: str
+    json: bytes
+    xml_url: str | None
+    xml: bytes | None
+    fetched_at: str
+    validators: Validators = field(default_factory=dict)
+    reference_for: str | None = None  # fetched only because this document corrects it
+
+
+@dataclass(frozen=True)
+class FetchedPublicInspection:
+    """The Public Inspection list of one day for the configured agencies."""
+
+    source: str
+    available_on: date
+    url: str
+    body: bytes
+    fetched_at: str
+
+
+@dataclass(frozen=True)
+class Unchanged:
+    """A document whose payloads the server said are unchanged (HTTP 304 on both)."""
+
+    source: str
+    number: str
+
+
+@dataclass(frozen=True)
+class CrawlError:
+    """A request or payload that failed for good. ``fatal``: the source as a whole failed."""
+
+    source: str
+    target: str
+    message: str
+    fatal: bool = False
+
+
+@dataclass(frozen=True)
+class WindowCounted:
+    """A search window's result count, for the progress bar and the run's stats."""
+
+    source: str
+    since: date
+    until: date
+    count: int

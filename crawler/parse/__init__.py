@@ -1,0 +1,1 @@
+"""Pure parsers: payload bytes in, records out (crawler.records). No I/O here."""

@@ -1,0 +1,71 @@
+"""Amendatory instructions (AMDPAR): prose kept as text, with the verbs and targets it names.
+
+AMDPAR is not machine-readable (SOURCES.md 2); this pulls out what can be named reliably —
+the sections (``744.11``), paragraphs (``744.11(a)(1)``), supplements (``744:supp-4``) and
+parts (``744``) an instruction touches, and its verbs — and leaves the rest as text.
+"""
+
+from __future__ import annotations
+
+import re
+
+from crawler.parse.text import fold
+from crawler.records import Amendment
+
+_NUMBER = re.compile(r"^\s*(\d+[a-z]?)\.\s")
+_VERBS = {
+    "revise": "revise", "revising": "revise", "revised": "revise",
+    "add": "add", "adding": "add", "added": "add",
+    "remove": "remove", "removing": "remove", "removed": "remove",
+    "reserve": "reserve", "reserving": "reserve", "reserved": "reserve",
+    "redesignate": "redesignate", "redesignating": "redesignate", "redesignated": "redesignate",
+    "amend": "amend", "amending": "amend", "amended": "amend",
+    "continues": "continue", "continue": "continue",
+    "revises": "revise", "adds": "add", "removes": "remove", "amends": "amend",
+}
+_TOKENS = re.compile(
+    r"""
+    (?P<supp>supplement\s+no\.?\s*(?P<supp_no>\d+)\s+to\s+part\s+(?P<supp_part>\d+))
+  | (?P<sect>§+\s*(?P<sect_list>\d+\.\d+[a-z]?(?:\s*(?:,|and|through|or)\s*\d+\.\d+[a-z]?)*))
+  | (?P<partref>\bparts?\s+(?P<part_no>\d+)\b)
+  | (?P<para>\bparagraphs?\s+(?P<labels>\([a-zA-Z0-9]+\)(?:\([a-zA-Z0-9]+\))*
+        (?:\s*(?:,|and|or|through|,\s*and)\s*\([a-zA-Z0-9]+\)(?:\([a-zA-Z0-9]+\))*)*))
+    """,
+    re.IGNORECASE | re.VERBOSE,
+)
+_LABEL_GROUP = re.compile(r"(?:\([a-zA-Z0-9]+\))+")
+_SECTION_NO = re.compile(r"\d+\.\d+[a-z]?")
+
+
+def parse_amendment(text: str) -> Amendment:
+    """One AMDPAR's text -> Amendment with its number, verbs and targets (in order, unique)."""
+    plain = fold(text)
+    number = _NUMBER.match(plain)
+    words = re.findall(r"[a-z]+", plain.lower())
+    verbs = tuple(dict.fromkeys(_VERBS[w] for w in words if w in _VERBS))
+    return Amendment(
+        text=plain,
+        number=number.group(1) if number else None,
+        verbs=verbs,
+        targets=tuple(dict.fromkeys(_targets(plain))),
+    )
+
+
+def _targets(text: str) -> list[str]:
+    found: list[str] = []
+    section: str | None = None
+    for match in _TOKENS.finditer(text):
+        if match.group("supp"):
+            section = f"{match.group('supp_part')}:supp-{match.group('supp_no')}"
+            found.append(section)
+        elif match.group("sect"):
+            numbers = _SECTION_NO.findall(match.group("sect_list"))
+            found.extend(numbers)
+            section = numbers[-1]
+        elif match.group("partref"):
+            if section is None:
+                found.append(match.group("part_no"))
+        elif match.group("para") and section is not None:
+            for labels in _LABEL_GROUP.findall(match.group("labels")):
+                found.append(f"{section}{labels}")
+    return found

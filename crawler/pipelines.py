@@ -1,0 +1,139 @@
+"""The one writer of a crawl: parse each fetched payload and snapshot it into the store.
+
+A payload that fails to parse is recorded as an error on the run and stores nothing; HTTP
+validators are saved only after their document is safely stored, so a failed document is
+fetched in full again by the next run.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections import Counter
+from typing import Any
+
+from crawler.errors import ParseError
+from crawler.items import (
+    CrawlError, FetchedDocument, FetchedPublicInspection, Unchanged, WindowCounted,
+)
+from crawler.parse.fr_json import parse_document, parse_public_inspection
+from crawler.parse.fr_xml import parse_document_xml
+from crawler.records import Outcome, SourceState
+from crawler.snapshot import changed_fields, fr_version, pi_version
+from storage import NewVersion, Store
+
+
+class StorePipeline:
+    def __init__(self, crawler: Any) -> None:
+        settings = crawler.settings
+        self.config = settings["REGWATCH_CONFIG"]
+        self.run = settings.getint("REGWATCH_RUN")
+        self.now = settings["REGWATCH_NOW"]
+        self.stats: dict[str, Counter[str]] = {}
+        self.fatal: set[str] = set()
+        self.store: Store | None = None
+
+    @classmethod
+    def from_crawler(cls, crawler: Any) -> StorePipeline:
+        return cls(crawler)
+
+    def open_spider(self) -> None:
+        self.store = Store.open(self.config.store_path)
+
+    def close_spider(self) -> None:
+        assert self.store is not None
+        for source, counts in self.stats.items():
+            if source in self.fatal:
+                state = SourceState.FAILED
+            elif counts[Outcome.ERROR]:
+                state = SourceState.DEGRADED
+            else:
+                state = SourceState.OK
+            self.store.source_finished(self.run, source, self.now, state, dict(counts))
+        self.store.close()
+
+    def process_item(self, item: Any) -> Any:
+        source = item.source
+        counts = self.stats.setdefault(source, Counter())
+        try:
+            if isinstance(item, FetchedDocument):
+                counts[self._document(item)] += 1
+            elif isinstance(item, FetchedPublicInspection):
+                counts.update(self._public_inspection(item))
+            elif isinstance(item, Unchanged):
+                counts[Outcome.UNCHANGED] += 1
+            elif isinstance(item, WindowCounted):
+                counts["found"] += item.count
+            elif isinstance(item, CrawlError):
+                self._error(source, item.target, item.message)
+                counts[Outcome.ERROR] += 1
+                if item.fatal:
+                    self.fatal.add(source)
+        except ParseError as exc:
+            target = f"fr:{item.number}" if isinstance(item, FetchedDocument) else item.url
+            self._error(source, target, str(exc))
+            counts[Outcome.ERROR] += 1
+        return item
+
+    def _error(self, source: str, target: str, message: str) -> None:
+        assert self.store is not None
+        self.store.record_error(self.run, source, target, message, self.now)
+        print(f"regwatch: {source}: {target}: {message}", file=sys.stderr)
+
+    def _document(self, item: FetchedDocument) -> Outcome:
+        what = f"fr:{item.number}"
+        xml = parse_document_xml(item.xml, f"{what} XML") if item.xml is not None else None
+        doc = parse_document(item.json, xml, f"{what} JSON")
+        raw = {"json": item.json} | ({"xml": item.xml} if item.xml is not None else {})
+        new = fr_version(doc, raw, run=self.run, fetched_at=item.fetched_at,
+                         source=item.source, reference_for=item.reference_for)
+        outcome = self._snapshot(new)
+        assert self.store is not None
+        for url, (etag, modified) in item.validators.items():
+            self.store.set_validators(url, etag, modified, self.now)
+        return outcome
+
+    def _public_inspection(self, item: FetchedPublicInspection) -> Counter[str]:
+        docs = parse_public_inspection(item.body, item.available_on,
+                                       f"public inspection {item.available_on}")
+        return Counter(self._snapshot(pi_version(d, item.body, run=self.run,
+                                                 fetched_at=item.fetched_at, source=item.source))
+                       for d in docs)
+
+    def _snapshot(self, new: NewVersion) -> Outcome:
+        assert self.store is not None
+        latest = self.store.latest_version(new.key)
+        if latest is not None and latest.text_hash == new.text_hash:
+            return Outcome.UNCHANGED
+        old_tree = self.store.blob(latest.tree_blob) if latest else None
+        stats = changed_fields(old_tree, new.tree)
+        return self.store.snapshot(NewVersion(**{**new.__dict__, "change_stats": stats})).outcome
+
+
+class ProgressBar:
+    """A progress bar on stderr for backfills: documents done out of documents found."""
+
+    def __init__(self, crawler: Any) -> None:
+        from scrapy import signals
+        from tqdm import tqdm
+
+        self.bar = tqdm(total=0, unit="doc", desc="federal_register", file=sys.stderr,
+                        dynamic_ncols=True)
+        crawler.signals.connect(self.item_scraped, signal=signals.item_scraped)
+        crawler.signals.connect(self.closed, signal=signals.spider_closed)
+
+    @classmethod
+    def from_crawler(cls, crawler: Any) -> ProgressBar:
+        return cls(crawler)
+
+    def item_scraped(self, item: Any) -> None:
+        if isinstance(item, WindowCounted):
+            self.bar.total += item.count
+            self.bar.refresh()
+        elif isinstance(item, FetchedDocument | Unchanged) and not getattr(
+                item, "reference_for", None):
+            self.bar.update(1)
+        elif isinstance(item, CrawlError) and item.target.startswith("fr:"):
+            self.bar.update(1)
+
+    def closed(self) -> None:
+        self.bar.close()

@@ -1,0 +1,192 @@
+"""The typed records handed from stage to stage, in flow order.
+
+fetch (crawler.items) -> parse (these records) -> snapshot (storage) -> digest (contexts).
+All are frozen and JSON-serialisable through ``to_json``/``from_json`` so a parsed version
+can be stored as a derived blob and read back by the report half.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import json
+import typing
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from storage.outcomes import Outcome
+
+__all__ = ["Outcome"]  # re-exported: one vocabulary, defined beside the store
+
+
+class SourceState(enum.StrEnum):
+    """How a source fared in a run: shown in the digest footer and in the exit status."""
+
+    OK = "ok"
+    DEGRADED = "degraded"  # the source answered but some documents failed
+    FAILED = "failed"  # the source could not be searched at all
+    SKIPPED = "skipped"  # disabled in config
+
+
+# --- parse: Federal Register XML ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Amendment:
+    """One amendatory instruction (AMDPAR), kept as text, with what it names."""
+
+    text: str
+    number: str | None  # the instruction's own number ("2."), if any
+    verbs: tuple[str, ...]  # revise, add, remove, reserve, redesignate, amend, continue
+    targets: tuple[str, ...]  # "744.11", "744.11(a)(1)", "744:supp-4", "744" (the part)
+
+
+@dataclass(frozen=True)
+class Table:
+    """A GPOTABLE as rows of cell text; ``headers`` joins stacked column heads with ' / '."""
+
+    title: str
+    headers: tuple[str, ...]
+    rows: tuple[tuple[str, ...], ...]
+
+
+@dataclass(frozen=True)
+class Section:
+    """A section given in a REGTEXT. ``paragraphs`` keeps '* * * * *' where text was elided."""
+
+    number: str  # "744.11"
+    subject: str
+    paragraphs: tuple[str, ...]
+    tables: tuple[Table, ...] = ()
+
+
+@dataclass(frozen=True)
+class RegText:
+    """One REGTEXT block: the amendments to one CFR part and the text they carry."""
+
+    title: int | None
+    part: str
+    amendments: tuple[Amendment, ...]
+    sections: tuple[Section, ...]
+    text: tuple[str, ...]  # headings and paragraphs outside any SECTION (supplements)
+    tables: tuple[Table, ...]  # tables outside any SECTION (Entity List additions)
+
+
+@dataclass(frozen=True)
+class FrXmlDocument:
+    """What the full-text XML of one FR document says about itself."""
+
+    element: str  # RULE, PRORULE, NOTICE, PRESDOCU
+    agency: str
+    subagencies: tuple[str, ...]
+    cfr: str  # "15 CFR Parts 734 and 744"
+    cfr_parts: tuple[str, ...]  # ("15:734", "15:744")
+    dockets: tuple[str, ...]
+    rins: tuple[str, ...]
+    subject: str
+    action: str
+    summary: str
+    dates: str  # the DATES/EFFDATE block as text
+    effective_date: date | None
+    comment_deadline: date | None
+    regtexts: tuple[RegText, ...]
+    tables: tuple[Table, ...]  # every GPOTABLE, in document order
+    frdoc: str  # "2024-02801" from the FRDOC line, if present
+    billing_code: str
+
+
+# --- parse: Federal Register API -----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FrDocument:
+    """One published FR document: the API's JSON merged with its parsed XML."""
+
+    number: str
+    publication_date: date
+    type: str  # "Rule", "Proposed Rule", "Notice", "Presidential Document"
+    title: str
+    citation: str | None  # "91 FR 70123"
+    html_url: str
+    pdf_url: str | None
+    agencies: tuple[str, ...]  # agency names, parent first as the API lists them
+    agency_slugs: tuple[str, ...]
+    cfr_parts: tuple[str, ...]  # "15:744", from the API and the XML together
+    effective_on: date | None
+    comments_close_on: date | None
+    correction_of: str | None  # document number this one corrects
+    abstract: str
+    action: str
+    dockets: tuple[str, ...]
+    rins: tuple[str, ...]
+    xml: FrXmlDocument | None
+
+    @property
+    def key(self) -> str:
+        return f"fr:{self.number}"
+
+    @property
+    def is_correction(self) -> bool:
+        return self.correction_of is not None or self.number.startswith("C")
+
+
+@dataclass(frozen=True)
+class PublicInspectionDocument:
+    """A document filed for public inspection, before it is published."""
+
+    number: str
+    available_on: date
+    publication_date: date | None
+    type: str
+    title: str
+    agencies: tuple[str, ...]
+    html_url: str
+    pdf_url: str | None
+    filed_at: str | None
+    special_filing: bool
+
+    @property
+    def key(self) -> str:
+        return f"pi:{self.number}"
+
+
+# --- serialisation -------------------------------------------------------------------------
+
+
+def to_jsonable(value: Any) -> Any:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: to_jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, tuple | list):
+        return [to_jsonable(v) for v in value]
+    if isinstance(value, date):
+        return value.isoformat()
+    return value
+
+
+def to_json(record: Any) -> bytes:
+    """Canonical JSON (sorted keys, no spaces): equal records give equal bytes."""
+    return json.dumps(to_jsonable(record), sort_keys=True, separators=(",", ":"),
+                      ensure_ascii=False).encode()
+
+
+def from_json(cls: type, data: bytes | dict) -> Any:
+    raw = json.loads(data) if isinstance(data, bytes | str) else data
+    return _from(cls, raw)
+
+
+def _from(hint: Any, value: Any) -> Any:
+    if value is None:
+        return None
+    if dataclasses.is_dataclass(hint):
+        hints = typing.get_type_hints(hint)
+        return hint(**{k: _from(hints[k], v) for k, v in value.items() if k in hints})
+    origin = typing.get_origin(hint)
+    args = typing.get_args(hint)
+    if origin is tuple:
+        return tuple(_from(args[0], v) for v in value)
+    if args and type(None) in args:
+        return _from(next(a for a in args if a is not type(None)), value)
+    if hint is date:
+        return date.fromisoformat(value)
+    return value

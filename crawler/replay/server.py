@@ -1,0 +1,229 @@
+"""A Federal Register API look-alike on 127.0.0.1, serving a Corpus with the API's quirks.
+
+It reproduces what the spider must cope with (SOURCES.md 1.4): ``per_page`` outside
+2..2000 silently becomes 20, ``page`` outside 1..50 or past 10,000 results silently
+becomes 1, ``total_pages`` is capped at 50, ``results`` is omitted when count is 0.
+Scripted ``Fault``s add 429/503 with Retry-After, HTML maintenance pages, truncated bodies.
+It answers conditional requests (ETag / Last-Modified -> 304) and checks the Host header.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import re
+import threading
+from dataclasses import dataclass, field
+from datetime import date
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlencode, urlsplit
+
+from crawler.replay.corpus import Corpus
+
+TYPES = {"RULE": "Rule", "PRORULE": "Proposed Rule", "NOTICE": "Notice",
+         "PRESDOCU": "Presidential Document"}
+SEARCH_FIELDS = ("title", "type", "abstract", "document_number", "html_url", "pdf_url",
+                 "public_inspection_pdf_url", "publication_date", "agencies", "excerpts")
+LAST_MODIFIED = "Mon, 05 Oct 2026 10:00:00 GMT"
+MAINTENANCE = (b"<!DOCTYPE html><html><head><title>Federal Register :: Scheduled Maintenance"
+               b"</title></head><body><h1>We'll be back shortly</h1></body></html>")
+
+
+@dataclass
+class Fault:
+    """A scripted misbehaviour for requests whose path+query matches ``pattern``.
+
+    ``times`` limits how often it fires (None: always). ``status`` replaces the status
+    (with ``retry_after`` seconds when set); ``html`` serves a maintenance page with 200;
+    ``truncate`` cuts the real body to that many bytes (declaring the short length);
+    ``count`` overrides the search ``count`` (to simulate huge result sets)."""
+
+    pattern: str
+    times: int | None = None
+    status: int | None = None
+    retry_after: int | None = None
+    html: bool = False
+    truncate: int | None = None
+    count: int | None = None
+    fired: int = 0
+
+    def applies(self, target: str) -> bool:
+        return (self.times is None or self.fired < self.times) and bool(
+            re.search(self.pattern, target))
+
+
+@dataclass
+class ReplayServer:
+    corpus: Corpus
+    faults: list[Fault] = field(default_factory=list)
+    port: int = 0
+    requests: list[tuple[str, dict[str, str]]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self._httpd: ThreadingHTTPServer | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> ReplayServer:
+        server = self
+        handler = type("Handler", (_Handler,), {"replay": server})
+        self._httpd = ThreadingHTTPServer(("127.0.0.1", self.port), handler)
+        self._httpd.daemon_threads = True
+        self.port = self._httpd.server_address[1]
+        threading.Thread(target=self._httpd.serve_forever, daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        if self._httpd is not None:
+            self._httpd.shutdown()
+            self._httpd.server_close()
+
+    def __enter__(self) -> ReplayServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def fault_for(self, target: str) -> Fault | None:
+        with self._lock:
+            for fault in self.faults:
+                if fault.applies(target):
+                    fault.fired += 1
+                    return fault
+        return None
+
+    def paths(self, prefix: str = "") -> list[str]:
+        return [p for p, _ in self.requests if p.startswith(prefix)]
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    replay: ReplayServer
+
+    def log_message(self, format: str, *args: Any) -> None:
+        return
+
+    def do_GET(self) -> None:
+        self.replay.requests.append((self.path, dict(self.headers.items())))
+        host = self.headers.get("Host", "")
+        if host.rsplit(":", 1)[0] not in ("127.0.0.1", "localhost", "[::1]"):
+            return self._send(421, b'{"status":421,"message":"Misdirected Request"}')
+        fault = self.replay.fault_for(self.path)
+        if fault and fault.status:
+            headers = {"Retry-After": str(fault.retry_after)} if fault.retry_after else {}
+            return self._send(fault.status, b'{"status":%d}' % fault.status, headers=headers)
+        if fault and fault.html:
+            return self._send(200, MAINTENANCE, "text/html; charset=utf-8")
+        status, body, ctype = self._route(fault)
+        if fault and fault.truncate is not None:
+            body = body[: fault.truncate]
+        etag = '"' + hashlib.sha1(body).hexdigest() + '"'
+        if status == 200 and (self.headers.get("If-None-Match") == etag
+                              or self.headers.get("If-Modified-Since") == LAST_MODIFIED):
+            return self._send(304, b"", ctype, {"ETag": etag, "Last-Modified": LAST_MODIFIED})
+        headers = {"ETag": etag, "Last-Modified": LAST_MODIFIED} if status == 200 else {}
+        self._send(status, body, ctype, headers)
+
+    def _send(self, status: int, body: bytes, ctype: str = "application/json; charset=utf-8",
+              headers: dict[str, str] | None = None) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(body)))
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        self.end_headers()
+        if status != 304:
+            self.wfile.write(body)
+
+    def _route(self, fault: Fault | None) -> tuple[int, bytes, str]:
+        url = urlsplit(self.path)
+        query = parse_qs(url.query)
+        corpus = self.replay.corpus
+        if url.path == "/api/v1/documents.json":
+            return 200, _json(_search(self.replay, corpus, query, fault)), "application/json"
+        if url.path == "/api/v1/public-inspection-documents.json":
+            return _public_inspection(corpus, query)
+        match = re.fullmatch(r"/api/v1/documents/([A-Za-z0-9,-]+)\.json", url.path)
+        if match:
+            return _documents(corpus, match.group(1).split(","))
+        match = re.fullmatch(r"/documents/full_text/xml/\d{4}/\d\d/\d\d/([A-Za-z0-9-]+)\.xml",
+                             url.path)
+        if match and (xml := corpus.xml_for(match.group(1))) is not None:
+            return 200, xml, "text/xml; charset=utf-8"
+        return 404, b'{"status":404,"message":"Not Found"}', "application/json"
+
+
+def _json(obj: Any) -> bytes:
+    return json.dumps(obj, ensure_ascii=False).encode()
+
+
+def _search(server: ReplayServer, corpus: Corpus, q: dict[str, list[str]],
+            fault: Fault | None) -> dict[str, Any]:
+    agencies = set(q.get("conditions[agencies][]", []))
+    types = {TYPES.get(t, t) for t in q.get("conditions[type][]", [])}
+    on = q.get("conditions[publication_date][is]", [None])[0]
+    gte = q.get("conditions[publication_date][gte]", ["0000"])[0]
+    lte = q.get("conditions[publication_date][lte]", ["9999"])[0]
+    hits = [d for d in corpus.documents.values()
+            if (not agencies or agencies & {a.get("slug") for a in d["agencies"]})
+            and (not types or d["type"] in types)
+            and (d["publication_date"] == on if on else gte <= d["publication_date"] <= lte)]
+    hits.sort(key=lambda d: (d["publication_date"], d["document_number"]), reverse=True)
+    per_page = _int(q.get("per_page", ["20"])[0], 20)
+    per_page = per_page if 1 < per_page <= 2000 else 20
+    page = _int(q.get("page", ["1"])[0], 1)
+    if not 1 <= page <= 50 or page * per_page > 10_000:
+        page = 1
+    count = fault.count if fault and fault.count is not None else len(hits)
+    fields = q.get("fields[]") or list(SEARCH_FIELDS)
+    total_pages = min(math.ceil(count / per_page), 50)
+    body: dict[str, Any] = {"count": count, "description": "Documents matching the search",
+                            "total_pages": total_pages}
+    if page < total_pages:
+        rest = {k: v for k, v in q.items() if k != "page"}
+        body["next_page_url"] = (f"{server.base}/api/v1/documents.json?"
+                                 f"{urlencode(rest, doseq=True)}&page={page + 1}")
+    if count:
+        chunk = hits[(page - 1) * per_page: page * per_page]
+        body["results"] = [{f: d.get(f) for f in fields} for d in chunk]
+    return body
+
+
+def _int(value: str, default: int) -> int:
+    try:
+        return int(value)
+    except ValueError:
+        return default
+
+
+def _documents(corpus: Corpus, numbers: list[str]) -> tuple[int, bytes, str]:
+    found = [corpus.documents[n] for n in numbers if n in corpus.documents]
+    if len(numbers) == 1:
+        if not found:
+            return 404, b'{"status":404,"message":"Not Found"}', "application/json"
+        return 200, _json(found[0]), "application/json"
+    missing = [n for n in numbers if n not in corpus.documents]
+    body = {"count": len(found), "results": found}
+    if missing:
+        body["errors"] = {"not_found": missing}
+    return 200, _json(body), "application/json"
+
+
+def _public_inspection(corpus: Corpus, q: dict[str, list[str]]) -> tuple[int, bytes, str]:
+    day = q.get("conditions[available_on]", [None])[0]
+    if not day:
+        return 400, b'{"errors":{"available_on":"is required"}}', "application/json"
+    date.fromisoformat(day)
+    agencies = set(q.get("conditions[agencies][]", []))
+    recorded = corpus.public_inspection.get(day, {"count": 0, "results": []})
+    results = [r for r in recorded.get("results", [])
+               if not agencies or agencies & {a.get("slug") for a in r.get("agencies", [])}]
+    body: dict[str, Any] = {"count": len(results)}
+    if results:
+        body["results"] = results
+    return 200, _json(body), "application/json"

@@ -1,0 +1,68 @@
+"""The report half for one day: gather from the store, build the digest, write its files."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from crawler.config import Config
+from crawler.deliver.files import write_atomic
+from crawler.digest.build import DayRecords, build_digest
+from crawler.digest.context import Digest
+from crawler.digest.render import render
+from crawler.records import FrDocument, from_json
+from crawler.spiders import SOURCES
+from storage import DocumentRow, Store
+
+
+def gather(store: Store, day: date, config: Config) -> DayRecords:
+    """What the store knows about ``day``: documents published on it or first seen in its
+    daily runs, changes and errors of those runs, that day's Public Inspection list."""
+    iso = day.isoformat()
+    runs = [r.id for r in store.runs_on(iso) if r.kind == "daily"]
+    rows = store.documents(published=iso, first_runs=runs, prefix="fr:")
+    chosen = [r for r in rows if r.published == iso or not r.meta.get("reference_for")]
+    documents = tuple((row, _record(store, row)) for row in chosen)
+    originals = {}
+    for _, doc in documents:
+        if doc.correction_of and (original := store.document(f"fr:{doc.correction_of}")):
+            originals[original.key] = original
+    changes = []
+    for change in store.changes_in(runs):
+        row = store.document(change["document"])
+        if row is not None:
+            changes.append((row, tuple(change["stats"].get("fields", ()))))
+    latest: dict[str, int] = {}
+    for line in store.run_sources(runs):
+        latest[line.source] = line.run
+    sources = tuple(r for r in store.run_sources(runs) if latest.get(r.source) == r.run)
+    enabled = {n: s.title for n, s in SOURCES.items()
+               if getattr(config.sources, n).enabled}
+    return DayRecords(
+        day=day, documents=documents, originals=originals, changes=tuple(changes),
+        inspection=tuple(store.documents(published=iso, prefix="pi:")),
+        sources=sources, errors=tuple(store.errors(sorted(set(latest.values())))),
+        source_titles=enabled,
+    )
+
+
+def _record(store: Store, row: DocumentRow) -> FrDocument:
+    version = store.latest_version(row.key)
+    assert version is not None, row.key
+    return from_json(FrDocument, store.blob(version.tree_blob))
+
+
+def digest_for(store: Store, day: date, config: Config) -> Digest:
+    return build_digest(gather(store, day, config), ZoneInfo(config.timezone))
+
+
+def write_digest(store: Store, day: date, config: Config) -> tuple[Path, Path]:
+    """Render the day's digest as text and HTML into the digest folder; returns the paths."""
+    digest = digest_for(store, day, config)
+    folder = config.digest_dir
+    text = write_atomic(folder / f"{day.isoformat()}.txt",
+                        render("digest/digest.txt.j2", digest=digest))
+    html = write_atomic(folder / f"{day.isoformat()}.html",
+                        render("digest/digest.html.j2", digest=digest))
+    return text, html

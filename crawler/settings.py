@@ -1,0 +1,59 @@
+"""Scrapy settings for a regwatch crawl, built from the typed Config."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from crawler.config import Config
+
+API_SLOT = "fr-api"
+XML_SLOT = "fr-xml"
+
+
+def build_settings(config: Config, *, run_id: int, now: str, verbose: bool = False,
+                   progress: bool = False) -> dict[str, Any]:
+    http = config.http
+    fr = config.sources.federal_register
+    polite = http.polite
+
+    def slot(rate: float) -> dict[str, Any]:
+        if not polite:
+            return {"concurrency": 16, "delay": 0}
+        return {"concurrency": 1, "delay": 1.0 / rate if rate > 0 else 0}
+
+    return {
+        "BOT_NAME": "regwatch",
+        "USER_AGENT": http.user_agent,
+        "ROBOTSTXT_OBEY": False,  # APIs only; the HTML site is not fetched
+        "TELNETCONSOLE_ENABLED": False,
+        "REMOTE_CONTROL_ENABLED": False,
+        "TWISTED_REACTOR": "twisted.internet.asyncioreactor.AsyncioSelectorReactor",
+        "LOG_LEVEL": "DEBUG" if verbose else "ERROR",
+        "LOG_FORMAT": "%(levelname)s %(name)s: %(message)s",
+        "STATS_DUMP": verbose,
+        "LOGSTATS_INTERVAL": 0,
+        "COOKIES_ENABLED": False,
+        "HTTPCACHE_ENABLED": False,
+        "DOWNLOAD_TIMEOUT": http.timeout,
+        "DNS_TIMEOUT": min(http.timeout, 20),
+        "DOWNLOAD_FAIL_ON_DATALOSS": True,
+        "CONCURRENT_REQUESTS": 16 if not polite else 4,
+        "CONCURRENT_REQUESTS_PER_DOMAIN": 16 if not polite else 4,
+        "RANDOMIZE_DOWNLOAD_DELAY": False,
+        "DOWNLOAD_DELAY": 0 if not polite else 1.0 / max(fr.api_rate, 0.001),
+        "DOWNLOAD_SLOTS": {API_SLOT: slot(fr.api_rate), XML_SLOT: slot(fr.xml_rate)},
+        "AUTOTHROTTLE_ENABLED": False,
+        "RETRY_ENABLED": True,
+        "RETRY_TIMES": http.retries,
+        "RETRY_HTTP_CODES": [500, 502, 504, 522, 524, 408],  # 429/503: RetryAfterMiddleware
+        "HTTPERROR_ALLOW_ALL": False,
+        "DOWNLOADER_MIDDLEWARES": {"crawler.middlewares.RetryAfterMiddleware": 545},
+        "ITEM_PIPELINES": {"crawler.pipelines.StorePipeline": 300},
+        "EXTENSIONS": {"crawler.pipelines.ProgressBar": 500} if progress else {},
+        "REGWATCH_CONFIG": config,
+        "REGWATCH_RUN": run_id,
+        "REGWATCH_NOW": now,
+        "REGWATCH_RETRIES": http.retries,
+        "REGWATCH_MAX_RETRY_AFTER": http.max_retry_after,
+        "REGWATCH_BACKOFF": 1.0 if polite else 0.05,
+    }

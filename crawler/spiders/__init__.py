@@ -1,0 +1,49 @@
+"""The source registry: one entry per spider, the same name in config, CLI, store and docs.
+
+Entries name their spider class by import path so that listing sources (``regwatch
+sources``) and everything else outside a crawl never imports Scrapy.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+
+from crawler.errors import UnknownSource
+
+
+@dataclass(frozen=True)
+class Source:
+    name: str
+    title: str
+    summary: str
+    spider: str  # "module:Class"
+
+    def load(self) -> type:
+        module, _, cls = self.spider.partition(":")
+        return getattr(importlib.import_module(module), cls)
+
+
+SOURCES: dict[str, Source] = {}
+
+
+def register(source: Source) -> Source:
+    SOURCES[source.name] = source
+    return source
+
+
+def get(name: str) -> Source:
+    try:
+        return SOURCES[name]
+    except KeyError:
+        known = ", ".join(sorted(SOURCES))
+        raise UnknownSource(f"unknown source {name!r}; known sources: {known}") from None
+
+
+register(Source(
+    name="federal_register",
+    title="Federal Register",
+    summary="FR API documents.json search by agency, type and publication-date window; each "
+            "document's JSON and full-text XML; the day's Public Inspection list.",
+    spider="crawler.spiders.federal_register:FederalRegisterSpider",
+))

@@ -1,0 +1,55 @@
+"""Named migrations, applied in order when a store is opened.
+
+Each migration is a function over a connection, registered under a name that never changes.
+``0001_initial`` creates the tables of schema.py; a later migration that alters a table must
+also update schema.py and be written so that it is a no-op on a store 0001 just created
+(check before ALTER), since 0001 always creates the current shape.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from sqlalchemy import Connection, inspect, select
+
+from storage.schema import metadata, schema_migrations
+
+Migration = Callable[[Connection], None]
+MIGRATIONS: list[tuple[str, Migration]] = []
+
+
+def migration(name: str) -> Callable[[Migration], Migration]:
+    def register(fn: Migration) -> Migration:
+        MIGRATIONS.append((name, fn))
+        return fn
+    return register
+
+
+@migration("0001_initial")
+def _initial(conn: Connection) -> None:
+    metadata.create_all(conn, checkfirst=True)
+
+
+def pending(conn: Connection) -> list[str]:
+    if not inspect(conn).has_table("schema_migrations"):
+        return [name for name, _ in MIGRATIONS]
+    done = set(conn.scalars(select(schema_migrations.c.name)))
+    return [name for name, _ in MIGRATIONS if name not in done]
+
+
+def apply(conn: Connection) -> list[str]:
+    """Apply the pending migrations in one transaction each; returns their names."""
+    todo = pending(conn)
+    for name, fn in MIGRATIONS:
+        if name in todo:
+            fn(conn)
+            schema_migrations.create(conn, checkfirst=True)
+            conn.execute(schema_migrations.insert().values(
+                name=name, applied_at=datetime.now(UTC).isoformat(timespec="seconds")))
+            conn.commit()
+    return todo
+
+
+def known_names() -> set[str]:
+    return {name for name, _ in MIGRATIONS}

@@ -1,0 +1,128 @@
+"""The tables (SQLAlchemy Core). Change them only through a migration in migrations.py."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    Boolean, Column, ForeignKey, Index, Integer, LargeBinary, MetaData, String, Table, Text,
+    UniqueConstraint,
+)
+
+metadata = MetaData()
+
+schema_migrations = Table(
+    "schema_migrations", metadata,
+    Column("name", String, primary_key=True),
+    Column("applied_at", String, nullable=False),
+)
+
+blobs = Table(
+    "blobs", metadata,
+    Column("sha256", String(64), primary_key=True),
+    Column("size", Integer, nullable=False),
+    Column("codec", String, nullable=False),
+    Column("data", LargeBinary, nullable=False),
+)
+
+documents = Table(
+    "documents", metadata,
+    Column("key", String, primary_key=True),  # fr:2024-12345, pi:..., cfr:15:744.11
+    Column("kind", String, nullable=False),  # Rule, Proposed Rule, Notice, ...
+    Column("source", String, nullable=False),
+    Column("title", Text, nullable=False),
+    Column("url", Text, nullable=False),
+    Column("published", String),  # ISO date the thing was published / made available
+    Column("meta", Text, nullable=False, default="{}"),  # small JSON for listings
+    Column("first_run", Integer, ForeignKey("runs.id")),
+)
+Index("documents_published", documents.c.published)
+
+runs = Table(
+    "runs", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("kind", String, nullable=False),  # daily, crawl
+    Column("day", String),  # the day a daily run is for (ISO), None for backfills
+    Column("started", String, nullable=False),
+    Column("finished", String),
+    Column("status", String, nullable=False, default="running"),
+    Column("command", Text, nullable=False, default=""),
+)
+
+run_sources = Table(
+    "run_sources", metadata,
+    Column("run", Integer, ForeignKey("runs.id"), primary_key=True),
+    Column("source", String, primary_key=True),
+    Column("status", String, nullable=False),
+    Column("started", String, nullable=False),
+    Column("finished", String),
+    Column("since", String),
+    Column("until", String),
+    Column("stats", Text, nullable=False, default="{}"),
+)
+
+run_errors = Table(
+    "run_errors", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("run", Integer, ForeignKey("runs.id"), nullable=False),
+    Column("source", String, nullable=False),
+    Column("target", Text, nullable=False),  # a document key or URL, or the source itself
+    Column("message", Text, nullable=False),
+    Column("at", String, nullable=False),
+)
+Index("run_errors_run", run_errors.c.run)
+
+versions = Table(
+    "versions", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("document", String, ForeignKey("documents.key"), nullable=False),
+    Column("seq", Integer, nullable=False),
+    Column("valid_from", String, nullable=False),
+    Column("fetched_at", String, nullable=False),
+    Column("run", Integer, ForeignKey("runs.id"), nullable=False),
+    Column("raw_blobs", Text, nullable=False),  # JSON {"json": sha, "xml": sha}
+    Column("text_hash", String(64), nullable=False),
+    Column("tree_blob", String(64), ForeignKey("blobs.sha256"), nullable=False),
+    UniqueConstraint("document", "text_hash", "valid_from"),
+    UniqueConstraint("document", "seq"),
+)
+Index("versions_run", versions.c.run)
+
+changes = Table(
+    "changes", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("document", String, ForeignKey("documents.key"), nullable=False),
+    Column("from_version", Integer, ForeignKey("versions.id")),
+    Column("to_version", Integer, ForeignKey("versions.id"), nullable=False, unique=True),
+    Column("substantive", Boolean, nullable=False, default=True),
+    Column("stats", Text, nullable=False, default="{}"),
+    Column("diff_blob", String(64), ForeignKey("blobs.sha256")),
+    Column("run", Integer, ForeignKey("runs.id"), nullable=False),
+)
+
+links = Table(
+    "links", metadata,
+    Column("source", String, primary_key=True),  # fr:C1-2026-16628
+    Column("relation", String, primary_key=True),  # corrects
+    Column("target", String, primary_key=True),  # fr:2026-16628
+)
+
+http_cache = Table(
+    "http_cache", metadata,
+    Column("url", Text, primary_key=True),
+    Column("etag", Text),
+    Column("last_modified", Text),
+    Column("updated", String, nullable=False),
+)
+
+outbox = Table(
+    "outbox", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("digest", String, nullable=False),
+    Column("channel", String, nullable=False),
+    Column("recipient", Text, nullable=False),
+    Column("message_id", Text, nullable=False),
+    Column("status", String, nullable=False, default="pending"),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_attempt", String),
+    Column("sent_at", String),
+    UniqueConstraint("digest", "channel", "recipient"),
+)
