@@ -77,7 +77,6 @@ class StorePipeline:
     def _error(self, source: str, target: str, message: str) -> None:
         assert self.store is not None
         self.store.record_error(self.run, source, target, message, self.now)
-        print(f"regwatch: {source}: {target}: {message}", file=sys.stderr)
 
     def _document(self, item: FetchedDocument) -> Outcome:
         what = f"fr:{item.number}"

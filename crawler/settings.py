@@ -45,6 +45,7 @@ def build_settings(config: Config, *, run_id: int, now: str, verbose: bool = Fal
         "AUTOTHROTTLE_ENABLED": False,
         "RETRY_ENABLED": True,
         "RETRY_TIMES": http.retries,
+        "RETRY_GIVE_UP_LOG_LEVEL": "DEBUG",  # the errback records it as a one-line error
         "RETRY_HTTP_CODES": [500, 502, 504, 522, 524, 408],  # 429/503: RetryAfterMiddleware
         "HTTPERROR_ALLOW_ALL": False,
         "DOWNLOADER_MIDDLEWARES": {"crawler.middlewares.RetryAfterMiddleware": 545},

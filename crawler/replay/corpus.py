@@ -9,6 +9,7 @@ URLs inside use the real host; the server maps their paths onto itself.
 from __future__ import annotations
 
 import json
+import re
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -78,7 +79,7 @@ def document_json(number: str, day: date, kind: str, title: str, cfr_parts: tupl
                   start_page: int | None = None, **extra: Any) -> dict[str, Any]:
     """A document's JSON in the API's default field shape (SOURCES.md 1.3)."""
     path = f"{day:%Y/%m/%d}/{number}"
-    slug = "-".join(title.lower().split())[:80]
+    slug = "-".join(re.sub(r"[^a-z0-9 ]", "", title.lower()).split())[:80]
     doc = {
         "abstract": extra.pop("abstract", None), "action": extra.pop("action", None),
         "agencies": [COMMERCE, BIS], "body_html_url": f"{FR_SITE}/documents/full_text/html/{path}.html",

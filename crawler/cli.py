@@ -1,0 +1,178 @@
+"""The ``regwatch`` command: a thin shell that parses options, calls one function, prints."""
+
+from __future__ import annotations
+
+import sys
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import click
+
+from crawler import config as config_module
+from crawler.clock import utcnow
+from crawler.errors import DegradedRun, RegwatchError
+
+
+class Context:
+    def __init__(self, config_path: Path | None, verbose: bool) -> None:
+        self.config_path = config_path
+        self.verbose = verbose
+
+    @property
+    def config(self) -> config_module.Config:
+        path = self.config_path
+        if path is None and Path("config.toml").exists():
+            path = Path("config.toml")
+        return config_module.load(path)
+
+
+class Group(click.Group):
+    """Turns RegwatchError into one line on stderr (a traceback only with --verbose)."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except RegwatchError as exc:
+            if ctx.params.get("verbose"):
+                raise
+            click.echo(f"regwatch: {exc}", err=True)
+            sys.exit(exc.exit_code)
+
+
+def _date(_ctx: Any, _param: Any, value: str | None) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a date like 2026-10-05") from None
+
+
+def _today(config: config_module.Config) -> date:
+    return utcnow().astimezone(ZoneInfo(config.timezone)).date()
+
+
+@click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--config", "config_path", type=click.Path(path_type=Path), envvar="REGWATCH_CONFIG",
+              help="config.toml to use (default: ./config.toml if present, else built-in "
+                   "defaults). Also REGWATCH_CONFIG.")
+@click.option("-v", "--verbose", is_flag=True, help="Log the crawl and show tracebacks.")
+@click.version_option(package_name="regwatch")
+@click.pass_context
+def main(ctx: click.Context, config_path: Path | None, verbose: bool) -> None:
+    """regwatch: tracks changes to US regulations (Federal Register, eCFR, BIS) and tells you
+    what changed."""
+    ctx.obj = Context(config_path, verbose)
+
+
+@main.command()
+@click.option("--date", "day", callback=_date, help="The day to run for (default: today in "
+              "the configured time zone).")
+@click.pass_obj
+def run(obj: Context, day: date | None) -> None:
+    """The daily job: crawl every enabled source since its last good run, store new
+    versions, write the day's digest. Exit status 3 when a source or document failed."""
+    from crawler import job
+
+    config = obj.config
+    now = utcnow()
+    report = job.daily(config, day or _today(config), now, utcnow, verbose=obj.verbose)
+    _print_report(report)
+    for path in report.digest:
+        click.echo(f"digest: {path}")
+    if not report.ok:
+        raise DegradedRun(_degraded_line(report))
+
+
+@main.command()
+@click.argument("source", default="federal_register")
+@click.option("--since", callback=_date, help="First publication day (default: 30 days "
+              "before --until).")
+@click.option("--until", callback=_date, help="Last publication day (default: today).")
+@click.pass_obj
+def crawl(obj: Context, source: str, since: date | None, until: date | None) -> None:
+    """Backfill SOURCE (default federal_register) for a date range, with a progress bar."""
+    from crawler import job
+
+    config = obj.config
+    until = until or _today(config)
+    since = since or until - timedelta(days=30)
+    if since > until:
+        raise click.BadParameter(f"--since {since} is after --until {until}")
+    report = job.backfill(config, source, since, until, utcnow(), utcnow, verbose=obj.verbose,
+                          progress=sys.stderr.isatty() or obj.verbose)
+    _print_report(report)
+    if not report.ok:
+        raise DegradedRun(_degraded_line(report))
+
+
+@main.command()
+@click.option("--date", "day", callback=_date, required=True, help="The day, e.g. 2026-10-05.")
+@click.pass_obj
+def digest(obj: Context, day: date) -> None:
+    """Render the digest of DAY again from the store (text and HTML files)."""
+    from crawler.job import open_store
+    from crawler.report import write_digest
+
+    config = obj.config
+    store = open_store(config)
+    try:
+        for path in write_digest(store, day, config):
+            click.echo(str(path))
+    finally:
+        store.close()
+
+
+@main.command()
+@click.option("--dir", "folder", type=click.Path(path_type=Path), default=Path("."),
+              show_default=True, help="Folder for the demo's store and digests.")
+@click.pass_obj
+def demo(obj: Context, folder: Path) -> None:
+    """An offline tour: replay a recorded-format week of BIS documents through the daily job,
+    day by day, and show where the digests and the store are."""
+    from crawler.demo import run_demo
+
+    result = run_demo(config_module.load(None), folder, verbose=obj.verbose)
+    click.echo(f"Replay server: {result.server} (the project's recorded-format BIS week)")
+    for entry in result.days:
+        stats = {}
+        for line in entry.report.sources:
+            stats = line.stats
+        click.echo(f"  {entry.day}  {entry.report.status:<8}  new {stats.get('new', 0):>2}  "
+                   f"unchanged {stats.get('unchanged', 0):>2}  -> {entry.report.digest[0]}")
+    added = {k: result.after[k] - result.before[k] for k in ("documents", "versions", "changes")}
+    click.echo(f"Store:   {result.store} ({result.after['documents']} documents, "
+               f"{result.after['versions']} versions; this demo added {added['documents']} "
+               f"documents, {added['versions']} versions, {added['changes']} changes)")
+    click.echo(f"Digests: {result.digests}{'/'} (one .txt and one .html per day)")
+    click.echo(f"Next:    regwatch --config {result.config} digest --date "
+               f"{result.days[-1].day if result.days else ''}")
+
+
+@main.command()
+@click.pass_obj
+def sources(obj: Context) -> None:
+    """List the sources regwatch can crawl, whether each is enabled, and where it points."""
+    from crawler.spiders import SOURCES
+
+    config = obj.config
+    for name, source in SOURCES.items():
+        settings = getattr(config.sources, name)
+        state = "enabled" if settings.enabled else "disabled"
+        click.echo(f"{name}  ({source.title}, {state}, {settings.api_base})")
+        click.echo(f"    {source.summary}")
+
+
+def _print_report(report: Any) -> None:
+    for line in report.sources:
+        counts = ", ".join(f"{k} {v}" for k, v in sorted(line.stats.items()))
+        click.echo(f"{line.source}: {line.status} ({line.since} to {line.until}; {counts})")
+    for error in report.errors:
+        click.echo(f"  error: {error.source}: {error.target}: {error.message}", err=True)
+
+
+def _degraded_line(report: Any) -> str:
+    bad = [f"{s.source} {s.status}" for s in report.sources if s.status != "ok"]
+    return f"run {report.run} {report.status}: {', '.join(bad)}; {len(report.errors)} error(s)"
