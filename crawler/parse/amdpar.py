@@ -26,7 +26,7 @@ _VERBS = {
 _TOKENS = re.compile(
     r"""
     (?P<supp>supplement\s+no\.?\s*(?P<supp_no>\d+)\s+to\s+part\s+(?P<supp_part>\d+))
-  | (?P<sect>§+\s*(?P<sect_list>\d+\.\d+[a-z]?(?:\s*(?:,|and|through|or)\s*\d+\.\d+[a-z]?)*))
+  | (?P<sect>(?:§+|\bsections?)\s*(?P<sect_list>\d+\.\d+[a-z]?(?:\s*(?:,|and|through|or)\s*\d+\.\d+[a-z]?)*))
   | (?P<partref>\bparts?\s+(?P<part_no>\d+)\b)
   | (?P<para>\bparagraphs?\s+(?P<labels>\([a-zA-Z0-9]+\)(?:\([a-zA-Z0-9]+\))*
         (?:\s*(?:,|and|or|through|,\s*and)\s*\([a-zA-Z0-9]+\)(?:\([a-zA-Z0-9]+\))*)*))

@@ -38,7 +38,8 @@ class Fault:
     ``times`` limits how often it fires (None: always). ``status`` replaces the status
     (with ``retry_after`` seconds when set); ``html`` serves a maintenance page with 200;
     ``truncate`` cuts the real body to that many bytes (declaring the short length);
-    ``count`` overrides the search ``count`` (to simulate huge result sets)."""
+    ``count`` overrides the search ``count`` (to simulate huge result sets); ``reset_page``
+    serves page 1 whatever page was asked (as the API does past its caps)."""
 
     pattern: str
     times: int | None = None
@@ -47,6 +48,7 @@ class Fault:
     html: bool = False
     truncate: int | None = None
     count: int | None = None
+    reset_page: bool = False
     fired: int = 0
 
     def applies(self, target: str) -> bool:
@@ -177,7 +179,7 @@ def _search(server: ReplayServer, corpus: Corpus, q: dict[str, list[str]],
     per_page = _int(q.get("per_page", ["20"])[0], 20)
     per_page = per_page if 1 < per_page <= 2000 else 20
     page = _int(q.get("page", ["1"])[0], 1)
-    if not 1 <= page <= 50 or page * per_page > 10_000:
+    if not 1 <= page <= 50 or page * per_page > 10_000 or (fault and fault.reset_page):
         page = 1
     count = fault.count if fault and fault.count is not None else len(hits)
     fields = q.get("fields[]") or list(SEARCH_FIELDS)

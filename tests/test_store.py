@@ -1,0 +1,91 @@
+import sqlite3
+import zlib
+
+import pytest
+
+from crawler.snapshot import text_hash
+from storage import NewVersion, Outcome, Store, StoreOpenError
+
+
+def version(text: str, run: int, **changes) -> NewVersion:
+    tree = ('{"title":"%s"}' % text).encode()
+    values = dict(key="fr:2026-1", kind="Rule", source="federal_register", title=text,
+                  url="https://example.test/1", published="2026-10-05", meta={},
+                  raw={"json": b'{"document_number": "2026-1"}' * 10, "xml": tree * 20},
+                  tree=tree, text_hash=text_hash(tree), valid_from="2026-10-05",
+                  fetched_at="2026-10-05T11:00:00+00:00", run=run)
+    values.update(changes)
+    return NewVersion(**values)
+
+
+@pytest.fixture
+def store(tmp_path):
+    store = Store.open(tmp_path / "regwatch.db")
+    yield store
+    store.close()
+
+
+def test_same_content_twice_is_one_version(store):
+    run = store.start_run("daily", "2026-10-05", "2026-10-05T11:00:00+00:00")
+    assert store.snapshot(version("Entity List", run)).outcome is Outcome.NEW
+    assert store.snapshot(version("Entity List", run)).outcome is Outcome.UNCHANGED
+    # typography alone is not a new version
+    assert store.snapshot(version("Entity\u00a0List", run)).outcome is Outcome.UNCHANGED
+    assert store.counts()["versions"] == 1 and store.counts()["changes"] == 0
+
+
+def test_changed_content_is_a_new_version_and_a_change(store):
+    run = store.start_run("daily", "2026-10-05", "2026-10-05T11:00:00+00:00")
+    store.snapshot(version("Entity List", run))
+    result = store.snapshot(version("Entity List; Correction", run,
+                                    change_stats={"fields": ["title"]}))
+    assert result.outcome is Outcome.CHANGED
+    assert store.latest_version("fr:2026-1").seq == 2
+    assert store.changes_in([run])[0]["stats"] == {"fields": ["title"]}
+
+
+def test_payloads_are_stored_once_compressed_and_read_back(store, tmp_path):
+    run = store.start_run("daily", "2026-10-05", "2026-10-05T11:00:00+00:00")
+    first = version("A", run)
+    store.snapshot(first)
+    store.snapshot(version("B", run, raw=first.raw))  # same raw payloads, new tree
+    latest = store.latest_version("fr:2026-1")
+    assert store.blob(latest.raw_blobs["xml"]) == first.raw["xml"]
+    rows = sqlite3.connect(tmp_path / "regwatch.db").execute(
+        "select codec, size, length(data), data from blobs").fetchall()
+    assert len(rows) == 4  # json, xml, two trees: the shared payloads once
+    for codec, size, stored, data in rows:
+        if codec == "zlib":
+            assert stored < size and len(zlib.decompress(data)) == size
+
+
+def test_runs_record_per_source_status_and_errors(store):
+    run = store.start_run("daily", "2026-10-05", "2026-10-05T11:00:00+00:00")
+    store.source_started(run, "federal_register", "t0", "2026-10-01", "2026-10-05")
+    store.record_error(run, "federal_register", "fr:2026-1", "XML truncated", "t1")
+    store.source_finished(run, "federal_register", "t2", "degraded", {"error": 1})
+    [line] = store.run_sources([run])
+    assert (line.status, line.stats) == ("degraded", {"error": 1})
+    assert store.errors([run])[0].message == "XML truncated"
+    assert store.last_good_until("federal_register") is None
+
+
+def test_migrations_are_named_and_applied_once(tmp_path):
+    Store.open(tmp_path / "s.db").close()
+    Store.open(tmp_path / "s.db").close()
+    names = sqlite3.connect(tmp_path / "s.db").execute(
+        "select name from schema_migrations").fetchall()
+    assert names == [("0001_initial",)]
+
+
+def test_a_store_from_a_newer_regwatch_is_refused(tmp_path):
+    Store.open(tmp_path / "s.db").close()
+    with sqlite3.connect(tmp_path / "s.db") as conn:
+        conn.execute("insert into schema_migrations values ('0999_future', 'x')")
+    with pytest.raises(StoreOpenError, match="0999_future"):
+        Store.open(tmp_path / "s.db")
+
+
+def test_missing_store_folder_is_a_clear_error(tmp_path):
+    with pytest.raises(StoreOpenError, match="does not exist"):
+        Store.open(tmp_path / "nope" / "s.db")
