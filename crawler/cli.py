@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -55,9 +55,14 @@ def _today(config: config_module.Config) -> date:
 
 
 @click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--config", "config_path", type=click.Path(path_type=Path), envvar="REGWATCH_CONFIG",
-              help="config.toml to use (default: ./config.toml if present, else built-in "
-                   "defaults). Also REGWATCH_CONFIG.")
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(path_type=Path),
+    envvar="REGWATCH_CONFIG",
+    help="config.toml to use (default: ./config.toml if present, else built-in "
+    "defaults). Also REGWATCH_CONFIG.",
+)
 @click.option("-v", "--verbose", is_flag=True, help="Log the crawl and show tracebacks.")
 @click.version_option(package_name="regwatch")
 @click.pass_context
@@ -68,8 +73,12 @@ def main(ctx: click.Context, config_path: Path | None, verbose: bool) -> None:
 
 
 @main.command()
-@click.option("--date", "day", callback=_date, help="The day to run for (default: today in "
-              "the configured time zone).")
+@click.option(
+    "--date",
+    "day",
+    callback=_date,
+    help="The day to run for (default: today in the configured time zone).",
+)
 @click.pass_obj
 def run(obj: Context, day: date | None) -> None:
     """The daily job: crawl every enabled source since its last good run, store new
@@ -88,8 +97,9 @@ def run(obj: Context, day: date | None) -> None:
 
 @main.command()
 @click.argument("source", default="federal_register")
-@click.option("--since", callback=_date, help="First publication day (default: 30 days "
-              "before --until).")
+@click.option(
+    "--since", callback=_date, help="First publication day (default: 30 days before --until)."
+)
 @click.option("--until", callback=_date, help="Last publication day (default: today).")
 @click.pass_obj
 def crawl(obj: Context, source: str, since: date | None, until: date | None) -> None:
@@ -101,8 +111,16 @@ def crawl(obj: Context, source: str, since: date | None, until: date | None) -> 
     since = since or until - timedelta(days=30)
     if since > until:
         raise click.BadParameter(f"--since {since} is after --until {until}")
-    report = job.backfill(config, source, since, until, utcnow(), utcnow, verbose=obj.verbose,
-                          progress=sys.stderr.isatty() or obj.verbose)
+    report = job.backfill(
+        config,
+        source,
+        since,
+        until,
+        utcnow(),
+        utcnow,
+        verbose=obj.verbose,
+        progress=sys.stderr.isatty() or obj.verbose,
+    )
     _print_report(report)
     if not report.ok:
         raise DegradedRun(_degraded_line(report))
@@ -126,8 +144,14 @@ def digest(obj: Context, day: date) -> None:
 
 
 @main.command()
-@click.option("--dir", "folder", type=click.Path(path_type=Path), default=Path("."),
-              show_default=True, help="Folder for the demo's store and digests.")
+@click.option(
+    "--dir",
+    "folder",
+    type=click.Path(path_type=Path),
+    default=Path("."),
+    show_default=True,
+    help="Folder for the demo's store and digests.",
+)
 @click.pass_obj
 def demo(obj: Context, folder: Path) -> None:
     """An offline tour: replay a recorded-format week of BIS documents through the daily job,
@@ -140,15 +164,21 @@ def demo(obj: Context, folder: Path) -> None:
         stats = {}
         for line in entry.report.sources:
             stats = line.stats
-        click.echo(f"  {entry.day}  {entry.report.status:<8}  new {stats.get('new', 0):>2}  "
-                   f"unchanged {stats.get('unchanged', 0):>2}  -> {entry.report.digest[0]}")
+        click.echo(
+            f"  {entry.day}  {entry.report.status:<8}  new {stats.get('new', 0):>2}  "
+            f"unchanged {stats.get('unchanged', 0):>2}  -> {entry.report.digest[0]}"
+        )
     added = {k: result.after[k] - result.before[k] for k in ("documents", "versions", "changes")}
-    click.echo(f"Store:   {result.store} ({result.after['documents']} documents, "
-               f"{result.after['versions']} versions; this demo added {added['documents']} "
-               f"documents, {added['versions']} versions, {added['changes']} changes)")
+    click.echo(
+        f"Store:   {result.store} ({result.after['documents']} documents, "
+        f"{result.after['versions']} versions; this demo added {added['documents']} "
+        f"documents, {added['versions']} versions, {added['changes']} changes)"
+    )
     click.echo(f"Digests: {result.digests}{'/'} (one .txt and one .html per day)")
-    click.echo(f"Next:    regwatch --config {result.config} digest --date "
-               f"{result.days[-1].day if result.days else ''}")
+    click.echo(
+        f"Next:    regwatch --config {result.config} digest --date "
+        f"{result.days[-1].day if result.days else ''}"
+    )
 
 
 @main.command()

@@ -159,9 +159,7 @@ def _coerce(hint: Any, value: Any, where: str, key: str) -> Any:
             raise TypeError
         return value
     except (TypeError, ValueError):
-        raise ConfigError(
-            f"{where}: '{key}' must be {hint.__name__}, got {value!r}"
-        ) from None
+        raise ConfigError(f"{where}: '{key}' must be {hint.__name__}, got {value!r}") from None
 
 
 def _from_env_string(hint: type, value: str) -> Any:
@@ -176,11 +174,16 @@ def _from_env_string(hint: type, value: str) -> Any:
 
 def to_dict(config: Config) -> dict[str, Any]:
     """The config as plain data (what a crawl subprocess is handed)."""
+
     def plain(obj: Any) -> Any:
         if dataclasses.is_dataclass(obj):
-            return {f.name: plain(getattr(obj, f.name)) for f in dataclasses.fields(obj)
-                    if not f.metadata.get("internal")}
+            return {
+                f.name: plain(getattr(obj, f.name))
+                for f in dataclasses.fields(obj)
+                if not f.metadata.get("internal")
+            }
         return list(obj) if isinstance(obj, tuple) else obj
+
     return {"values": plain(config), "root": str(config.root)}
 
 

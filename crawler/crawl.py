@@ -25,16 +25,30 @@ class CrawlRequest:
     args: dict[str, str] = field(default_factory=dict)
 
 
-def run_crawl(config: Config, run_id: int, now: str, crawls: list[CrawlRequest], *,
-              verbose: bool = False, progress: bool = False) -> None:
+def run_crawl(
+    config: Config,
+    run_id: int,
+    now: str,
+    crawls: list[CrawlRequest],
+    *,
+    verbose: bool = False,
+    progress: bool = False,
+) -> None:
     """Run the spiders in a subprocess and wait; raises CrawlFailed if the process died."""
     handover: dict[str, Any] = {
-        "config": to_dict(config), "run": run_id, "now": now, "verbose": verbose,
-        "progress": progress, "crawls": [{"source": c.source, "args": c.args} for c in crawls],
+        "config": to_dict(config),
+        "run": run_id,
+        "now": now,
+        "verbose": verbose,
+        "progress": progress,
+        "crawls": [{"source": c.source, "args": c.args} for c in crawls],
     }
-    proc = subprocess.run([sys.executable, "-m", "crawler.crawl_process"],
-                          input=json.dumps(handover).encode(), stdout=subprocess.PIPE,
-                          check=False)
+    proc = subprocess.run(
+        [sys.executable, "-m", "crawler.crawl_process"],
+        input=json.dumps(handover).encode(),
+        stdout=subprocess.PIPE,
+        check=False,
+    )
     if proc.returncode != 0:
         tail = proc.stdout.decode(errors="replace").strip().splitlines()[-1:] or ["no output"]
         raise CrawlFailed(f"crawl process exited with status {proc.returncode}: {tail[0]}")

@@ -15,8 +15,13 @@ from crawler.settings import build_settings
 def main() -> int:
     handover = json.loads(sys.stdin.read())
     config = from_dict(handover["config"])
-    settings = build_settings(config, run_id=handover["run"], now=handover["now"],
-                              verbose=handover["verbose"], progress=handover["progress"])
+    settings = build_settings(
+        config,
+        run_id=handover["run"],
+        now=handover["now"],
+        verbose=handover["verbose"],
+        progress=handover["progress"],
+    )
     process = CrawlerProcess(settings)
     for crawl in handover["crawls"]:
         process.crawl(spiders.get(crawl["source"]).load(), **crawl["args"])

@@ -45,8 +45,11 @@ class DemoResult:
 def demo_days(corpus: Corpus) -> list[date]:
     days = corpus.days() + [date.fromisoformat(d) for d in corpus.public_inspection]
     first, last = min(days), max(days)
-    return [first + timedelta(days=i) for i in range((last - first).days + 1)
-            if (first + timedelta(days=i)).weekday() < 5]
+    return [
+        first + timedelta(days=i)
+        for i in range((last - first).days + 1)
+        if (first + timedelta(days=i)).weekday() < 5
+    ]
 
 
 def run_demo(base: Config, folder: Path, verbose: bool = False) -> DemoResult:
@@ -56,22 +59,42 @@ def run_demo(base: Config, folder: Path, verbose: bool = False) -> DemoResult:
     config_file.write_text(DEMO_CONFIG.format(name=config_file.name), encoding="utf-8")
     corpus = Corpus.demo()
     with ReplayServer(corpus) as server:
-        fr = dataclasses.replace(base.sources.federal_register, api_base=f"{server.base}/api/v1",
-                                 site_base=server.base, first_run_days=3)
+        fr = dataclasses.replace(
+            base.sources.federal_register,
+            api_base=f"{server.base}/api/v1",
+            site_base=server.base,
+            first_run_days=3,
+        )
         config = dataclasses.replace(
-            base, root=folder, store=dataclasses.replace(base.store, path="regwatch.db"),
+            base,
+            root=folder,
+            store=dataclasses.replace(base.store, path="regwatch.db"),
             output=dataclasses.replace(base.output, digests="digests"),
             http=dataclasses.replace(base.http, polite=False),  # loopback: no need to wait
-            sources=dataclasses.replace(base.sources, federal_register=fr))
+            sources=dataclasses.replace(base.sources, federal_register=fr),
+        )
         before = _counts(config)
         days = []
         zone = ZoneInfo(config.timezone)
         for day in demo_days(corpus):
             now = datetime.combine(day, time(6, 30), tzinfo=zone)  # after FR's 6:00 ET release
-            days.append(DemoDay(day, job.daily(config, day, now, lambda now=now: now,
-                                               verbose=verbose, command="demo")))
-        return DemoResult(server.base, tuple(days), config.store_path, config.digest_dir,
-                          config_file, before, _counts(config))
+            days.append(
+                DemoDay(
+                    day,
+                    job.daily(
+                        config, day, now, lambda now=now: now, verbose=verbose, command="demo"
+                    ),
+                )
+            )
+        return DemoResult(
+            server.base,
+            tuple(days),
+            config.store_path,
+            config.digest_dir,
+            config_file,
+            before,
+            _counts(config),
+        )
 
 
 def _counts(config: Config) -> dict[str, int]:

@@ -12,8 +12,10 @@ from twisted.web._newclient import ResponseFailed, ResponseNeverReceived
 
 _REACH = (
     ((scrapy_errors.CannotResolveHostError, net.DNSLookupError), "DNS lookup failed"),
-    ((scrapy_errors.DownloadConnectionRefusedError, net.ConnectionRefusedError),
-     "connection refused"),
+    (
+        (scrapy_errors.DownloadConnectionRefusedError, net.ConnectionRefusedError),
+        "connection refused",
+    ),
     ((scrapy_errors.DownloadTimeoutError, net.TimeoutError, net.TCPTimedOutError), "timed out"),
 )
 
@@ -35,7 +37,8 @@ def describe(failure: Any) -> str:
         if isinstance(exc, kinds):
             return f"cannot reach {host}: {reason}"
     if isinstance(exc, scrapy_errors.ResponseDataLossError) or "DataLoss" in repr(
-            getattr(exc, "reasons", "")):
+        getattr(exc, "reasons", "")
+    ):
         return f"response from {host}{parts.path} was cut short (connection closed early)"
     if isinstance(exc, ResponseFailed | ResponseNeverReceived | net.ConnectError):
         return f"no complete response from {host}: {type(exc).__name__}"

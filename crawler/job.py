@@ -41,8 +41,15 @@ def enabled_sources(config: Config) -> list[str]:
     return [name for name in SOURCES if getattr(config.sources, name).enabled]
 
 
-def daily(config: Config, day: date, now: datetime, clock: Callable[[], datetime], *,
-          verbose: bool = False, command: str = "run") -> RunReport:
+def daily(
+    config: Config,
+    day: date,
+    now: datetime,
+    clock: Callable[[], datetime],
+    *,
+    verbose: bool = False,
+    command: str = "run",
+) -> RunReport:
     """Crawl every enabled source from where it last succeeded up to ``day``, then write
     the day's digest. Rerunning a day adds nothing that is already stored."""
     store = open_store(config)
@@ -54,9 +61,16 @@ def daily(config: Config, day: date, now: datetime, clock: Callable[[], datetime
             first = day - timedelta(days=getattr(config.sources, name).first_run_days)
             since = min(date.fromisoformat(last), day) if last else first
             store.source_started(run, name, stamp(now), since.isoformat(), day.isoformat())
-            crawls.append(CrawlRequest(name, {"since": since.isoformat(),
-                                              "until": day.isoformat(),
-                                              "public_inspection_on": day.isoformat()}))
+            crawls.append(
+                CrawlRequest(
+                    name,
+                    {
+                        "since": since.isoformat(),
+                        "until": day.isoformat(),
+                        "public_inspection_on": day.isoformat(),
+                    },
+                )
+            )
         report = _crawl_and_close(store, config, run, now, clock, crawls, verbose, False)
         digest = write_digest(store, day, config)
         return RunReport(report.run, report.status, report.sources, report.errors, digest)
@@ -64,9 +78,18 @@ def daily(config: Config, day: date, now: datetime, clock: Callable[[], datetime
         store.close()
 
 
-def backfill(config: Config, source: str, since: date, until: date, now: datetime,
-             clock: Callable[[], datetime], *, verbose: bool = False,
-             progress: bool = True, command: str = "crawl") -> RunReport:
+def backfill(
+    config: Config,
+    source: str,
+    since: date,
+    until: date,
+    now: datetime,
+    clock: Callable[[], datetime],
+    *,
+    verbose: bool = False,
+    progress: bool = True,
+    command: str = "crawl",
+) -> RunReport:
     """Fetch every document of ``source`` published from ``since`` to ``until``."""
     get(source)
     store = open_store(config)
@@ -79,9 +102,16 @@ def backfill(config: Config, source: str, since: date, until: date, now: datetim
         store.close()
 
 
-def _crawl_and_close(store: Store, config: Config, run: int, now: datetime,
-                     clock: Callable[[], datetime], crawls: list[CrawlRequest],
-                     verbose: bool, progress: bool) -> RunReport:
+def _crawl_and_close(
+    store: Store,
+    config: Config,
+    run: int,
+    now: datetime,
+    clock: Callable[[], datetime],
+    crawls: list[CrawlRequest],
+    verbose: bool,
+    progress: bool,
+) -> RunReport:
     try:
         if crawls:
             run_crawl(config, run, stamp(now), crawls, verbose=verbose, progress=progress)
@@ -93,8 +123,12 @@ def _crawl_and_close(store: Store, config: Config, run: int, now: datetime,
                 store.source_finished(run, line.source, at, SourceState.FAILED, {"error": 1})
     sources = tuple(store.run_sources([run]))
     states = {s.status for s in sources}
-    status = (SourceState.FAILED if states and states <= {SourceState.FAILED}
-              else SourceState.DEGRADED if states - {SourceState.OK}
-              else SourceState.OK)
+    status = (
+        SourceState.FAILED
+        if states and states <= {SourceState.FAILED}
+        else SourceState.DEGRADED
+        if states - {SourceState.OK}
+        else SourceState.OK
+    )
     store.finish_run(run, stamp(clock()), status)
     return RunReport(run, status, sources, tuple(store.errors([run])), ())

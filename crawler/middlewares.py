@@ -41,8 +41,11 @@ class RetryAfterMiddleware:
     @classmethod
     def from_crawler(cls, crawler: Any) -> RetryAfterMiddleware:
         s = crawler.settings
-        return cls(s.getint("REGWATCH_RETRIES"), s.getfloat("REGWATCH_MAX_RETRY_AFTER"),
-                   s.getfloat("REGWATCH_BACKOFF"))
+        return cls(
+            s.getint("REGWATCH_RETRIES"),
+            s.getfloat("REGWATCH_MAX_RETRY_AFTER"),
+            s.getfloat("REGWATCH_BACKOFF"),
+        )
 
     async def process_response(self, request: Request, response: Response) -> Any:
         if response.status not in RETRY_STATUSES or request.meta.get("dont_retry"):
@@ -51,7 +54,7 @@ class RetryAfterMiddleware:
         header = response.headers.get("Retry-After")
         wait = retry_after_seconds(header.decode("latin-1") if header else None)
         if wait is None:
-            wait = self.backoff * (2 ** tries)
+            wait = self.backoff * (2**tries)
         if tries >= self.retries or wait > self.max_wait:
             return response
         await asyncio.sleep(wait)

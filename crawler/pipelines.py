@@ -13,7 +13,11 @@ from typing import Any
 
 from crawler.errors import ParseError
 from crawler.items import (
-    CrawlError, FetchedDocument, FetchedPublicInspection, Unchanged, WindowCounted,
+    CrawlError,
+    FetchedDocument,
+    FetchedPublicInspection,
+    Unchanged,
+    WindowCounted,
 )
 from crawler.parse.fr_json import parse_document, parse_public_inspection
 from crawler.parse.fr_xml import parse_document_xml
@@ -83,8 +87,14 @@ class StorePipeline:
         xml = parse_document_xml(item.xml, f"{what} XML") if item.xml is not None else None
         doc = parse_document(item.json, xml, f"{what} JSON")
         raw = {"json": item.json} | ({"xml": item.xml} if item.xml is not None else {})
-        new = fr_version(doc, raw, run=self.run, fetched_at=item.fetched_at,
-                         source=item.source, reference_for=item.reference_for)
+        new = fr_version(
+            doc,
+            raw,
+            run=self.run,
+            fetched_at=item.fetched_at,
+            source=item.source,
+            reference_for=item.reference_for,
+        )
         outcome = self._snapshot(new)
         assert self.store is not None
         for url, (etag, modified) in item.validators.items():
@@ -92,11 +102,17 @@ class StorePipeline:
         return outcome
 
     def _public_inspection(self, item: FetchedPublicInspection) -> Counter[str]:
-        docs = parse_public_inspection(item.body, item.available_on,
-                                       f"public inspection {item.available_on}")
-        return Counter(self._snapshot(pi_version(d, item.body, run=self.run,
-                                                 fetched_at=item.fetched_at, source=item.source))
-                       for d in docs)
+        docs = parse_public_inspection(
+            item.body, item.available_on, f"public inspection {item.available_on}"
+        )
+        return Counter(
+            self._snapshot(
+                pi_version(
+                    d, item.body, run=self.run, fetched_at=item.fetched_at, source=item.source
+                )
+            )
+            for d in docs
+        )
 
     def _snapshot(self, new: NewVersion) -> Outcome:
         assert self.store is not None
@@ -115,8 +131,9 @@ class ProgressBar:
         from scrapy import signals
         from tqdm import tqdm
 
-        self.bar = tqdm(total=0, unit="doc", desc="federal_register", file=sys.stderr,
-                        dynamic_ncols=True)
+        self.bar = tqdm(
+            total=0, unit="doc", desc="federal_register", file=sys.stderr, dynamic_ncols=True
+        )
         crawler.signals.connect(self.item_scraped, signal=signals.item_scraped)
         crawler.signals.connect(self.closed, signal=signals.spider_closed)
 
@@ -128,10 +145,10 @@ class ProgressBar:
         if isinstance(item, WindowCounted):
             self.bar.total += item.count
             self.bar.refresh()
-        elif isinstance(item, FetchedDocument | Unchanged) and not getattr(
-                item, "reference_for", None):
-            self.bar.update(1)
-        elif isinstance(item, CrawlError) and item.target.startswith("fr:"):
+        elif (
+            isinstance(item, FetchedDocument | Unchanged)
+            and not getattr(item, "reference_for", None)
+        ) or (isinstance(item, CrawlError) and item.target.startswith("fr:")):
             self.bar.update(1)
 
     def closed(self) -> None:

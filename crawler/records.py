@@ -166,8 +166,9 @@ def to_jsonable(value: Any) -> Any:
 
 def to_json(record: Any) -> bytes:
     """Canonical JSON (sorted keys, no spaces): equal records give equal bytes."""
-    return json.dumps(to_jsonable(record), sort_keys=True, separators=(",", ":"),
-                      ensure_ascii=False).encode()
+    return json.dumps(
+        to_jsonable(record), sort_keys=True, separators=(",", ":"), ensure_ascii=False
+    ).encode()
 
 
 def from_json(cls: type, data: bytes | dict) -> Any:

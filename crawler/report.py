@@ -37,12 +37,15 @@ def gather(store: Store, day: date, config: Config) -> DayRecords:
     for line in store.run_sources(runs):
         latest[line.source] = line.run
     sources = tuple(r for r in store.run_sources(runs) if latest.get(r.source) == r.run)
-    enabled = {n: s.title for n, s in SOURCES.items()
-               if getattr(config.sources, n).enabled}
+    enabled = {n: s.title for n, s in SOURCES.items() if getattr(config.sources, n).enabled}
     return DayRecords(
-        day=day, documents=documents, originals=originals, changes=tuple(changes),
+        day=day,
+        documents=documents,
+        originals=originals,
+        changes=tuple(changes),
         inspection=tuple(store.documents(published=iso, prefix="pi:")),
-        sources=sources, errors=tuple(store.errors(sorted(set(latest.values())))),
+        sources=sources,
+        errors=tuple(store.errors(sorted(set(latest.values())))),
         source_titles=enabled,
     )
 
@@ -61,8 +64,10 @@ def write_digest(store: Store, day: date, config: Config) -> tuple[Path, Path]:
     """Render the day's digest as text and HTML into the digest folder; returns the paths."""
     digest = digest_for(store, day, config)
     folder = config.digest_dir
-    text = write_atomic(folder / f"{day.isoformat()}.txt",
-                        render("digest/digest.txt.j2", digest=digest))
-    html = write_atomic(folder / f"{day.isoformat()}.html",
-                        render("digest/digest.html.j2", digest=digest))
+    text = write_atomic(
+        folder / f"{day.isoformat()}.txt", render("digest/digest.txt.j2", digest=digest)
+    )
+    html = write_atomic(
+        folder / f"{day.isoformat()}.html", render("digest/digest.html.j2", digest=digest)
+    )
     return text, html

@@ -10,8 +10,9 @@ API_SLOT = "fr-api"
 XML_SLOT = "fr-xml"
 
 
-def build_settings(config: Config, *, run_id: int, now: str, verbose: bool = False,
-                   progress: bool = False) -> dict[str, Any]:
+def build_settings(
+    config: Config, *, run_id: int, now: str, verbose: bool = False, progress: bool = False
+) -> dict[str, Any]:
     http = config.http
     fr = config.sources.federal_register
     polite = http.polite

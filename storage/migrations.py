@@ -23,6 +23,7 @@ def migration(name: str) -> Callable[[Migration], Migration]:
     def register(fn: Migration) -> Migration:
         MIGRATIONS.append((name, fn))
         return fn
+
     return register
 
 
@@ -45,8 +46,11 @@ def apply(conn: Connection) -> list[str]:
         if name in todo:
             fn(conn)
             schema_migrations.create(conn, checkfirst=True)
-            conn.execute(schema_migrations.insert().values(
-                name=name, applied_at=datetime.now(UTC).isoformat(timespec="seconds")))
+            conn.execute(
+                schema_migrations.insert().values(
+                    name=name, applied_at=datetime.now(UTC).isoformat(timespec="seconds")
+                )
+            )
             conn.commit()
     return todo
 

@@ -3,20 +3,31 @@
 from __future__ import annotations
 
 from sqlalchemy import (
-    Boolean, Column, ForeignKey, Index, Integer, LargeBinary, MetaData, String, Table, Text,
+    Boolean,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
     UniqueConstraint,
 )
 
 metadata = MetaData()
 
 schema_migrations = Table(
-    "schema_migrations", metadata,
+    "schema_migrations",
+    metadata,
     Column("name", String, primary_key=True),
     Column("applied_at", String, nullable=False),
 )
 
 blobs = Table(
-    "blobs", metadata,
+    "blobs",
+    metadata,
     Column("sha256", String(64), primary_key=True),
     Column("size", Integer, nullable=False),
     Column("codec", String, nullable=False),
@@ -24,7 +35,8 @@ blobs = Table(
 )
 
 documents = Table(
-    "documents", metadata,
+    "documents",
+    metadata,
     Column("key", String, primary_key=True),  # fr:2024-12345, pi:..., cfr:15:744.11
     Column("kind", String, nullable=False),  # Rule, Proposed Rule, Notice, ...
     Column("source", String, nullable=False),
@@ -37,7 +49,8 @@ documents = Table(
 Index("documents_published", documents.c.published)
 
 runs = Table(
-    "runs", metadata,
+    "runs",
+    metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("kind", String, nullable=False),  # daily, crawl
     Column("day", String),  # the day a daily run is for (ISO), None for backfills
@@ -48,7 +61,8 @@ runs = Table(
 )
 
 run_sources = Table(
-    "run_sources", metadata,
+    "run_sources",
+    metadata,
     Column("run", Integer, ForeignKey("runs.id"), primary_key=True),
     Column("source", String, primary_key=True),
     Column("status", String, nullable=False),
@@ -60,7 +74,8 @@ run_sources = Table(
 )
 
 run_errors = Table(
-    "run_errors", metadata,
+    "run_errors",
+    metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("run", Integer, ForeignKey("runs.id"), nullable=False),
     Column("source", String, nullable=False),
@@ -71,7 +86,8 @@ run_errors = Table(
 Index("run_errors_run", run_errors.c.run)
 
 versions = Table(
-    "versions", metadata,
+    "versions",
+    metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("document", String, ForeignKey("documents.key"), nullable=False),
     Column("seq", Integer, nullable=False),
@@ -87,7 +103,8 @@ versions = Table(
 Index("versions_run", versions.c.run)
 
 changes = Table(
-    "changes", metadata,
+    "changes",
+    metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("document", String, ForeignKey("documents.key"), nullable=False),
     Column("from_version", Integer, ForeignKey("versions.id")),
@@ -99,14 +116,16 @@ changes = Table(
 )
 
 links = Table(
-    "links", metadata,
+    "links",
+    metadata,
     Column("source", String, primary_key=True),  # fr:C1-2026-16628
     Column("relation", String, primary_key=True),  # corrects
     Column("target", String, primary_key=True),  # fr:2026-16628
 )
 
 http_cache = Table(
-    "http_cache", metadata,
+    "http_cache",
+    metadata,
     Column("url", Text, primary_key=True),
     Column("etag", Text),
     Column("last_modified", Text),
@@ -114,7 +133,8 @@ http_cache = Table(
 )
 
 outbox = Table(
-    "outbox", metadata,
+    "outbox",
+    metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("digest", String, nullable=False),
     Column("channel", String, nullable=False),

@@ -16,11 +16,24 @@ from storage import blobs as blobcodec
 from storage import migrations
 from storage.outcomes import Outcome
 from storage.rows import (
-    DocumentRow, ErrorRow, RunRow, RunSourceRow, VersionRow, from_mapping,
+    DocumentRow,
+    ErrorRow,
+    RunRow,
+    RunSourceRow,
+    VersionRow,
+    from_mapping,
 )
 from storage.schema import (
-    blobs, changes, documents, http_cache, links, run_errors, run_sources, runs,
-    schema_migrations, versions,
+    blobs,
+    changes,
+    documents,
+    http_cache,
+    links,
+    run_errors,
+    run_sources,
+    runs,
+    schema_migrations,
+    versions,
 )
 
 
@@ -74,8 +87,10 @@ class Store:
                 unknown = _applied(conn) - migrations.known_names()
                 if unknown:
                     raise StoreOpenError(
-                        f"{path} has migrations this regwatch does not know ({sorted(unknown)[0]}): "
-                        "upgrade regwatch")
+                        f"{path} has migrations this regwatch does not know "
+                        f"({sorted(unknown)[0]}): "
+                        "upgrade regwatch"
+                    )
                 migrations.apply(conn)
         except OperationalError as exc:
             raise StoreOpenError(f"cannot open store {path}: {exc.orig}") from None
@@ -89,48 +104,71 @@ class Store:
     def _put_blob(self, conn: Any, data: bytes) -> str:
         sha = blobcodec.digest(data)
         codec, stored = blobcodec.pack(data)
-        conn.execute(sqlite_insert(blobs).values(sha256=sha, size=len(data), codec=codec,
-                                                 data=stored).on_conflict_do_nothing())
+        conn.execute(
+            sqlite_insert(blobs)
+            .values(sha256=sha, size=len(data), codec=codec, data=stored)
+            .on_conflict_do_nothing()
+        )
         return sha
 
     def blob(self, sha: str) -> bytes:
         with self.engine.connect() as conn:
-            row = conn.execute(select(blobs.c.codec, blobs.c.data)
-                               .where(blobs.c.sha256 == sha)).one()
+            row = conn.execute(
+                select(blobs.c.codec, blobs.c.data).where(blobs.c.sha256 == sha)
+            ).one()
         return blobcodec.unpack(row.codec, row.data)
 
     # --- runs ------------------------------------------------------------------------------
 
     def start_run(self, kind: str, day: str | None, started: str, command: str = "") -> int:
         with self.engine.begin() as conn:
-            return conn.execute(runs.insert().values(
-                kind=kind, day=day, started=started, status="running", command=command)
+            return conn.execute(
+                runs.insert().values(
+                    kind=kind, day=day, started=started, status="running", command=command
+                )
             ).inserted_primary_key[0]
 
     def finish_run(self, run: int, finished: str, status: str) -> None:
         with self.engine.begin() as conn:
-            conn.execute(update(runs).where(runs.c.id == run)
-                         .values(finished=finished, status=status))
+            conn.execute(
+                update(runs).where(runs.c.id == run).values(finished=finished, status=status)
+            )
 
-    def source_started(self, run: int, source: str, started: str, since: str | None,
-                       until: str | None) -> None:
+    def source_started(
+        self, run: int, source: str, started: str, since: str | None, until: str | None
+    ) -> None:
         with self.engine.begin() as conn:
-            conn.execute(sqlite_insert(run_sources).values(
-                run=run, source=source, status="running", started=started, since=since,
-                until=until, stats="{}").on_conflict_do_nothing())
+            conn.execute(
+                sqlite_insert(run_sources)
+                .values(
+                    run=run,
+                    source=source,
+                    status="running",
+                    started=started,
+                    since=since,
+                    until=until,
+                    stats="{}",
+                )
+                .on_conflict_do_nothing()
+            )
 
-    def source_finished(self, run: int, source: str, finished: str, status: str,
-                        stats: dict[str, Any]) -> None:
+    def source_finished(
+        self, run: int, source: str, finished: str, status: str, stats: dict[str, Any]
+    ) -> None:
         with self.engine.begin() as conn:
-            conn.execute(update(run_sources)
-                         .where(run_sources.c.run == run, run_sources.c.source == source)
-                         .values(finished=finished, status=status,
-                                 stats=json.dumps(stats, sort_keys=True)))
+            conn.execute(
+                update(run_sources)
+                .where(run_sources.c.run == run, run_sources.c.source == source)
+                .values(finished=finished, status=status, stats=json.dumps(stats, sort_keys=True))
+            )
 
     def record_error(self, run: int, source: str, target: str, message: str, at: str) -> None:
         with self.engine.begin() as conn:
-            conn.execute(run_errors.insert().values(run=run, source=source, target=target,
-                                                    message=message, at=at))
+            conn.execute(
+                run_errors.insert().values(
+                    run=run, source=source, target=target, message=message, at=at
+                )
+            )
 
     def run(self, run: int) -> RunRow:
         with self.engine.connect() as conn:
@@ -144,21 +182,28 @@ class Store:
 
     def run_sources(self, run_ids: Sequence[int]) -> list[RunSourceRow]:
         with self.engine.connect() as conn:
-            rows = conn.execute(select(run_sources).where(run_sources.c.run.in_(run_ids))
-                                .order_by(run_sources.c.run, run_sources.c.source))
+            rows = conn.execute(
+                select(run_sources)
+                .where(run_sources.c.run.in_(run_ids))
+                .order_by(run_sources.c.run, run_sources.c.source)
+            )
             return [from_mapping(RunSourceRow, r) for r in rows.mappings()]
 
     def errors(self, run_ids: Sequence[int]) -> list[ErrorRow]:
         with self.engine.connect() as conn:
-            rows = conn.execute(select(run_errors).where(run_errors.c.run.in_(run_ids))
-                                .order_by(run_errors.c.id))
+            rows = conn.execute(
+                select(run_errors).where(run_errors.c.run.in_(run_ids)).order_by(run_errors.c.id)
+            )
             return [from_mapping(ErrorRow, r) for r in rows.mappings()]
 
     def last_good_until(self, source: str) -> str | None:
         """The end of the latest window this source covered without any error."""
         with self.engine.connect() as conn:
-            return conn.scalar(select(func.max(run_sources.c.until)).where(
-                run_sources.c.source == source, run_sources.c.status == "ok"))
+            return conn.scalar(
+                select(func.max(run_sources.c.until)).where(
+                    run_sources.c.source == source, run_sources.c.status == "ok"
+                )
+            )
 
     # --- documents and versions ------------------------------------------------------------
 
@@ -166,36 +211,70 @@ class Store:
         """Store ``new`` as the next version of its document, unless the latest version has
         the same normalised content. All or nothing, in one transaction."""
         with self.engine.begin() as conn:
-            latest = conn.execute(select(versions).where(versions.c.document == new.key)
-                                  .order_by(versions.c.seq.desc()).limit(1)).mappings().first()
+            latest = (
+                conn.execute(
+                    select(versions)
+                    .where(versions.c.document == new.key)
+                    .order_by(versions.c.seq.desc())
+                    .limit(1)
+                )
+                .mappings()
+                .first()
+            )
             if latest is not None and latest["text_hash"] == new.text_hash:
                 return SnapshotResult(Outcome.UNCHANGED, latest["id"])
-            same = conn.scalar(select(versions.c.id).where(
-                versions.c.document == new.key, versions.c.text_hash == new.text_hash,
-                versions.c.valid_from == new.valid_from))
+            same = conn.scalar(
+                select(versions.c.id).where(
+                    versions.c.document == new.key,
+                    versions.c.text_hash == new.text_hash,
+                    versions.c.valid_from == new.valid_from,
+                )
+            )
             if same is not None:
                 return SnapshotResult(Outcome.UNCHANGED, same)
             raw = {role: self._put_blob(conn, data) for role, data in sorted(new.raw.items())}
             tree = self._put_blob(conn, new.tree)
             self._upsert_document(conn, new, is_new=latest is None)
-            version = conn.execute(versions.insert().values(
-                document=new.key, seq=(latest["seq"] + 1) if latest else 1,
-                valid_from=new.valid_from, fetched_at=new.fetched_at, run=new.run,
-                raw_blobs=json.dumps(raw, sort_keys=True), text_hash=new.text_hash,
-                tree_blob=tree)).inserted_primary_key[0]
+            version = conn.execute(
+                versions.insert().values(
+                    document=new.key,
+                    seq=(latest["seq"] + 1) if latest else 1,
+                    valid_from=new.valid_from,
+                    fetched_at=new.fetched_at,
+                    run=new.run,
+                    raw_blobs=json.dumps(raw, sort_keys=True),
+                    text_hash=new.text_hash,
+                    tree_blob=tree,
+                )
+            ).inserted_primary_key[0]
             if latest is not None:
-                conn.execute(changes.insert().values(
-                    document=new.key, from_version=latest["id"], to_version=version,
-                    substantive=True, stats=json.dumps(new.change_stats, sort_keys=True),
-                    run=new.run))
+                conn.execute(
+                    changes.insert().values(
+                        document=new.key,
+                        from_version=latest["id"],
+                        to_version=version,
+                        substantive=True,
+                        stats=json.dumps(new.change_stats, sort_keys=True),
+                        run=new.run,
+                    )
+                )
             for relation, target in new.links:
-                conn.execute(sqlite_insert(links).values(
-                    source=new.key, relation=relation, target=target).on_conflict_do_nothing())
+                conn.execute(
+                    sqlite_insert(links)
+                    .values(source=new.key, relation=relation, target=target)
+                    .on_conflict_do_nothing()
+                )
         return SnapshotResult(Outcome.NEW if latest is None else Outcome.CHANGED, version)
 
     def _upsert_document(self, conn: Any, new: NewVersion, is_new: bool) -> None:
-        values = dict(kind=new.kind, source=new.source, title=new.title, url=new.url,
-                      published=new.published, meta=json.dumps(new.meta, sort_keys=True))
+        values = dict(
+            kind=new.kind,
+            source=new.source,
+            title=new.title,
+            url=new.url,
+            published=new.published,
+            meta=json.dumps(new.meta, sort_keys=True),
+        )
         if is_new and conn.scalar(select(documents.c.key).where(documents.c.key == new.key)):
             is_new = False
         if is_new:
@@ -208,8 +287,13 @@ class Store:
             row = conn.execute(select(documents).where(documents.c.key == key)).mappings().first()
         return from_mapping(DocumentRow, row) if row else None
 
-    def documents(self, *, published: str | None = None, first_runs: Sequence[int] = (),
-                  prefix: str | None = None) -> list[DocumentRow]:
+    def documents(
+        self,
+        *,
+        published: str | None = None,
+        first_runs: Sequence[int] = (),
+        prefix: str | None = None,
+    ) -> list[DocumentRow]:
         """Documents published on a day, or first seen in the given runs, or both (union)."""
         query = select(documents)
         conds = []
@@ -219,6 +303,7 @@ class Store:
             conds.append(documents.c.first_run.in_(first_runs))
         if conds:
             from sqlalchemy import or_
+
             query = query.where(or_(*conds))
         if prefix is not None:
             query = query.where(documents.c.key.startswith(prefix))
@@ -229,40 +314,59 @@ class Store:
     def known_keys(self, prefix: str) -> set[str]:
         """Keys under ``prefix`` that have at least one stored version."""
         with self.engine.connect() as conn:
-            return set(conn.scalars(select(versions.c.document).distinct()
-                                    .where(versions.c.document.startswith(prefix))))
+            return set(
+                conn.scalars(
+                    select(versions.c.document)
+                    .distinct()
+                    .where(versions.c.document.startswith(prefix))
+                )
+            )
 
     def latest_version(self, key: str) -> VersionRow | None:
         with self.engine.connect() as conn:
-            row = conn.execute(select(versions).where(versions.c.document == key)
-                               .order_by(versions.c.seq.desc()).limit(1)).mappings().first()
+            row = (
+                conn.execute(
+                    select(versions)
+                    .where(versions.c.document == key)
+                    .order_by(versions.c.seq.desc())
+                    .limit(1)
+                )
+                .mappings()
+                .first()
+            )
         return from_mapping(VersionRow, row) if row else None
 
     def versions_in(self, run_ids: Sequence[int]) -> list[VersionRow]:
         with self.engine.connect() as conn:
-            rows = conn.execute(select(versions).where(versions.c.run.in_(run_ids))
-                                .order_by(versions.c.id))
+            rows = conn.execute(
+                select(versions).where(versions.c.run.in_(run_ids)).order_by(versions.c.id)
+            )
             return [from_mapping(VersionRow, r) for r in rows.mappings()]
 
     def changes_in(self, run_ids: Sequence[int]) -> list[dict[str, Any]]:
         with self.engine.connect() as conn:
-            rows = conn.execute(select(changes).where(changes.c.run.in_(run_ids))
-                                .order_by(changes.c.id))
+            rows = conn.execute(
+                select(changes).where(changes.c.run.in_(run_ids)).order_by(changes.c.id)
+            )
             return [dict(r, stats=json.loads(r["stats"])) for r in rows.mappings()]
 
     def linked(self, key: str, relation: str, reverse: bool = False) -> list[str]:
         """Targets of ``key``'s links (or, with ``reverse``, the keys linking to ``key``)."""
-        mine, other = (links.c.target, links.c.source) if reverse else (links.c.source,
-                                                                          links.c.target)
+        mine, other = (
+            (links.c.target, links.c.source) if reverse else (links.c.source, links.c.target)
+        )
         with self.engine.connect() as conn:
-            return list(conn.scalars(select(other).where(mine == key,
-                                                         links.c.relation == relation)))
+            return list(
+                conn.scalars(select(other).where(mine == key, links.c.relation == relation))
+            )
 
     def counts(self) -> dict[str, int]:
         """Row counts of the main tables (for `regwatch demo` and tests)."""
         with self.engine.connect() as conn:
-            return {t.name: conn.scalar(select(func.count()).select_from(t))
-                    for t in (documents, versions, changes, blobs, runs, run_errors)}
+            return {
+                t.name: conn.scalar(select(func.count()).select_from(t))
+                for t in (documents, versions, changes, blobs, runs, run_errors)
+            }
 
     # --- HTTP validators -------------------------------------------------------------------
 
@@ -272,17 +376,28 @@ class Store:
             rows = conn.execute(select(http_cache).where(http_cache.c.url.in_(urls)))
             return {r.url: (r.etag, r.last_modified) for r in rows}
 
-    def set_validators(self, url: str, etag: str | None, last_modified: str | None,
-                       at: str) -> None:
+    def set_validators(
+        self, url: str, etag: str | None, last_modified: str | None, at: str
+    ) -> None:
         with self.engine.begin() as conn:
-            conn.execute(sqlite_insert(http_cache).values(
-                url=url, etag=etag, last_modified=last_modified, updated=at,
-            ).on_conflict_do_update(index_elements=["url"], set_=dict(
-                etag=etag, last_modified=last_modified, updated=at)))
+            conn.execute(
+                sqlite_insert(http_cache)
+                .values(
+                    url=url,
+                    etag=etag,
+                    last_modified=last_modified,
+                    updated=at,
+                )
+                .on_conflict_do_update(
+                    index_elements=["url"],
+                    set_=dict(etag=etag, last_modified=last_modified, updated=at),
+                )
+            )
 
 
 def _applied(conn: Any) -> set[str]:
     from sqlalchemy import inspect
+
     if not inspect(conn).has_table("schema_migrations"):
         return set()
     return set(conn.scalars(select(schema_migrations.c.name)))

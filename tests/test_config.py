@@ -29,17 +29,20 @@ def test_unknown_key_names_the_file_the_key_and_the_allowed_keys(tmp_path):
 
 def test_wrong_type_is_a_one_line_error(tmp_path):
     path = tmp_path / "config.toml"
-    path.write_text("[http]\ntimeout = \"soon\"\n")
-    with pytest.raises(ConfigError, match="'http.timeout' must be float"):
+    path.write_text('[http]\ntimeout = "soon"\n')
+    with pytest.raises(ConfigError, match=r"'http\.timeout' must be float"):
         config_module.load(path, env={})
 
 
 def test_environment_overrides_the_file(tmp_path):
     path = tmp_path / "config.toml"
     path.write_text('[store]\npath = "a.db"\n')
-    env = {"REGWATCH_STORE__PATH": "b.db",
-           "REGWATCH_SOURCES__FEDERAL_REGISTER__AGENCIES": "state-department, treasury-department",
-           "REGWATCH_HTTP__POLITE": "false", "REGWATCH_SMTP_PASSWORD": "not a config key"}
+    env = {
+        "REGWATCH_STORE__PATH": "b.db",
+        "REGWATCH_SOURCES__FEDERAL_REGISTER__AGENCIES": "state-department, treasury-department",
+        "REGWATCH_HTTP__POLITE": "false",
+        "REGWATCH_SMTP_PASSWORD": "not a config key",
+    }
     config = config_module.load(path, env=env)
     assert config.store_path == tmp_path / "b.db"
     assert config.sources.federal_register.agencies == ("state-department", "treasury-department")

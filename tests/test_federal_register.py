@@ -43,7 +43,11 @@ def test_rerunning_a_day_adds_nothing_and_renders_the_same_digest(demo_config, d
     assert report.ok
     after = counts(demo_config)
     assert {k: after[k] - before[k] for k in ("documents", "versions", "changes", "blobs")} == {
-        "documents": 0, "versions": 0, "changes": 0, "blobs": 0}
+        "documents": 0,
+        "versions": 0,
+        "changes": 0,
+        "blobs": 0,
+    }
     assert (demo_config.digest_dir / "2026-10-05.html").read_bytes() == first
     conditional = [p for p, h in demo_server.requests if "If-None-Match" in h]
     assert any(p.endswith("/2026-21001.xml") for p in conditional)
@@ -98,14 +102,17 @@ def test_html_maintenance_page_in_place_of_json_fails_the_source(tmp_path):
         report = run_day(config, MON)
     assert report.status == "failed" and report.sources[0].status == "failed"
     messages = [e.message for e in report.errors]
-    assert any("HTML/XML page where JSON was expected" in m and "Maintenance" in m
-               for m in messages)
+    assert any(
+        "HTML/XML page where JSON was expected" in m and "Maintenance" in m for m in messages
+    )
     assert Store.open(config.store_path).known_keys("fr:") == set()
 
 
 def test_retry_after_is_honoured_on_503_and_429(tmp_path):
-    faults = [Fault(r"/2026-21001\.json$", times=1, status=503, retry_after=1),
-              Fault(r"/2026-21002\.json$", status=429, retry_after=1)]
+    faults = [
+        Fault(r"/2026-21001\.json$", times=1, status=503, retry_after=1),
+        Fault(r"/2026-21002\.json$", status=429, retry_after=1),
+    ]
     with ReplayServer(Corpus.demo(), faults=faults) as server:
         config = point_at(config_module.load(None, env={}), server, tmp_path)
         config = dataclasses.replace(config, http=dataclasses.replace(config.http, retries=1))
@@ -121,14 +128,18 @@ def test_retry_after_is_honoured_on_503_and_429(tmp_path):
 def test_a_window_over_the_split_threshold_is_split(tmp_path):
     corpus = synthetic(40, date(2026, 10, 1), 4)
     with ReplayServer(corpus) as server:
-        config = point_at(config_module.load(None, env={}), server, tmp_path, split_above=15,
-                          per_page=7)
+        config = point_at(
+            config_module.load(None, env={}), server, tmp_path, split_above=15, per_page=7
+        )
         fr = dataclasses.replace(config.sources.federal_register, first_run_days=3)
-        config = dataclasses.replace(config, sources=dataclasses.replace(
-            config.sources, federal_register=fr))
+        config = dataclasses.replace(
+            config, sources=dataclasses.replace(config.sources, federal_register=fr)
+        )
         report = run_day(config, date(2026, 10, 4))
-        windows = {p.split("gte%5D=")[1][:10] + ".." + p.split("lte%5D=")[1][:10]
-                   for p in server.paths("/api/v1/documents.json")}
+        windows = {
+            p.split("gte%5D=")[1][:10] + ".." + p.split("lte%5D=")[1][:10]
+            for p in server.paths("/api/v1/documents.json")
+        }
     assert report.ok, report.errors
     assert len(Store.open(config.store_path).known_keys("fr:")) == 40
     assert "2026-10-01..2026-10-04" in windows  # asked once, then split
@@ -137,8 +148,9 @@ def test_a_window_over_the_split_threshold_is_split(tmp_path):
 
 def test_a_one_day_window_at_the_10000_cap_fails_loudly(tmp_path):
     corpus = synthetic(6, date(2026, 10, 5), 1)
-    fault = Fault(r"gte%5D=2026-10-05&conditions%5Bpublication_date%5D%5Blte%5D=2026-10-05",
-                  count=10_000)
+    fault = Fault(
+        r"gte%5D=2026-10-05&conditions%5Bpublication_date%5D%5Blte%5D=2026-10-05", count=10_000
+    )
     with ReplayServer(corpus, faults=[fault]) as server:
         config = point_at(config_module.load(None, env={}), server, tmp_path)
         report = run_day(config, MON)
@@ -170,10 +182,14 @@ def test_a_per_page_the_api_ignores_is_detected(tmp_path):
 def test_an_unreachable_host_is_one_line_and_stores_nothing(tmp_path):
     with ReplayServer(Corpus()) as server:
         config = point_at(config_module.load(None, env={}), server, tmp_path)
-    fr = dataclasses.replace(config.sources.federal_register,
-                             api_base="http://127.0.0.1:9/api/v1", site_base="http://127.0.0.1:9")
-    config = dataclasses.replace(config, sources=dataclasses.replace(config.sources,
-                                                                      federal_register=fr))
+    fr = dataclasses.replace(
+        config.sources.federal_register,
+        api_base="http://127.0.0.1:9/api/v1",
+        site_base="http://127.0.0.1:9",
+    )
+    config = dataclasses.replace(
+        config, sources=dataclasses.replace(config.sources, federal_register=fr)
+    )
     report = run_day(config, MON)
     assert report.status == "failed"
     assert {e.message for e in report.errors} == {"cannot reach 127.0.0.1:9: connection refused"}

@@ -23,10 +23,16 @@ def test_amendatory_instructions(case):
     assert list(amendment.targets) == case["targets"]
 
 
-@pytest.mark.parametrize("name", [
-    "FR-2016-04-15_full_issue.xml", "FR-2024-02-12_full_issue.xml",
-    "2014-02580_ATF_27CFR447_original.xml", "2014-06778_ATF_27CFR447_original.xml",
-    "2014-06778_ATF_27CFR447_eregs_edited.xml"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "FR-2016-04-15_full_issue.xml",
+        "FR-2024-02-12_full_issue.xml",
+        "2014-02580_ATF_27CFR447_original.xml",
+        "2014-06778_ATF_27CFR447_original.xml",
+        "2014-06778_ATF_27CFR447_eregs_edited.xml",
+    ],
+)
 def test_every_real_fr_xml_parses_without_losing_amendments_or_tables(shared_data, name):
     data = (shared_data / "fr_xml" / name).read_bytes()
     documents = parse_fr_xml(data)
@@ -55,7 +61,8 @@ def test_daily_issue_2024_details(shared_data):
 
 def test_single_rule_from_the_api(shared_data):
     doc = parse_document_xml(
-        (shared_data / "fr_xml" / "2014-02580_ATF_27CFR447_original.xml").read_bytes())
+        (shared_data / "fr_xml" / "2014-02580_ATF_27CFR447_original.xml").read_bytes()
+    )
     assert doc.agency == "DEPARTMENT OF JUSTICE"
     assert doc.subagencies == ("Bureau of Alcohol, Tobacco, Firearms, and Explosives",)
     assert doc.cfr_parts == ("27:447", "27:479")
@@ -71,12 +78,19 @@ def test_entity_list_rule_tables_and_stars():
     corpus = Corpus.demo()
     doc = parse_document_xml(corpus.xml["2026-21001"])
     table = doc.regtexts[1].tables[0]
-    assert table.headers == ("Country", "Entity", "License requirement", "License review policy",
-                             "Federal Register citation")
+    assert table.headers == (
+        "Country",
+        "Entity",
+        "License requirement",
+        "License review policy",
+        "Federal Register citation",
+    )
     entities = [row[1] for row in table.rows if len(row) == 5 and row[1]]
     assert [e.split(",")[0] for e in entities] == [
-        "Hanzhou Quantum Instruments Co.", "Shenzhen Lumen Photonics Technology Co.",
-        "Pars Aero Parts Trading"]
+        "Hanzhou Quantum Instruments Co.",
+        "Shenzhen Lumen Photonics Technology Co.",
+        "Pars Aero Parts Trading",
+    ]
     assert doc.regtexts[1].amendments[0].targets == ("744:supp-4",)
     assert STARS in doc.regtexts[1].text
     section = parse_document_xml(corpus.xml["2026-21110"]).regtexts[1].sections[0]
@@ -90,12 +104,15 @@ def test_page_break_inside_a_paragraph_keeps_the_sentence_whole():
     assert "ECCN 4D906 or 4E906 that is the direct product" in paragraph
 
 
-@pytest.mark.parametrize("payload, reason", [
-    (b"<RULE><PREAMB><AGENCY>DEPARTMENT OF COMMERCE</AGENCY>", "malformed or truncated"),
-    (b"<!DOCTYPE html><html><title>Maintenance</title></html>", "HTML page"),
-    (b"", "empty response"),
-    (b"<html><body>502</body></html>", "HTML page"),
-])
+@pytest.mark.parametrize(
+    "payload, reason",
+    [
+        (b"<RULE><PREAMB><AGENCY>DEPARTMENT OF COMMERCE</AGENCY>", "malformed or truncated"),
+        (b"<!DOCTYPE html><html><title>Maintenance</title></html>", "HTML page"),
+        (b"", "empty response"),
+        (b"<html><body>502</body></html>", "HTML page"),
+    ],
+)
 def test_bad_xml_is_a_one_line_parse_error(payload, reason):
     with pytest.raises(ParseError, match=reason) as caught:
         parse_document_xml(payload, "fr:2026-1")
@@ -105,8 +122,10 @@ def test_bad_xml_is_a_one_line_parse_error(payload, reason):
 def test_external_entities_are_not_resolved(tmp_path):
     secret = tmp_path / "secret.txt"
     secret.write_text("TOP-SECRET")
-    payload = (f'<?xml version="1.0"?><!DOCTYPE RULE [<!ENTITY x SYSTEM "file://{secret}">]>'
-               "<RULE><PREAMB><SUBJECT>&x;</SUBJECT></PREAMB></RULE>").encode()
+    payload = (
+        f'<?xml version="1.0"?><!DOCTYPE RULE [<!ENTITY x SYSTEM "file://{secret}">]>'
+        "<RULE><PREAMB><SUBJECT>&x;</SUBJECT></PREAMB></RULE>"
+    ).encode()
     try:
         doc = parse_document_xml(payload)
     except ParseError:
@@ -115,8 +134,9 @@ def test_external_entities_are_not_resolved(tmp_path):
 
 
 def test_real_api_document_json(shared_data):
-    data = json.loads((shared_data / "fr_api" / "documents_multi_2017-27513_2017-27451.json")
-                      .read_bytes())
+    data = json.loads(
+        (shared_data / "fr_api" / "documents_multi_2017-27513_2017-27451.json").read_bytes()
+    )
     for result in data["results"]:
         doc = parse_document(json.dumps(result).encode(), None, "sample")
         assert doc.number == result["document_number"]
@@ -125,15 +145,18 @@ def test_real_api_document_json(shared_data):
 
 
 def test_real_search_page(shared_data):
-    path = (shared_data / "fr_api" /
-            "documents_search_publication_date_is_2016-02-29_per_page_1000.json")
+    path = (
+        shared_data
+        / "fr_api"
+        / "documents_search_publication_date_is_2016-02-29_per_page_1000.json"
+    )
     page = parse_search_page(path.read_bytes(), "sample")
     assert page.count == 129 and len(page.hits) == 129 and page.total_pages == 1
     assert all(str(h.publication_date) == "2016-02-29" for h in page.hits)
 
 
 def test_html_where_json_was_expected():
-    with pytest.raises(ParseError, match="HTML/XML page where JSON was expected.*Maintenance"):
+    with pytest.raises(ParseError, match=r"HTML/XML page where JSON was expected.*Maintenance"):
         load_json(b"<!DOCTYPE html><html><head><title>Maintenance</title></head></html>", "x")
     with pytest.raises(ParseError, match="malformed JSON"):
         load_json(b'{"count": 3, "results": [', "x")
@@ -141,6 +164,9 @@ def test_html_where_json_was_expected():
 
 def test_correction_links_to_what_it_corrects():
     corpus = Corpus.demo()
-    correction = parse_document(json.dumps(corpus.documents["C1-2026-21001"]).encode(),
-                                parse_document_xml(corpus.xml["C1-2026-21001"]), "demo")
+    correction = parse_document(
+        json.dumps(corpus.documents["C1-2026-21001"]).encode(),
+        parse_document_xml(corpus.xml["C1-2026-21001"]),
+        "demo",
+    )
     assert correction.correction_of == "2026-21001" and correction.is_correction

@@ -8,12 +8,22 @@ from storage import NewVersion, Outcome, Store, StoreOpenError
 
 
 def version(text: str, run: int, **changes) -> NewVersion:
-    tree = ('{"title":"%s"}' % text).encode()
-    values = dict(key="fr:2026-1", kind="Rule", source="federal_register", title=text,
-                  url="https://example.test/1", published="2026-10-05", meta={},
-                  raw={"json": b'{"document_number": "2026-1"}' * 10, "xml": tree * 20},
-                  tree=tree, text_hash=text_hash(tree), valid_from="2026-10-05",
-                  fetched_at="2026-10-05T11:00:00+00:00", run=run)
+    tree = f'{{"title":"{text}"}}'.encode()
+    values = dict(
+        key="fr:2026-1",
+        kind="Rule",
+        source="federal_register",
+        title=text,
+        url="https://example.test/1",
+        published="2026-10-05",
+        meta={},
+        raw={"json": b'{"document_number": "2026-1"}' * 10, "xml": tree * 20},
+        tree=tree,
+        text_hash=text_hash(tree),
+        valid_from="2026-10-05",
+        fetched_at="2026-10-05T11:00:00+00:00",
+        run=run,
+    )
     values.update(changes)
     return NewVersion(**values)
 
@@ -37,8 +47,9 @@ def test_same_content_twice_is_one_version(store):
 def test_changed_content_is_a_new_version_and_a_change(store):
     run = store.start_run("daily", "2026-10-05", "2026-10-05T11:00:00+00:00")
     store.snapshot(version("Entity List", run))
-    result = store.snapshot(version("Entity List; Correction", run,
-                                    change_stats={"fields": ["title"]}))
+    result = store.snapshot(
+        version("Entity List; Correction", run, change_stats={"fields": ["title"]})
+    )
     assert result.outcome is Outcome.CHANGED
     assert store.latest_version("fr:2026-1").seq == 2
     assert store.changes_in([run])[0]["stats"] == {"fields": ["title"]}
@@ -51,8 +62,11 @@ def test_payloads_are_stored_once_compressed_and_read_back(store, tmp_path):
     store.snapshot(version("B", run, raw=first.raw))  # same raw payloads, new tree
     latest = store.latest_version("fr:2026-1")
     assert store.blob(latest.raw_blobs["xml"]) == first.raw["xml"]
-    rows = sqlite3.connect(tmp_path / "regwatch.db").execute(
-        "select codec, size, length(data), data from blobs").fetchall()
+    rows = (
+        sqlite3.connect(tmp_path / "regwatch.db")
+        .execute("select codec, size, length(data), data from blobs")
+        .fetchall()
+    )
     assert len(rows) == 4  # json, xml, two trees: the shared payloads once
     for codec, size, stored, data in rows:
         if codec == "zlib":
@@ -73,8 +87,9 @@ def test_runs_record_per_source_status_and_errors(store):
 def test_migrations_are_named_and_applied_once(tmp_path):
     Store.open(tmp_path / "s.db").close()
     Store.open(tmp_path / "s.db").close()
-    names = sqlite3.connect(tmp_path / "s.db").execute(
-        "select name from schema_migrations").fetchall()
+    names = (
+        sqlite3.connect(tmp_path / "s.db").execute("select name from schema_migrations").fetchall()
+    )
     assert names == [("0001_initial",)]
 
 

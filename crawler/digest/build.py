@@ -7,13 +7,23 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from crawler.digest.context import (
-    ChangeEntry, CorrectedEntry, Digest, DocumentEntry, InspectionEntry, Section, SourceLine,
+    ChangeEntry,
+    CorrectedEntry,
+    Digest,
+    DocumentEntry,
+    InspectionEntry,
+    Section,
+    SourceLine,
 )
 from crawler.records import FrDocument
 from storage import DocumentRow, ErrorRow, RunSourceRow
 
-KIND_ORDER = (("Rule", "Final rules"), ("Proposed Rule", "Proposed rules"),
-              ("Notice", "Notices"), ("Presidential Document", "Presidential documents"))
+KIND_ORDER = (
+    ("Rule", "Final rules"),
+    ("Proposed Rule", "Proposed rules"),
+    ("Notice", "Notices"),
+    ("Presidential Document", "Presidential documents"),
+)
 
 
 @dataclass(frozen=True)
@@ -41,15 +51,16 @@ def build_digest(records: DayRecords, tz: ZoneInfo) -> Digest:
     others = tuple(e for e in regular if e.kind not in dict(KIND_ORDER))
     if others:
         sections.append(Section("Other documents", others))
-    lines = tuple(_source_line(name, title, records, entries, tz)
-                  for name, title in sorted(records.source_titles.items()))
+    lines = tuple(
+        _source_line(name, title, records, entries, tz)
+        for name, title in sorted(records.source_titles.items())
+    )
     return Digest(
         day=records.day.isoformat(),
         day_long=f"{records.day:%A, %B} {records.day.day}, {records.day.year}",
         sections=tuple(sections),
         corrections=tuple(e for e in entries if e.corrects is not None),
-        changes=tuple(ChangeEntry(r.key, r.title, r.url, fields)
-                      for r, fields in records.changes),
+        changes=tuple(ChangeEntry(r.key, r.title, r.url, fields) for r, fields in records.changes),
         inspection=tuple(_inspection(r) for r in records.inspection),
         sources=lines,
         total_new=len(entries),
@@ -68,14 +79,21 @@ def _entry(row: DocumentRow, doc: FrDocument, records: DayRecords) -> DocumentEn
             url=original.url if original else "",
         )
     return DocumentEntry(
-        key=row.key, number=doc.number, kind=doc.type, title=doc.title,
-        citation=doc.citation or "", url=doc.html_url,
+        key=row.key,
+        number=doc.number,
+        kind=doc.type,
+        title=doc.title,
+        citation=doc.citation or "",
+        url=doc.html_url,
         publication_date=doc.publication_date.isoformat(),
         effective_on=doc.effective_on.isoformat() if doc.effective_on else "",
         comments_close_on=doc.comments_close_on.isoformat() if doc.comments_close_on else "",
-        cfr_parts=tuple(_cfr(p) for p in doc.cfr_parts), agencies=doc.agencies,
-        action=doc.action, summary=doc.abstract,
-        late=doc.publication_date < records.day, corrects=corrects,
+        cfr_parts=tuple(_cfr(p) for p in doc.cfr_parts),
+        agencies=doc.agencies,
+        action=doc.action,
+        summary=doc.abstract,
+        late=doc.publication_date < records.day,
+        corrects=corrects,
     )
 
 
@@ -86,19 +104,25 @@ def _cfr(part: str) -> str:
 
 def _inspection(row: DocumentRow) -> InspectionEntry:
     return InspectionEntry(
-        number=row.key.removeprefix("pi:"), kind=row.kind, title=row.title, url=row.url,
+        number=row.key.removeprefix("pi:"),
+        kind=row.kind,
+        title=row.title,
+        url=row.url,
         publication_date=row.meta.get("publication_date") or "",
-        special_filing=bool(row.meta.get("special_filing")))
+        special_filing=bool(row.meta.get("special_filing")),
+    )
 
 
-def _source_line(name: str, title: str, records: DayRecords, entries: list[DocumentEntry],
-                 tz: ZoneInfo) -> SourceLine:
+def _source_line(
+    name: str, title: str, records: DayRecords, entries: list[DocumentEntry], tz: ZoneInfo
+) -> SourceLine:
     row = next((r for r in records.sources if r.source == name), None)
     if row is None:
         return SourceLine(name, title, "not run", "", 0, ())
     checked = row.finished or row.started
     local = datetime.fromisoformat(checked).astimezone(tz)
-    errors = tuple(f"{e.target}: {e.message}" for e in records.errors
-                   if e.source == name and e.run == row.run)
+    errors = tuple(
+        f"{e.target}: {e.message}" for e in records.errors if e.source == name and e.run == row.run
+    )
     new = sum(1 for e in entries if e.key.startswith("fr:"))
     return SourceLine(name, title, row.status, f"{local:%Y-%m-%d %H:%M %Z}", new, errors)

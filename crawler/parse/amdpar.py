@@ -14,19 +14,36 @@ from crawler.records import Amendment
 
 _NUMBER = re.compile(r"^\s*(\d+[a-z]?)\.\s")
 _VERBS = {
-    "revise": "revise", "revising": "revise", "revised": "revise",
-    "add": "add", "adding": "add", "added": "add",
-    "remove": "remove", "removing": "remove", "removed": "remove",
-    "reserve": "reserve", "reserving": "reserve", "reserved": "reserve",
-    "redesignate": "redesignate", "redesignating": "redesignate", "redesignated": "redesignate",
-    "amend": "amend", "amending": "amend", "amended": "amend",
-    "continues": "continue", "continue": "continue",
-    "revises": "revise", "adds": "add", "removes": "remove", "amends": "amend",
+    "revise": "revise",
+    "revising": "revise",
+    "revised": "revise",
+    "add": "add",
+    "adding": "add",
+    "added": "add",
+    "remove": "remove",
+    "removing": "remove",
+    "removed": "remove",
+    "reserve": "reserve",
+    "reserving": "reserve",
+    "reserved": "reserve",
+    "redesignate": "redesignate",
+    "redesignating": "redesignate",
+    "redesignated": "redesignate",
+    "amend": "amend",
+    "amending": "amend",
+    "amended": "amend",
+    "continues": "continue",
+    "continue": "continue",
+    "revises": "revise",
+    "adds": "add",
+    "removes": "remove",
+    "amends": "amend",
 }
 _TOKENS = re.compile(
     r"""
     (?P<supp>supplement\s+no\.?\s*(?P<supp_no>\d+)\s+to\s+part\s+(?P<supp_part>\d+))
-  | (?P<sect>(?:§+|\bsections?)\s*(?P<sect_list>\d+\.\d+[a-z]?(?:\s*(?:,|and|through|or)\s*\d+\.\d+[a-z]?)*))
+  | (?P<sect>(?:§+|\bsections?)\s*
+        (?P<sect_list>\d+\.\d+[a-z]?(?:\s*(?:,|and|through|or)\s*\d+\.\d+[a-z]?)*))
   | (?P<partref>\bparts?\s+(?P<part_no>\d+)\b)
   | (?P<para>\bparagraphs?\s+(?P<labels>\([a-zA-Z0-9]+\)(?:\([a-zA-Z0-9]+\))*
         (?:\s*(?:,|and|or|through|,\s*and)\s*\([a-zA-Z0-9]+\)(?:\([a-zA-Z0-9]+\))*)*))

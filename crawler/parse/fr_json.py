@@ -67,8 +67,7 @@ def parse_search_page(data: bytes, what: str) -> SearchPage:
     hits = tuple(
         SearchHit(
             number=_require(r, "document_number", what),
-            publication_date=_date(_require(r, "publication_date", what), "publication_date",
-                                   what),  # type: ignore[arg-type]
+            publication_date=_date(_require(r, "publication_date", what), "publication_date", what),  # type: ignore[arg-type]
             json_url=r.get("json_url"),
             xml_url=r.get("full_text_xml_url"),
         )
@@ -88,14 +87,16 @@ def parse_document(data: bytes, xml: FrXmlDocument | None, what: str) -> FrDocum
     obj = load_json(data, what)
     number = _require(obj, "document_number", what)
     agencies = [a for a in obj.get("agencies") or () if isinstance(a, dict)]
-    parts = [f"{c['title']}:{c['part']}" for c in obj.get("cfr_references") or ()
-             if isinstance(c, dict) and c.get("title") and c.get("part")]
+    parts = [
+        f"{c['title']}:{c['part']}"
+        for c in obj.get("cfr_references") or ()
+        if isinstance(c, dict) and c.get("title") and c.get("part")
+    ]
     if xml is not None:
         parts += xml.cfr_parts
     return FrDocument(
         number=number,
-        publication_date=_date(_require(obj, "publication_date", what), "publication_date",
-                               what),  # type: ignore[arg-type]
+        publication_date=_date(_require(obj, "publication_date", what), "publication_date", what),  # type: ignore[arg-type]
         type=_require(obj, "type", what),
         title=squash(_require(obj, "title", what)),
         citation=obj.get("citation"),
@@ -117,25 +118,31 @@ def parse_document(data: bytes, xml: FrXmlDocument | None, what: str) -> FrDocum
     )
 
 
-def parse_public_inspection(data: bytes, available_on: date, what: str
-                            ) -> list[PublicInspectionDocument]:
+def parse_public_inspection(
+    data: bytes, available_on: date, what: str
+) -> list[PublicInspectionDocument]:
     """The ``public-inspection-documents.json`` list for one day."""
     obj = load_json(data, what)
     if not isinstance(obj, dict) or "count" not in obj:
         raise ParseError(f"{what}: missing field 'count'")
     docs = []
     for r in obj.get("results") or ():
-        docs.append(PublicInspectionDocument(
-            number=_require(r, "document_number", what),
-            available_on=available_on,
-            publication_date=_date(r.get("publication_date"), "publication_date", what),
-            type=r.get("type") or "",
-            title=squash(r.get("title") or ""),
-            agencies=tuple(a.get("name") or a.get("raw_name") or ""
-                           for a in r.get("agencies") or () if isinstance(a, dict)),
-            html_url=_require(r, "html_url", what),
-            pdf_url=r.get("pdf_url"),
-            filed_at=r.get("filed_at"),
-            special_filing=bool(r.get("special_filing")),
-        ))
+        docs.append(
+            PublicInspectionDocument(
+                number=_require(r, "document_number", what),
+                available_on=available_on,
+                publication_date=_date(r.get("publication_date"), "publication_date", what),
+                type=r.get("type") or "",
+                title=squash(r.get("title") or ""),
+                agencies=tuple(
+                    a.get("name") or a.get("raw_name") or ""
+                    for a in r.get("agencies") or ()
+                    if isinstance(a, dict)
+                ),
+                html_url=_require(r, "html_url", what),
+                pdf_url=r.get("pdf_url"),
+                filed_at=r.get("filed_at"),
+                special_filing=bool(r.get("special_filing")),
+            )
+        )
     return docs

@@ -21,8 +21,22 @@ DOCUMENT_ELEMENTS = ("RULE", "PRORULE", "NOTICE", "PRESDOCU")
 STARS = "* * * * *"
 _RIN = re.compile(r"\b\d{4}-[A-Z]{2}\d{2}\b")
 _FRDOC = re.compile(r"FR\s+Doc\.?\s+(?:No\.?\s*)?([A-Z0-9]+-\d+)")
-_PARAGRAPHS = {"P", "FP", "FP-1", "FP-2", "FP1", "FP2", "PSPACE", "HD", "AUTH", "NOTE", "EXTRACT",
-               "SOURCE", "EDNOTE", "FTNT"}
+_PARAGRAPHS = {
+    "P",
+    "FP",
+    "FP-1",
+    "FP-2",
+    "FP1",
+    "FP2",
+    "PSPACE",
+    "HD",
+    "AUTH",
+    "NOTE",
+    "EXTRACT",
+    "SOURCE",
+    "EDNOTE",
+    "FTNT",
+}
 
 
 def parse_fr_xml(data: bytes, what: str = "FR XML") -> list[FrXmlDocument]:
@@ -120,6 +134,7 @@ def _regtext(el: etree._Element) -> RegText:
 
 def _loose_regtext(el: etree._Element, cfr: str) -> tuple[RegText, ...]:
     """Amendments GPO left outside any REGTEXT (common in proposed rules of daily issues)."""
+
     def loose(tag: str) -> list[etree._Element]:
         return [x for x in el.iter(tag) if not any(a.tag == "REGTEXT" for a in x.iterancestors())]
 
@@ -128,14 +143,16 @@ def _loose_regtext(el: etree._Element, cfr: str) -> tuple[RegText, ...]:
         return ()
     parts = _cfr_parts(cfr, ())
     title, part = parts[0].split(":") if len(parts) == 1 else ("", "")
-    return (RegText(
-        title=int(title) if title else None,
-        part=part,
-        amendments=tuple(parse_amendment(text_of(a)) for a in amendments),
-        sections=tuple(_section(s) for s in loose("SECTION")),
-        text=(),
-        tables=(),
-    ),)
+    return (
+        RegText(
+            title=int(title) if title else None,
+            part=part,
+            amendments=tuple(parse_amendment(text_of(a)) for a in amendments),
+            sections=tuple(_section(s) for s in loose("SECTION")),
+            text=(),
+            tables=(),
+        ),
+    )
 
 
 def _walk(el: etree._Element, sections: list, text: list, tables: list) -> None:
@@ -168,5 +185,9 @@ def _section(el: etree._Element) -> Section:
         elif text_of(child):
             paragraphs.append(text_of(child))
     number = fold(text_of(el.find("SECTNO"))).lstrip("§ ").strip()
-    return Section(number=number, subject=text_of(el.find("SUBJECT")),
-                   paragraphs=tuple(paragraphs), tables=tuple(tables))
+    return Section(
+        number=number,
+        subject=text_of(el.find("SUBJECT")),
+        paragraphs=tuple(paragraphs),
+        tables=tuple(tables),
+    )

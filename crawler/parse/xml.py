@@ -7,8 +7,13 @@ from lxml import etree
 from crawler.errors import ParseError
 
 _PARSER = etree.XMLParser(
-    resolve_entities=False, no_network=True, load_dtd=False, recover=False, huge_tree=True,
-    remove_comments=True, remove_pis=True,
+    resolve_entities=False,
+    no_network=True,
+    load_dtd=False,
+    recover=False,
+    huge_tree=True,
+    remove_comments=True,
+    remove_pis=True,
 )
 
 

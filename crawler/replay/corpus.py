@@ -9,8 +9,8 @@ URLs inside use the real host; the server maps their paths onto itself.
 from __future__ import annotations
 
 import json
-import re
 import random
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -19,10 +19,20 @@ from pathlib import Path
 from typing import Any
 
 FR_SITE = "https://www.federalregister.gov"
-BIS = {"raw_name": "Bureau of Industry and Security", "name": "Industry and Security Bureau",
-       "id": 241, "slug": "industry-and-security-bureau", "parent_id": 54}
-COMMERCE = {"raw_name": "DEPARTMENT OF COMMERCE", "name": "Commerce Department", "id": 54,
-            "slug": "commerce-department", "parent_id": None}
+BIS = {
+    "raw_name": "Bureau of Industry and Security",
+    "name": "Industry and Security Bureau",
+    "id": 241,
+    "slug": "industry-and-security-bureau",
+    "parent_id": 54,
+}
+COMMERCE = {
+    "raw_name": "DEPARTMENT OF COMMERCE",
+    "name": "Commerce Department",
+    "id": 54,
+    "slug": "commerce-department",
+    "parent_id": None,
+}
 
 
 @dataclass
@@ -69,33 +79,61 @@ def synthetic(count: int, start: date, days: int, seed: int = 7) -> Corpus:
         day = start + timedelta(days=i % days)
         number = f"{day.year}-{90000 + i:05d}"
         kind, _ = rng.choice(types)
-        corpus.documents[number] = document_json(number, day, kind, f"Synthetic {kind} {i}",
-                                                 cfr_parts=(744,), start_page=1000 + i)
+        corpus.documents[number] = document_json(
+            number, day, kind, f"Synthetic {kind} {i}", cfr_parts=(744,), start_page=1000 + i
+        )
     corpus.make_xml = lambda number: _synthetic_xml(corpus.documents[number])
     return corpus
 
 
-def document_json(number: str, day: date, kind: str, title: str, cfr_parts: tuple[int, ...] = (),
-                  start_page: int | None = None, **extra: Any) -> dict[str, Any]:
+def document_json(
+    number: str,
+    day: date,
+    kind: str,
+    title: str,
+    cfr_parts: tuple[int, ...] = (),
+    start_page: int | None = None,
+    **extra: Any,
+) -> dict[str, Any]:
     """A document's JSON in the API's default field shape (SOURCES.md 1.3)."""
     path = f"{day:%Y/%m/%d}/{number}"
     slug = "-".join(re.sub(r"[^a-z0-9 ]", "", title.lower()).split())[:80]
     doc = {
-        "abstract": extra.pop("abstract", None), "action": extra.pop("action", None),
-        "agencies": [COMMERCE, BIS], "body_html_url": f"{FR_SITE}/documents/full_text/html/{path}.html",
-        "cfr_references": [{"title": 15, "part": p, "chapter": "VII",
-                            "citation_url": f"https://www.ecfr.gov/current/title-15/part-{p}"}
-                           for p in cfr_parts],
+        "abstract": extra.pop("abstract", None),
+        "action": extra.pop("action", None),
+        "agencies": [COMMERCE, BIS],
+        "body_html_url": f"{FR_SITE}/documents/full_text/html/{path}.html",
+        "cfr_references": [
+            {
+                "title": 15,
+                "part": p,
+                "chapter": "VII",
+                "citation_url": f"https://www.ecfr.gov/current/title-15/part-{p}",
+            }
+            for p in cfr_parts
+        ],
         "citation": f"{day.year - 1935} FR {start_page}" if start_page else None,
-        "comment_url": None, "comments_close_on": None, "correction_of": None, "corrections": [],
-        "dates": None, "docket_ids": [], "document_number": number, "effective_on": None,
-        "end_page": start_page, "full_text_xml_url": f"{FR_SITE}/documents/full_text/xml/{path}.xml",
+        "comment_url": None,
+        "comments_close_on": None,
+        "correction_of": None,
+        "corrections": [],
+        "dates": None,
+        "docket_ids": [],
+        "document_number": number,
+        "effective_on": None,
+        "end_page": start_page,
+        "full_text_xml_url": f"{FR_SITE}/documents/full_text/xml/{path}.xml",
         "html_url": f"{FR_SITE}/documents/{path}/{slug}",
         "json_url": f"{FR_SITE}/api/v1/documents/{number}.json",
         "pdf_url": f"https://www.govinfo.gov/content/pkg/FR-{day}/pdf/{number}.pdf",
-        "publication_date": day.isoformat(), "raw_text_url": f"{FR_SITE}/documents/full_text/text/{path}.txt",
-        "regulation_id_numbers": [], "significant": False, "start_page": start_page,
-        "title": title, "type": kind, "volume": day.year - 1935,
+        "publication_date": day.isoformat(),
+        "raw_text_url": f"{FR_SITE}/documents/full_text/text/{path}.txt",
+        "regulation_id_numbers": [],
+        "significant": False,
+        "start_page": start_page,
+        "title": title,
+        "type": kind,
+        "volume": day.year - 1935,
     }
     doc.update(extra)
     return doc
@@ -104,10 +142,10 @@ def document_json(number: str, day: date, kind: str, title: str, cfr_parts: tupl
 def _synthetic_xml(doc: dict[str, Any]) -> bytes:
     tag = {"Rule": "RULE", "Proposed Rule": "PRORULE", "Notice": "NOTICE"}[doc["type"]]
     return (
-        f"<{tag}><PREAMB><AGENCY TYPE=\"S\">DEPARTMENT OF COMMERCE</AGENCY>"
+        f'<{tag}><PREAMB><AGENCY TYPE="S">DEPARTMENT OF COMMERCE</AGENCY>'
         "<SUBAGY>Bureau of Industry and Security</SUBAGY><CFR>15 CFR Part 744</CFR>"
-        f"<SUBJECT>{doc['title']}</SUBJECT><ACT><HD SOURCE=\"HED\">ACTION:</HD><P>{doc['type']}.</P>"
-        "</ACT><SUM><HD SOURCE=\"HED\">SUMMARY:</HD><P>A generated document for load tests.</P>"
+        f'<SUBJECT>{doc["title"]}</SUBJECT><ACT><HD SOURCE="HED">ACTION:</HD><P>{doc["type"]}.</P>'
+        '</ACT><SUM><HD SOURCE="HED">SUMMARY:</HD><P>A generated document for load tests.</P>'
         f"</SUM></PREAMB><SUPLINF><P>Body of {doc['document_number']}.</P></SUPLINF>"
         f"<FRDOC>[FR Doc. {doc['document_number']} Filed 1-1-26; 8:45 am]</FRDOC></{tag}>"
     ).encode()

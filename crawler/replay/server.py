@@ -22,13 +22,29 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 from crawler.replay.corpus import Corpus
 
-TYPES = {"RULE": "Rule", "PRORULE": "Proposed Rule", "NOTICE": "Notice",
-         "PRESDOCU": "Presidential Document"}
-SEARCH_FIELDS = ("title", "type", "abstract", "document_number", "html_url", "pdf_url",
-                 "public_inspection_pdf_url", "publication_date", "agencies", "excerpts")
+TYPES = {
+    "RULE": "Rule",
+    "PRORULE": "Proposed Rule",
+    "NOTICE": "Notice",
+    "PRESDOCU": "Presidential Document",
+}
+SEARCH_FIELDS = (
+    "title",
+    "type",
+    "abstract",
+    "document_number",
+    "html_url",
+    "pdf_url",
+    "public_inspection_pdf_url",
+    "publication_date",
+    "agencies",
+    "excerpts",
+)
 LAST_MODIFIED = "Mon, 05 Oct 2026 10:00:00 GMT"
-MAINTENANCE = (b"<!DOCTYPE html><html><head><title>Federal Register :: Scheduled Maintenance"
-               b"</title></head><body><h1>We'll be back shortly</h1></body></html>")
+MAINTENANCE = (
+    b"<!DOCTYPE html><html><head><title>Federal Register :: Scheduled Maintenance"
+    b"</title></head><body><h1>We'll be back shortly</h1></body></html>"
+)
 
 
 @dataclass
@@ -53,7 +69,8 @@ class Fault:
 
     def applies(self, target: str) -> bool:
         return (self.times is None or self.fired < self.times) and bool(
-            re.search(self.pattern, target))
+            re.search(self.pattern, target)
+        )
 
 
 @dataclass
@@ -125,14 +142,21 @@ class _Handler(BaseHTTPRequestHandler):
         if fault and fault.truncate is not None:
             body = body[: fault.truncate]
         etag = '"' + hashlib.sha1(body).hexdigest() + '"'
-        if status == 200 and (self.headers.get("If-None-Match") == etag
-                              or self.headers.get("If-Modified-Since") == LAST_MODIFIED):
+        if status == 200 and (
+            self.headers.get("If-None-Match") == etag
+            or self.headers.get("If-Modified-Since") == LAST_MODIFIED
+        ):
             return self._send(304, b"", ctype, {"ETag": etag, "Last-Modified": LAST_MODIFIED})
         headers = {"ETag": etag, "Last-Modified": LAST_MODIFIED} if status == 200 else {}
         self._send(status, body, ctype, headers)
 
-    def _send(self, status: int, body: bytes, ctype: str = "application/json; charset=utf-8",
-              headers: dict[str, str] | None = None) -> None:
+    def _send(
+        self,
+        status: int,
+        body: bytes,
+        ctype: str = "application/json; charset=utf-8",
+        headers: dict[str, str] | None = None,
+    ) -> None:
         self.send_response(status)
         self.send_header("Content-Type", ctype)
         self.send_header("Content-Length", str(len(body)))
@@ -153,8 +177,9 @@ class _Handler(BaseHTTPRequestHandler):
         match = re.fullmatch(r"/api/v1/documents/([A-Za-z0-9,-]+)\.json", url.path)
         if match:
             return _documents(corpus, match.group(1).split(","))
-        match = re.fullmatch(r"/documents/full_text/xml/\d{4}/\d\d/\d\d/([A-Za-z0-9-]+)\.xml",
-                             url.path)
+        match = re.fullmatch(
+            r"/documents/full_text/xml/\d{4}/\d\d/\d\d/([A-Za-z0-9-]+)\.xml", url.path
+        )
         if match and (xml := corpus.xml_for(match.group(1))) is not None:
             return 200, xml, "text/xml; charset=utf-8"
         return 404, b'{"status":404,"message":"Not Found"}', "application/json"
@@ -164,17 +189,21 @@ def _json(obj: Any) -> bytes:
     return json.dumps(obj, ensure_ascii=False).encode()
 
 
-def _search(server: ReplayServer, corpus: Corpus, q: dict[str, list[str]],
-            fault: Fault | None) -> dict[str, Any]:
+def _search(
+    server: ReplayServer, corpus: Corpus, q: dict[str, list[str]], fault: Fault | None
+) -> dict[str, Any]:
     agencies = set(q.get("conditions[agencies][]", []))
     types = {TYPES.get(t, t) for t in q.get("conditions[type][]", [])}
     on = q.get("conditions[publication_date][is]", [None])[0]
     gte = q.get("conditions[publication_date][gte]", ["0000"])[0]
     lte = q.get("conditions[publication_date][lte]", ["9999"])[0]
-    hits = [d for d in corpus.documents.values()
-            if (not agencies or agencies & {a.get("slug") for a in d["agencies"]})
-            and (not types or d["type"] in types)
-            and (d["publication_date"] == on if on else gte <= d["publication_date"] <= lte)]
+    hits = [
+        d
+        for d in corpus.documents.values()
+        if (not agencies or agencies & {a.get("slug") for a in d["agencies"]})
+        and (not types or d["type"] in types)
+        and (d["publication_date"] == on if on else gte <= d["publication_date"] <= lte)
+    ]
     hits.sort(key=lambda d: (d["publication_date"], d["document_number"]), reverse=True)
     per_page = _int(q.get("per_page", ["20"])[0], 20)
     per_page = per_page if 1 < per_page <= 2000 else 20
@@ -184,14 +213,18 @@ def _search(server: ReplayServer, corpus: Corpus, q: dict[str, list[str]],
     count = fault.count if fault and fault.count is not None else len(hits)
     fields = q.get("fields[]") or list(SEARCH_FIELDS)
     total_pages = min(math.ceil(count / per_page), 50)
-    body: dict[str, Any] = {"count": count, "description": "Documents matching the search",
-                            "total_pages": total_pages}
+    body: dict[str, Any] = {
+        "count": count,
+        "description": "Documents matching the search",
+        "total_pages": total_pages,
+    }
     if page < total_pages:
         rest = {k: v for k, v in q.items() if k != "page"}
-        body["next_page_url"] = (f"{server.base}/api/v1/documents.json?"
-                                 f"{urlencode(rest, doseq=True)}&page={page + 1}")
+        body["next_page_url"] = (
+            f"{server.base}/api/v1/documents.json?{urlencode(rest, doseq=True)}&page={page + 1}"
+        )
     if count:
-        chunk = hits[(page - 1) * per_page: page * per_page]
+        chunk = hits[(page - 1) * per_page : page * per_page]
         body["results"] = [{f: d.get(f) for f in fields} for d in chunk]
     return body
 
@@ -223,8 +256,11 @@ def _public_inspection(corpus: Corpus, q: dict[str, list[str]]) -> tuple[int, by
     date.fromisoformat(day)
     agencies = set(q.get("conditions[agencies][]", []))
     recorded = corpus.public_inspection.get(day, {"count": 0, "results": []})
-    results = [r for r in recorded.get("results", [])
-               if not agencies or agencies & {a.get("slug") for a in r.get("agencies", [])}]
+    results = [
+        r
+        for r in recorded.get("results", [])
+        if not agencies or agencies & {a.get("slug") for a in r.get("agencies", [])}
+    ]
     body: dict[str, Any] = {"count": len(results)}
     if results:
         body["results"] = results

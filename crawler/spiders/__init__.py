@@ -40,10 +40,12 @@ def get(name: str) -> Source:
         raise UnknownSource(f"unknown source {name!r}; known sources: {known}") from None
 
 
-register(Source(
-    name="federal_register",
-    title="Federal Register",
-    summary="FR API documents.json search by agency, type and publication-date window; each "
-            "document's JSON and full-text XML; the day's Public Inspection list.",
-    spider="crawler.spiders.federal_register:FederalRegisterSpider",
-))
+register(
+    Source(
+        name="federal_register",
+        title="Federal Register",
+        summary="FR API documents.json search by agency, type and publication-date window; each "
+        "document's JSON and full-text XML; the day's Public Inspection list.",
+        spider="crawler.spiders.federal_register:FederalRegisterSpider",
+    )
+)

@@ -21,7 +21,12 @@ from scrapy.http import Response
 from crawler.errors import ParseError
 from crawler.fetch_errors import describe
 from crawler.items import (
-    CrawlError, FetchedDocument, FetchedPublicInspection, Unchanged, Validators, WindowCounted,
+    CrawlError,
+    FetchedDocument,
+    FetchedPublicInspection,
+    Unchanged,
+    Validators,
+    WindowCounted,
 )
 from crawler.parse.fr_json import document_number_from_url, load_json, parse_search_page
 from crawler.settings import API_SLOT, XML_SLOT
@@ -35,8 +40,9 @@ FR_HOSTS = ("www.federalregister.gov", "federalregister.gov")
 class FederalRegisterSpider(scrapy.Spider):
     name = "federal_register"
 
-    def __init__(self, since: str, until: str, public_inspection_on: str | None = None,
-                 **kwargs: Any) -> None:
+    def __init__(
+        self, since: str, until: str, public_inspection_on: str | None = None, **kwargs: Any
+    ) -> None:
         super().__init__(**kwargs)
         self.since = date.fromisoformat(since)
         self.until = date.fromisoformat(until)
@@ -51,8 +57,10 @@ class FederalRegisterSpider(scrapy.Spider):
         spider.now = crawler.settings["REGWATCH_NOW"]
         spider.store = Store.open(config.store_path)
         spider.known = spider.store.known_keys("fr:")
-        spider.allowed_domains = sorted({urlsplit(spider.cfg.api_base).hostname,
-                                         urlsplit(spider.cfg.site_base).hostname} - {None})
+        spider.allowed_domains = sorted(
+            {urlsplit(spider.cfg.api_base).hostname, urlsplit(spider.cfg.site_base).hostname}
+            - {None}
+        )
         return spider
 
     async def start(self) -> AsyncIterator[Any]:
@@ -65,18 +73,25 @@ class FederalRegisterSpider(scrapy.Spider):
     def _search(self, since: date, until: date, page: int, seen: set[str]) -> scrapy.Request:
         query: list[tuple[str, Any]] = [("conditions[agencies][]", a) for a in self.cfg.agencies]
         query += [("conditions[type][]", t) for t in self.cfg.types]
-        query += [("conditions[publication_date][gte]", since.isoformat()),
-                  ("conditions[publication_date][lte]", until.isoformat())]
+        query += [
+            ("conditions[publication_date][gte]", since.isoformat()),
+            ("conditions[publication_date][lte]", until.isoformat()),
+        ]
         query += [("fields[]", f) for f in SEARCH_FIELDS]
         query += [("order", "oldest"), ("per_page", self.cfg.per_page), ("page", page)]
         url = f"{self.cfg.api_base}/documents.json?{urlencode(query)}"
         return scrapy.Request(
-            url, callback=self.parse_search, errback=self.failed, dont_filter=True,
+            url,
+            callback=self.parse_search,
+            errback=self.failed,
+            dont_filter=True,
             cb_kwargs={"since": since, "until": until, "page": page, "seen": seen},
-            meta={"download_slot": API_SLOT, "target": f"search {since}..{until}", "fatal": True})
+            meta={"download_slot": API_SLOT, "target": f"search {since}..{until}", "fatal": True},
+        )
 
-    def parse_search(self, response: Response, since: date, until: date, page: int,
-                     seen: set[str]) -> Iterator[Any]:
+    def parse_search(
+        self, response: Response, since: date, until: date, page: int, seen: set[str]
+    ) -> Iterator[Any]:
         window = f"search {since}..{until}"
         try:
             result = parse_search_page(response.body, f"{window} page {page}")
@@ -90,9 +105,16 @@ class FederalRegisterSpider(scrapy.Spider):
                 yield self._search(middle + timedelta(days=1), until, 1, set())
                 return
             if result.count >= API_CAP:
-                yield CrawlError(self.name, window, (
-                    f"{since} alone has {result.count:,} results, at the API's 10,000-result cap;"
-                    " narrow [sources.federal_register] agencies or types"), fatal=True)
+                yield CrawlError(
+                    self.name,
+                    window,
+                    (
+                        f"{since} alone has {result.count:,} results, at the API's 10,000-result "
+                        "cap;"
+                        " narrow [sources.federal_register] agencies or types"
+                    ),
+                    fatal=True,
+                )
                 return
         if page == 1:
             yield WindowCounted(self.name, since, until, result.count)
@@ -100,14 +122,26 @@ class FederalRegisterSpider(scrapy.Spider):
         numbers = {hit.number for hit in result.hits}
         expected = max(0, min(per_page, result.count - (page - 1) * per_page))
         if numbers & seen:
-            yield CrawlError(self.name, window, (
-                f"page {page} repeats results of an earlier page (the API reset the page);"
-                " stopped this window"), fatal=True)
+            yield CrawlError(
+                self.name,
+                window,
+                (
+                    f"page {page} repeats results of an earlier page (the API reset the page);"
+                    " stopped this window"
+                ),
+                fatal=True,
+            )
             return
         if len(result.hits) != expected:
-            yield CrawlError(self.name, window, (
-                f"page {page} has {len(result.hits)} results where {expected} were due "
-                f"(per_page {per_page} not honoured?); stopped this window"), fatal=True)
+            yield CrawlError(
+                self.name,
+                window,
+                (
+                    f"page {page} has {len(result.hits)} results where {expected} were due "
+                    f"(per_page {per_page} not honoured?); stopped this window"
+                ),
+                fatal=True,
+            )
             return
         seen |= numbers
         for hit in result.hits:
@@ -123,13 +157,21 @@ class FederalRegisterSpider(scrapy.Spider):
         self.requested.add(number)
         url = f"{self.cfg.api_base}/documents/{number}.json"
         yield scrapy.Request(
-            url, headers=self._conditional(url, number), callback=self.parse_document,
-            errback=self.failed, cb_kwargs={"number": number, "reference_for": reference_for},
-            meta={"download_slot": API_SLOT, "target": f"fr:{number}",
-                  "handle_httpstatus_list": [304]})
+            url,
+            headers=self._conditional(url, number),
+            callback=self.parse_document,
+            errback=self.failed,
+            cb_kwargs={"number": number, "reference_for": reference_for},
+            meta={
+                "download_slot": API_SLOT,
+                "target": f"fr:{number}",
+                "handle_httpstatus_list": [304],
+            },
+        )
 
-    def parse_document(self, response: Response, number: str,
-                       reference_for: str | None) -> Iterator[Any]:
+    def parse_document(
+        self, response: Response, number: str, reference_for: str | None
+    ) -> Iterator[Any]:
         try:
             body = self._body_or_stored(response, number, "json")
             obj = load_json(body, f"fr:{number} JSON")
@@ -141,20 +183,35 @@ class FederalRegisterSpider(scrapy.Spider):
         if corrected and f"fr:{corrected}" not in self.known:
             yield from self._document(corrected, reference_for=number)
         fetched = FetchedDocument(
-            source=self.name, number=number, json_url=response.url, json=body, xml_url=xml_url,
-            xml=None, fetched_at=self.now, validators=_validators(response),
-            reference_for=reference_for)
+            source=self.name,
+            number=number,
+            json_url=response.url,
+            json=body,
+            xml_url=xml_url,
+            xml=None,
+            fetched_at=self.now,
+            validators=_validators(response),
+            reference_for=reference_for,
+        )
         if xml_url is None:
             yield fetched
             return
         yield scrapy.Request(
-            xml_url, headers=self._conditional(xml_url, number), callback=self.parse_xml,
-            errback=self.failed, cb_kwargs={"fetched": fetched, "json_status": response.status},
-            meta={"download_slot": XML_SLOT, "target": f"fr:{number}",
-                  "handle_httpstatus_list": [304]})
+            xml_url,
+            headers=self._conditional(xml_url, number),
+            callback=self.parse_xml,
+            errback=self.failed,
+            cb_kwargs={"fetched": fetched, "json_status": response.status},
+            meta={
+                "download_slot": XML_SLOT,
+                "target": f"fr:{number}",
+                "handle_httpstatus_list": [304],
+            },
+        )
 
-    def parse_xml(self, response: Response, fetched: FetchedDocument,
-                  json_status: int) -> Iterator[Any]:
+    def parse_xml(
+        self, response: Response, fetched: FetchedDocument, json_status: int
+    ) -> Iterator[Any]:
         if response.status == 304 and json_status == 304:
             yield Unchanged(self.name, fetched.number)
             return
@@ -192,10 +249,12 @@ class FederalRegisterSpider(scrapy.Spider):
         parts = urlsplit(url)
         base = urlsplit(self.cfg.site_base)
         if parts.scheme not in ("http", "https") or (
-                parts.hostname not in FR_HOSTS and parts.netloc != base.netloc):
+            parts.hostname not in FR_HOSTS and parts.netloc != base.netloc
+        ):
             raise ParseError(f"refusing URL outside the configured hosts: {url}")
-        return self.cfg.site_base.rstrip("/") + parts.path + (f"?{parts.query}" if parts.query
-                                                              else "")
+        return (
+            self.cfg.site_base.rstrip("/") + parts.path + (f"?{parts.query}" if parts.query else "")
+        )
 
     # --- public inspection ---------------------------------------------------------------
 
@@ -203,9 +262,13 @@ class FederalRegisterSpider(scrapy.Spider):
         query = [("conditions[available_on]", day.isoformat())]
         query += [("conditions[agencies][]", a) for a in self.cfg.agencies]
         url = f"{self.cfg.api_base}/public-inspection-documents.json?{urlencode(query)}"
-        return scrapy.Request(url, callback=self.parse_public_inspection, errback=self.failed,
-                              cb_kwargs={"day": day},
-                              meta={"download_slot": API_SLOT, "target": f"public inspection {day}"})
+        return scrapy.Request(
+            url,
+            callback=self.parse_public_inspection,
+            errback=self.failed,
+            cb_kwargs={"day": day},
+            meta={"download_slot": API_SLOT, "target": f"public inspection {day}"},
+        )
 
     def parse_public_inspection(self, response: Response, day: date) -> Iterator[Any]:
         yield FetchedPublicInspection(self.name, day, response.url, response.body, self.now)
@@ -214,8 +277,12 @@ class FederalRegisterSpider(scrapy.Spider):
 
     def failed(self, failure: Any) -> Iterator[Any]:
         request = failure.request
-        yield CrawlError(self.name, request.meta.get("target", request.url), describe(failure),
-                         fatal=bool(request.meta.get("fatal")))
+        yield CrawlError(
+            self.name,
+            request.meta.get("target", request.url),
+            describe(failure),
+            fatal=bool(request.meta.get("fatal")),
+        )
 
 
 def _validators(response: Response) -> Validators:
@@ -225,5 +292,6 @@ def _validators(response: Response) -> Validators:
     modified = response.headers.get("Last-Modified")
     if not etag and not modified:
         return {}
-    return {response.url: (etag.decode() if etag else None,
-                           modified.decode() if modified else None)}
+    return {
+        response.url: (etag.decode() if etag else None, modified.decode() if modified else None)
+    }

@@ -1,0 +1,102 @@
+"""The regwatch command as a user runs it: a fresh process each time."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from crawler.cli import main
+
+ROOT = Path(__file__).resolve().parents[1]
+COMMANDS = sorted(main.commands)
+
+
+def regwatch(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "crawler", *args],
+        cwd=cwd,
+        text=True,
+        capture_output=True,
+        timeout=300,
+        check=False,
+    )
+
+
+def test_demo_twice_adds_nothing_the_second_time_and_renders_the_same_digests(tmp_path):
+    first = regwatch("demo", "--dir", "tour", cwd=tmp_path)
+    assert first.returncode == 0, first.stderr
+    assert "this demo added 13 documents" in first.stdout  # 7 FR documents, 6 on PI
+    digests = {p.name: p.read_bytes() for p in (tmp_path / "tour" / "digests").iterdir()}
+    assert sorted(digests) == [
+        f"2026-10-{d:02d}.{ext}" for d in range(5, 10) for ext in ("html", "txt")
+    ]
+    assert b"nothing new" in digests["2026-10-07.txt"]
+    second = regwatch("demo", "--dir", "tour", cwd=tmp_path)
+    assert second.returncode == 0, second.stderr
+    assert "this demo added 0 documents, 0 versions, 0 changes" in second.stdout
+    again = {p.name: p.read_bytes() for p in (tmp_path / "tour" / "digests").iterdir()}
+    assert again == digests
+    rerender = regwatch(
+        "--config", "tour/demo.toml", "digest", "--date", "2026-10-08", cwd=tmp_path
+    )
+    assert rerender.returncode == 0, rerender.stderr
+    assert (tmp_path / "tour/digests/2026-10-08.txt").read_bytes() == digests["2026-10-08.txt"]
+
+
+def test_run_against_an_unreachable_source_fails_with_one_line_and_status_3(tmp_path):
+    (tmp_path / "config.toml").write_text(
+        '[sources.federal_register]\napi_base = "http://127.0.0.1:9/api/v1"\n'
+        'site_base = "http://127.0.0.1:9"\n'
+    )
+    result = regwatch("run", "--date", "2026-10-05", cwd=tmp_path)
+    assert result.returncode == 3
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("regwatch: run 1 failed: federal_register failed")
+    assert "Traceback" not in result.stderr
+    assert "cannot reach 127.0.0.1:9: connection refused" in result.stderr
+    assert (tmp_path / "digests" / "2026-10-05.txt").exists()
+
+
+def test_config_errors_are_one_line_with_exit_status_2(tmp_path):
+    (tmp_path / "config.toml").write_text("[store]\nfile = 'x.db'\n")
+    result = regwatch("sources", cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.strip() == (
+        "regwatch: config.toml: unknown key 'store.file'; allowed here: path"
+    )
+
+
+def test_unknown_source_is_named_with_the_known_ones(tmp_path):
+    result = regwatch("crawl", "ecfr-typo", "--since", "2026-10-01", cwd=tmp_path)
+    assert result.returncode == 2
+    assert "unknown source 'ecfr-typo'; known sources: federal_register" in result.stderr
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_every_command_has_help(command):
+    result = CliRunner().invoke(main, [command, "--help"])
+    assert result.exit_code == 0
+    assert len(main.commands[command].help or "") > 20
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_every_command_is_documented_in_the_readme(command):
+    readme = (ROOT / "README.md").read_text()
+    assert re.search(rf"regwatch( --\S+( \S+)?)* {command}\b", readme), command
+
+
+def test_commands_that_do_not_crawl_do_not_import_scrapy(tmp_path):
+    code = (
+        "import sys; from click.testing import CliRunner; from crawler.cli import main; "
+        "r = CliRunner().invoke(main, ['sources']); assert r.exit_code == 0, r.output; "
+        "print('scrapy' in sys.modules)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=tmp_path, text=True, capture_output=True, check=True
+    )
+    assert out.stdout.strip() == "False"
