@@ -28,6 +28,7 @@ from storage import NewVersion, Store
 
 class StorePipeline:
     def __init__(self, crawler: Any) -> None:
+        self.crawler = crawler
         settings = crawler.settings
         self.config = settings["REGWATCH_CONFIG"]
         self.run = settings.getint("REGWATCH_RUN")
@@ -45,6 +46,7 @@ class StorePipeline:
 
     def close_spider(self) -> None:
         assert self.store is not None
+        self.stats.setdefault(self.crawler.spider.name, Counter())  # even if it yielded nothing
         for source, counts in self.stats.items():
             if source in self.fatal:
                 state = SourceState.FAILED

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, func, select, update
+from sqlalchemy import Engine, create_engine, event, func, inspect, or_, select, update
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import OperationalError
 
@@ -302,8 +302,6 @@ class Store:
         if first_runs:
             conds.append(documents.c.first_run.in_(first_runs))
         if conds:
-            from sqlalchemy import or_
-
             query = query.where(or_(*conds))
         if prefix is not None:
             query = query.where(documents.c.key.startswith(prefix))
@@ -396,8 +394,6 @@ class Store:
 
 
 def _applied(conn: Any) -> set[str]:
-    from sqlalchemy import inspect
-
     if not inspect(conn).has_table("schema_migrations"):
         return set()
     return set(conn.scalars(select(schema_migrations.c.name)))
