@@ -161,12 +161,14 @@ def demo(obj: Context, folder: Path) -> None:
     result = run_demo(config_module.load(None), folder, verbose=obj.verbose)
     click.echo(f"Replay server: {result.server} (the project's recorded-format BIS week)")
     for entry in result.days:
-        stats = {}
+        stats: dict[str, int] = {}
         for line in entry.report.sources:
             stats = line.stats
+        inspection = sum(v for k, v in stats.items() if k.startswith("inspection_"))
         click.echo(
             f"  {entry.day}  {entry.report.status:<8}  new {stats.get('new', 0):>2}  "
-            f"unchanged {stats.get('unchanged', 0):>2}  -> {entry.report.digest[0]}"
+            f"unchanged {stats.get('unchanged', 0):>2}  on public inspection {inspection:>2}"
+            f"  -> {entry.report.digest[0]}"
         )
     added = {k: result.after[k] - result.before[k] for k in ("documents", "versions", "changes")}
     click.echo(

@@ -107,14 +107,13 @@ class StorePipeline:
         docs = parse_public_inspection(
             item.body, item.available_on, f"public inspection {item.available_on}"
         )
-        return Counter(
-            self._snapshot(
-                pi_version(
-                    d, item.body, run=self.run, fetched_at=item.fetched_at, source=item.source
-                )
+        outcomes = Counter()
+        for doc in docs:
+            new = pi_version(
+                doc, item.body, run=self.run, fetched_at=item.fetched_at, source=item.source
             )
-            for d in docs
-        )
+            outcomes[f"inspection_{self._snapshot(new)}"] += 1
+        return outcomes
 
     def _snapshot(self, new: NewVersion) -> Outcome:
         assert self.store is not None

@@ -29,11 +29,11 @@ def point_at(
     config: config_module.Config, server: ReplayServer, folder: Path, **fr_changes: object
 ) -> config_module.Config:
     """A config whose store, digests and Federal Register URLs are the test's own."""
+    fr_changes = {"first_run_days": 0, **fr_changes}
     fr = dataclasses.replace(
         config.sources.federal_register,
         api_base=f"{server.base}/api/v1",
         site_base=server.base,
-        first_run_days=0,
         **fr_changes,
     )
     return dataclasses.replace(

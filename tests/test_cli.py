@@ -100,3 +100,16 @@ def test_commands_that_do_not_crawl_do_not_import_scrapy(tmp_path):
         [sys.executable, "-c", code], cwd=tmp_path, text=True, capture_output=True, check=True
     )
     assert out.stdout.strip() == "False"
+
+
+def test_crawl_backfills_a_date_range_from_the_replay_server(tmp_path):
+    from crawler.replay import Corpus, ReplayServer
+
+    with ReplayServer(Corpus.demo()) as server:
+        (tmp_path / "config.toml").write_text(
+            "[http]\npolite = false\n[sources.federal_register]\n"
+            f'api_base = "{server.base}/api/v1"\nsite_base = "{server.base}"\n'
+        )
+        result = regwatch("crawl", "--since", "2026-10-01", "--until", "2026-10-08", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "federal_register: ok (2026-10-01 to 2026-10-08; found 6, new 6)" in result.stdout

@@ -10,7 +10,7 @@ from conftest import counts, point_at, run_day
 
 from crawler import config as config_module
 from crawler.replay import Corpus, Fault, ReplayServer
-from crawler.replay.corpus import synthetic
+from crawler.replay.corpus import document_json, synthetic
 from crawler.settings import build_settings
 from storage import Store
 
@@ -129,11 +129,12 @@ def test_a_window_over_the_split_threshold_is_split(tmp_path):
     corpus = synthetic(40, date(2026, 10, 1), 4)
     with ReplayServer(corpus) as server:
         config = point_at(
-            config_module.load(None, env={}), server, tmp_path, split_above=15, per_page=7
-        )
-        fr = dataclasses.replace(config.sources.federal_register, first_run_days=3)
-        config = dataclasses.replace(
-            config, sources=dataclasses.replace(config.sources, federal_register=fr)
+            config_module.load(None, env={}),
+            server,
+            tmp_path,
+            split_above=15,
+            per_page=7,
+            first_run_days=3,
         )
         report = run_day(config, date(2026, 10, 4))
         windows = {
@@ -146,18 +147,21 @@ def test_a_window_over_the_split_threshold_is_split(tmp_path):
     assert {"2026-10-01..2026-10-01", "2026-10-04..2026-10-04"} <= windows
 
 
-def test_a_one_day_window_at_the_10000_cap_fails_loudly(tmp_path):
-    corpus = synthetic(6, date(2026, 10, 5), 1)
-    fault = Fault(
-        r"gte%5D=2026-10-05&conditions%5Bpublication_date%5D%5Blte%5D=2026-10-05", count=10_000
-    )
-    with ReplayServer(corpus, faults=[fault]) as server:
-        config = point_at(config_module.load(None, env={}), server, tmp_path)
-        report = run_day(config, MON)
+def test_a_one_day_window_over_the_10000_cap_fails_loudly_and_the_rest_is_fetched(tmp_path):
+    corpus = synthetic(10_001, MON, 1)  # a real 10,001-document day, as the API would count it
+    for i in range(3):
+        number = f"2026-8000{i}"
+        corpus.documents[number] = document_json(number, TUE, "Rule", f"Tuesday rule {i}")
+    with ReplayServer(corpus) as server:
+        config = point_at(config_module.load(None, env={}), server, tmp_path, first_run_days=1)
+        report = run_day(config, TUE)
         searches = server.paths("/api/v1/documents.json")
     assert report.sources[0].status == "failed"
-    assert any("10,000-result cap" in e.message for e in report.errors)
-    assert len(searches) == 1  # no paging into the silent reset
+    [error] = report.errors
+    assert error.target == "search 2026-10-05..2026-10-05"
+    assert "2026-10-05 alone has 10,001 results, at the API's 10,000-result cap" in error.message
+    assert len(searches) == 3  # the two-day window, then each day once: no paging into the reset
+    assert Store.open(config.store_path).known_keys("fr:") == {f"fr:2026-8000{i}" for i in range(3)}
 
 
 def test_a_page_reset_by_the_api_stops_the_window_instead_of_looping(tmp_path):
