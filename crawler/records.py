@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import functools
+import hashlib
 import json
 import typing
 from dataclasses import dataclass
@@ -191,3 +193,44 @@ def _from(hint: Any, value: Any) -> Any:
     if hint is date:
         return date.fromisoformat(value)
     return value
+
+
+# --- parse: regulation text as a tree (eCFR, eRegs, FR REGTEXT) -----------------------------
+
+
+@dataclass(frozen=True)
+class Node:
+    """One labelled node of a regulation: part, subpart, section, paragraph, table, row.
+
+    ``label`` is unique among siblings ("744.11", "a", "1", "Subpart A", or a table row's
+    key such as "IRAN|Pars Aero Parts Trading"). Table rows carry their cells in ``fields``.
+    ``digest`` hashes the whole subtree, so equal subtrees are skipped without being read."""
+
+    label: str
+    kind: str = "paragraph"
+    title: str = ""
+    text: str = ""
+    children: tuple[Node, ...] = ()
+    fields: tuple[tuple[str, str], ...] = ()
+
+    @functools.cached_property
+    def digest(self) -> bytes:
+        h = hashlib.blake2b(digest_size=16)
+        for part in (self.label, self.kind, self.title, self.text):
+            h.update(part.encode())
+            h.update(b"\x00")
+        for name, value in self.fields:
+            h.update(f"{name}\x01{value}\x00".encode())
+        for child in self.children:
+            h.update(child.digest)
+        return h.digest()
+
+    def child(self, label: str) -> Node | None:
+        return next((c for c in self.children if c.label == label), None)
+
+    def find(self, path: tuple[str, ...]) -> Node | None:
+        """The node at ``path`` (labels below this one), or None."""
+        node: Node | None = self
+        for label in path:
+            node = node.child(label) if node else None
+        return node

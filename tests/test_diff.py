@@ -1,0 +1,210 @@
+"""The diff engine: table-driven cases, a real oracle (eRegs), renderers, properties."""
+
+from __future__ import annotations
+
+import json
+import string
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from crawler.diff import apply_diff, diff_documents
+from crawler.diff.views import html_view, inline, json_view, text_view, unified_view
+from crawler.diff.words import word_diff
+from crawler.parse.eregs import eregs_key, parse_eregs, subtree_keys
+from crawler.records import Node
+
+CASES = json.loads((Path(__file__).parent / "data" / "diff_cases.json").read_text())
+
+
+def tree(obj: dict) -> Node:
+    return Node(
+        label=obj["label"],
+        kind=obj.get("kind", "paragraph"),
+        title=obj.get("title", ""),
+        text=obj.get("text", ""),
+        children=tuple(tree(c) for c in obj.get("children", ())),
+        fields=tuple(tuple(f) for f in obj.get("fields", ())),
+    )
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c["name"] for c in CASES])
+def test_cases(case):
+    old, new = tree(case["old"]), tree(case["new"])
+    diff = diff_documents(old, new)
+    got = [
+        {
+            "op": str(c.op),
+            "path": list(c.path),
+            "substantive": c.substantive,
+            **({"old_path": list(c.old_path)} if c.old_path else {}),
+        }
+        for c in diff.changes
+    ]
+    want = [{k: v for k, v in e.items() if k not in ("words", "fields")} for e in case["expected"]]
+    assert sorted(got, key=str) == sorted(want, key=str)
+    for expected in case["expected"]:
+        change = next(c for c in diff.changes if list(c.path) == expected["path"])
+        if "words" in expected:
+            assert inline(change.fields[0]) == expected["words"]
+        if "fields" in expected:
+            assert [f.name for f in change.fields] == expected["fields"]
+    assert apply_diff(old, diff) == new
+
+
+def test_the_eregs_oracle_is_matched_node_for_node(shared_data):
+    folder = shared_data / "eregs_atf_447"
+    old = parse_eregs((folder / "regulation_447_v2014-02580.json").read_bytes())
+    new = parse_eregs((folder / "regulation_447_v2014-06778.json").read_bytes())
+    oracle = json.loads((folder / "diff_447_2014-02580_to_2014-06778.json").read_bytes())
+    diff = diff_documents(old, new)
+    ours: dict[str, str] = {}
+    for change in diff.changes:
+        if change.op == "removed":
+            keys = subtree_keys(old, change.path)
+        elif change.op == "added":
+            keys = subtree_keys(new, change.path)
+        else:
+            keys = [eregs_key(new, change.path)]
+        for key in keys:
+            ours[key] = str(change.op)
+    assert set(ours) == set(oracle)  # every node eRegs found changed, and nothing else
+    for key, entry in oracle.items():
+        expected = {"added": "added", "deleted": "removed", "modified": "changed"}[entry["op"]]
+        assert ours[key] == expected, key
+    assert apply_diff(old, diff) == new
+
+
+def test_word_diff_is_exact_on_large_texts():
+    words = [f"w{i}" for i in range(60_000)]
+    old = " ".join(words)
+    edited = words[:]
+    for i in range(0, 60_000, 6_000):
+        edited[i] = "CHANGED"
+    ops = word_diff(old, " ".join(edited))
+    assert sum(1 for o in ops if o.op == "insert") == 10  # never one whole-text replace
+    assert "".join(o.text for o in ops if o.op != "insert") == old
+
+
+EVIL = [
+    "<script>alert(1)</script>",
+    '"><img src=x onerror=alert(1)>',
+    "javascript:alert(1)",
+    "&lt;script&gt;",
+    "</del><script>x</script>",
+]
+
+
+def test_renderers_escape_content():
+    old = Node("s", "section", EVIL[0], EVIL[1], (Node("a", text=EVIL[3]),))
+    new = Node("s", "section", EVIL[4], EVIL[2], (Node("b", text=EVIL[0]),))
+    html = html_view(diff_documents(old, new), EVIL[0], EVIL[1], EVIL[2])
+    assert "<script" not in html and "<img" not in html
+    assert "&lt;script&gt;" in html
+
+
+# --- properties ----------------------------------------------------------------------------
+
+word = st.sampled_from(
+    [
+        "export",
+        "license",
+        "item",
+        "entity",
+        "“quoted”",
+        "—",
+        "(a)",
+        "EAR",
+        "<b>",
+        "&amp;",
+        "China",
+        "Iran",
+        "  ",
+        "\n",
+        "744.11",
+    ]
+)
+text = st.lists(word, max_size=12).map(" ".join)
+label = st.text(string.ascii_lowercase + string.digits, min_size=1, max_size=3)
+
+
+def trees(depth: int = 0) -> st.SearchStrategy[Node]:
+    kids = (
+        st.lists(
+            st.tuples(label, st.deferred(lambda: trees(depth + 1))),
+            max_size=4,
+            unique_by=lambda pair: pair[0],
+        )
+        if depth < 3
+        else st.just([])
+    )
+
+    def build(title: str, body: str, children: list[tuple[str, Node]]) -> Node:
+        return Node(
+            "root",
+            "section",
+            title,
+            body,
+            tuple(Node(lbl, c.kind, c.title, c.text, c.children) for lbl, c in children),
+        )
+
+    return st.builds(build, text, text, kids)
+
+
+@st.composite
+def edited(draw) -> tuple[Node, Node]:
+    """A document and a version of it with a few paragraphs rewritten, dropped or added."""
+    old = draw(trees())
+
+    def edit(node: Node) -> Node:
+        children = []
+        for child in node.children:
+            action = draw(st.sampled_from(["keep", "keep", "keep", "text", "drop", "relabel"]))
+            if action == "drop":
+                continue
+            if action == "text":
+                child = Node(child.label, child.kind, child.title, draw(text), child.children)
+            if action == "relabel" and child.label + "z" not in {c.label for c in node.children}:
+                child = Node(child.label + "z", child.kind, child.title, child.text, child.children)
+            children.append(edit(child))
+        if draw(st.booleans()):
+            children.append(Node("new" + str(len(children)), "paragraph", "", draw(text)))
+        labels = [c.label for c in children]
+        children = [c for i, c in enumerate(children) if c.label not in labels[:i]]
+        return Node(node.label, node.kind, node.title, node.text, tuple(children))
+
+    return old, edit(old)
+
+
+@settings(max_examples=150, deadline=None)
+@given(trees())
+def test_a_document_against_itself_is_no_change(doc):
+    assert diff_documents(doc, doc).changes == ()
+
+
+@settings(max_examples=150, deadline=None)
+@given(trees(), trees())
+def test_applying_the_diff_gives_the_new_version(old, new):
+    assert apply_diff(old, diff_documents(old, new)) == new
+
+
+@settings(max_examples=150, deadline=None)
+@given(edited())
+def test_applying_the_diff_of_an_edit_gives_the_edited_version(pair):
+    old, new = pair
+    assert apply_diff(old, diff_documents(old, new)) == new
+
+
+@settings(max_examples=100, deadline=None)
+@given(trees(), trees())
+def test_rendering_never_lets_markup_through(old, new):
+    marked = Node(
+        new.label, new.kind, new.title + " <x-evil>", new.text + " <x-evil a=1>", new.children
+    )
+    diff = diff_documents(old, marked)
+    html = html_view(diff, "<x-evil>", "<x-evil>", "<x-evil>")
+    assert "<x-evil" not in html
+    for view in (text_view(diff), unified_view(diff), json_view(diff)):
+        assert isinstance(view, str)
