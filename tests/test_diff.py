@@ -208,3 +208,33 @@ def test_rendering_never_lets_markup_through(old, new):
     assert "<x-evil" not in html
     for view in (text_view(diff), unified_view(diff), json_view(diff)):
         assert isinstance(view, str)
+
+
+def test_real_ecfr_pair_part_107(shared_data):
+    from crawler.parse.ecfr_xml import parse_ecfr_xml
+
+    folder = shared_data / "ecfr_api_xml_14cfr107"
+    old = parse_ecfr_xml((folder / "part107_2020-01-01_EXCERPT.xml").read_bytes())
+    new = parse_ecfr_xml((folder / "part107_2026-01-01_EXCERPT.xml").read_bytes())
+    diff = diff_documents(old, new)
+    by_path = {c.path: c for c in diff.changes}
+    assert by_path[("Subpart A", "107.2")].op == "added"
+    rewritten = by_path[("Subpart A", "107.7", "a")]
+    assert rewritten.op == "changed" and rewritten.substantive
+    [one_word] = by_path[("Subpart B", "107.19", "c")].fields
+    assert [(o.op, o.text) for o in one_word.ops if o.op != "equal"] == [
+        ("insert", "small unmanned ")]
+    heading = by_path[()]
+    assert [f.name for f in heading.fields] == ["title"] and not heading.substantive
+    assert apply_diff(old, diff) == new
+
+
+def test_real_ecfr_pair_title_1_dash_cleanup_is_not_substantive(shared_data):
+    from crawler.parse.ecfr_xml import parse_ecfr_xml
+
+    folder = shared_data / "ecfr_xml"
+    old = parse_ecfr_xml((folder / "ECFR-title1_current_2024-03.xml").read_bytes())
+    new = parse_ecfr_xml((folder / "ECFR-title1_updated_ndash_2024-03.xml").read_bytes())
+    diff = diff_documents(old, new)
+    assert len(diff.changes) > 50  # the dashes did change ...
+    assert diff.substantive == ()  # ... and none of it is a change in law

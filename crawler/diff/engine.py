@@ -5,6 +5,7 @@ or redesignations."""
 from __future__ import annotations
 
 import hashlib
+import re
 
 from crawler.diff.model import DocumentDiff, FieldChange, NodeChange, Op
 from crawler.diff.normalize import quiet
@@ -76,7 +77,7 @@ def _walk(
                     Op.REDESIGNATED,
                     (*path, child.label),
                     child.kind,
-                    True,
+                    _label_matters(twin.label, child.label),
                     old_path=(*path, twin.label),
                     node=child,
                 )
@@ -91,6 +92,17 @@ def _walk(
             _walk(before, child, (*path, child.label), changes, removed, added)
     for label, child in old_left.items():
         removed.append(((*path, label), child))
+
+
+_POSITIONAL = re.compile(r"p\d+")
+
+
+def _label_matters(old: str, new: str) -> bool:
+    """A redesignation is substantive unless only typography or an unlabelled paragraph's
+    position changed (the parser numbers unlabelled paragraphs p1, p2, ...)."""
+    if quiet(old) == quiet(new):
+        return False
+    return not (_POSITIONAL.fullmatch(old) and _POSITIONAL.fullmatch(new))
 
 
 def _same_children(old: Node, new: Node) -> bool:
