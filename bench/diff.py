@@ -21,12 +21,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from regulation_gen import Edit, generate  # noqa: E402
+from regulation_gen import Edit, generate
 
-from crawler.diff import DocumentDiff, diff_documents  # noqa: E402
-from crawler.parse.ecfr_xml import parse_ecfr_xml  # noqa: E402
-from crawler.parse.eregs import parse_eregs  # noqa: E402
-from crawler.records import Node  # noqa: E402
+from crawler.diff import DocumentDiff, diff_documents
+from crawler.parse.ecfr_xml import parse_ecfr_xml
+from crawler.parse.eregs import parse_eregs
+from crawler.records import Node
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 
@@ -41,8 +41,11 @@ def best(fn: Callable[[], object], rounds: int) -> tuple[float, object]:
 
 
 def git_word_diff(old: Path, new: Path) -> None:
-    subprocess.run(["git", "diff", "--no-index", "--word-diff", str(old), str(new)],
-                   stdout=subprocess.DEVNULL, check=False)
+    subprocess.run(
+        ["git", "diff", "--no-index", "--word-diff", str(old), str(new)],
+        stdout=subprocess.DEVNULL,
+        check=False,
+    )
 
 
 def parse(data: bytes, parser: Callable[[bytes], Node]) -> Node:
@@ -69,8 +72,10 @@ def found(diff: DocumentDiff, planted: list[Edit]) -> tuple[int, int]:
             continue
         if edit.kind == "swap":
             ops = [(o.op, o.text) for f in change.fields for o in f.ops if o.op != "equal"]
-            ok = change.op == "changed" and ops == [("delete", edit.old_word),
-                                                     ("insert", edit.new_word)]
+            ok = change.op == "changed" and ops == [
+                ("delete", edit.old_word),
+                ("insert", edit.new_word),
+            ]
         elif edit.kind == "insert":
             ok = change.op == "added"
         elif edit.kind == "delete":
@@ -87,14 +92,20 @@ def found(diff: DocumentDiff, planted: list[Edit]) -> tuple[int, int]:
     return hits, extra
 
 
-def run_pair(name: str, old: bytes, new: bytes, parser: Callable[[bytes], Node],
-             rounds: int, planted: list[Edit] | None) -> None:
+def run_pair(
+    name: str,
+    old: bytes,
+    new: bytes,
+    parser: Callable[[bytes], Node],
+    rounds: int,
+    planted: list[Edit] | None,
+) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         a, b = Path(tmp, "old.xml"), Path(tmp, "new.xml")
         a.write_bytes(old)
         b.write_bytes(new)
         git_time, _ = best(lambda: git_word_diff(a, b), rounds)
-    parse_time, trees = best(lambda: (parse(old, parser), parse(new, parser)), 1)
+    parse_time, _ = best(lambda: (parse(old, parser), parse(new, parser)), 1)
     engine_times = []
     diff = None
     for _ in range(rounds):
@@ -104,9 +115,11 @@ def run_pair(name: str, old: bytes, new: bytes, parser: Callable[[bytes], Node],
         engine_times.append(time.perf_counter() - started)
     engine = min(engine_times)
     assert isinstance(diff, DocumentDiff)
-    line = (f"{name:<34} {len(old) / 1e6:6.2f} MB  git {git_time:7.3f} s  engine "
-            f"{engine:7.3f} s  ratio {engine / git_time:5.2f}  (parse {parse_time:6.3f} s)  "
-            f"changes {len(diff.changes):4d}")
+    line = (
+        f"{name:<34} {len(old) / 1e6:6.2f} MB  git {git_time:7.3f} s  engine "
+        f"{engine:7.3f} s  ratio {engine / git_time:5.2f}  (parse {parse_time:6.3f} s)  "
+        f"changes {len(diff.changes):4d}"
+    )
     if planted is not None:
         hits, extra = found(diff, planted)
         line += f"  planted found {hits}/{len(planted)}, unexplained {extra}"
@@ -119,22 +132,46 @@ def main() -> None:
     args = parser.parse_args()
     for size, edits in ((2_500_000, 200), (10_000_000, 800)):
         old, new, planted = generate(size, edits, seed=size)
-        run_pair(f"generated {size / 1e6:g} MB, {edits} edits", old, new, parse_ecfr_xml,
-                 args.rounds, planted)
+        run_pair(
+            f"generated {size / 1e6:g} MB, {edits} edits",
+            old,
+            new,
+            parse_ecfr_xml,
+            args.rounds,
+            planted,
+        )
     real = [
-        ("eRegs 27 CFR 447 (JSON trees)", "eregs_atf_447/regulation_447_v2014-02580.json",
-         "eregs_atf_447/regulation_447_v2014-06778.json", parse_eregs),
-        ("eCFR 14 CFR 107 2020 vs 2026", "ecfr_api_xml_14cfr107/part107_2020-01-01_EXCERPT.xml",
-         "ecfr_api_xml_14cfr107/part107_2026-01-01_EXCERPT.xml", parse_ecfr_xml),
-        ("eCFR title 1 en-dash cleanup", "ecfr_xml/ECFR-title1_current_2024-03.xml",
-         "ecfr_xml/ECFR-title1_updated_ndash_2024-03.xml", parse_ecfr_xml),
+        (
+            "eRegs 27 CFR 447 (JSON trees)",
+            "eregs_atf_447/regulation_447_v2014-02580.json",
+            "eregs_atf_447/regulation_447_v2014-06778.json",
+            parse_eregs,
+        ),
+        (
+            "eCFR 14 CFR 107 2020 vs 2026",
+            "ecfr_api_xml_14cfr107/part107_2020-01-01_EXCERPT.xml",
+            "ecfr_api_xml_14cfr107/part107_2026-01-01_EXCERPT.xml",
+            parse_ecfr_xml,
+        ),
+        (
+            "eCFR title 1 en-dash cleanup",
+            "ecfr_xml/ECFR-title1_current_2024-03.xml",
+            "ecfr_xml/ECFR-title1_updated_ndash_2024-03.xml",
+            parse_ecfr_xml,
+        ),
     ]
     for name, old_path, new_path, parse_fn in real:
         if not (SHARED / old_path).exists():
             print(f"{name:<34} skipped: {SHARED / old_path} not found")
             continue
-        run_pair(name, (SHARED / old_path).read_bytes(), (SHARED / new_path).read_bytes(),
-                 parse_fn, args.rounds, None)
+        run_pair(
+            name,
+            (SHARED / old_path).read_bytes(),
+            (SHARED / new_path).read_bytes(),
+            parse_fn,
+            args.rounds,
+            None,
+        )
 
 
 if __name__ == "__main__":

@@ -12,12 +12,63 @@ import random
 from dataclasses import dataclass, field
 from xml.sax.saxutils import escape
 
-WORDS = ("export reexport transfer license exception item entity destination end user "
-         "technology software commodity control classification number foreign direct product "
-         "national security regional stability anti terrorism review policy presumption denial "
-         "approval case basis requirement applies subject regulations section paragraph "
-         "authorized person country group supplement list controlled specially designed "
-         "military intelligence aircraft vessel component part accessory attachment").split()
+WORDS = [
+    "export",
+    "reexport",
+    "transfer",
+    "license",
+    "exception",
+    "item",
+    "entity",
+    "destination",
+    "end",
+    "user",
+    "technology",
+    "software",
+    "commodity",
+    "control",
+    "classification",
+    "number",
+    "foreign",
+    "direct",
+    "product",
+    "national",
+    "security",
+    "regional",
+    "stability",
+    "anti",
+    "terrorism",
+    "review",
+    "policy",
+    "presumption",
+    "denial",
+    "approval",
+    "case",
+    "basis",
+    "requirement",
+    "applies",
+    "subject",
+    "regulations",
+    "section",
+    "paragraph",
+    "authorized",
+    "person",
+    "country",
+    "group",
+    "supplement",
+    "list",
+    "controlled",
+    "specially",
+    "designed",
+    "military",
+    "intelligence",
+    "aircraft",
+    "vessel",
+    "component",
+    "part",
+    "accessory",
+    "attachment",
+]
 LETTERS = "abcdefghijklmnopqrstuvwxyz"
 
 
@@ -56,28 +107,35 @@ def _part(rng: random.Random, size: int) -> list[tuple[str, list[Section]]]:
         for _ in range(20):
             paras = []
             for i in range(rng.randint(3, 7)):
-                kids = [Para(str(j + 1), f"({j + 1}) " + _sentence(rng, rng.randint(15, 40)))
-                        for j in range(rng.choice((0, 0, 2, 3)))]
-                paras.append(Para(LETTERS[i], f"({LETTERS[i]}) " +
-                                  _sentence(rng, rng.randint(30, 90)), kids))
+                kids = [
+                    Para(str(j + 1), f"({j + 1}) " + _sentence(rng, rng.randint(15, 40)))
+                    for j in range(rng.choice((0, 0, 2, 3)))
+                ]
+                paras.append(
+                    Para(LETTERS[i], f"({LETTERS[i]}) " + _sentence(rng, rng.randint(30, 90)), kids)
+                )
             sections.append(Section(f"999.{number}", _sentence(rng, 5), paras))
-            total += sum(len(p.text) + sum(len(k.text) + 12 for k in p.children) + 12
-                         for p in paras) + 120
+            total += (
+                sum(len(p.text) + sum(len(k.text) + 12 for k in p.children) + 12 for p in paras)
+                + 120
+            )
             number += 1
-        subparts.append((LETTERS[len(subparts) % 26].upper() * (1 + len(subparts) // 26),
-                         sections))
+        subparts.append((LETTERS[len(subparts) % 26].upper() * (1 + len(subparts) // 26), sections))
     return subparts
 
 
 def _xml(subparts: list[tuple[str, list[Section]]]) -> bytes:
-    out = ['<?xml version="1.0"?>\n<DIV5 N="999" TYPE="PART">\n<HEAD>PART 999\u2014GENERATED'
-           ' REGULATION</HEAD>\n']
+    out = [
+        '<?xml version="1.0"?>\n<DIV5 N="999" TYPE="PART">\n<HEAD>PART 999\u2014GENERATED'
+        " REGULATION</HEAD>\n"
+    ]
     for name, sections in subparts:
-        out.append(f'<DIV6 N="{name}" TYPE="SUBPART">\n<HEAD>Subpart {name}\u2014General'
-                   '</HEAD>\n')
+        out.append(f'<DIV6 N="{name}" TYPE="SUBPART">\n<HEAD>Subpart {name}\u2014General</HEAD>\n')
         for s in sections:
-            out.append(f'<DIV8 N="{s.number}" TYPE="SECTION">\n<HEAD>\u00a7 {s.number} '
-                       f"{escape(s.subject)}</HEAD>\n")
+            out.append(
+                f'<DIV8 N="{s.number}" TYPE="SECTION">\n<HEAD>\u00a7 {s.number} '
+                f"{escape(s.subject)}</HEAD>\n"
+            )
             for p in s.paras:
                 out.append(f"<P>{escape(p.text)}</P>\n")
                 out.extend(f"<P>{escape(k.text)}</P>\n" for k in p.children)
@@ -100,8 +158,13 @@ def generate(size: int, edits: int, seed: int) -> tuple[bytes, bytes, list[Edit]
     moved = src_secs.pop(len(src_secs) // 2)
     dst_secs.append(moved)
     touched.add(moved.number)
-    planted.append(Edit("move", (f"Subpart {dst_name}", moved.number),
-                        old_path=(f"Subpart {src_name}", moved.number)))
+    planted.append(
+        Edit(
+            "move",
+            (f"Subpart {dst_name}", moved.number),
+            old_path=(f"Subpart {src_name}", moved.number),
+        )
+    )
     by_section = {s.number: sp for sp, secs in new for s in secs}
     while len(planted) < edits:
         _sp, section = rng.choice(sections)

@@ -121,8 +121,9 @@ class StorePipeline:
         if latest is not None and latest.text_hash == new.text_hash:
             return Outcome.UNCHANGED
         old_tree = self.store.blob(latest.tree_blob) if latest else None
-        stats = changed_fields(old_tree, new.tree)
-        return self.store.snapshot(NewVersion(**{**new.__dict__, "change_stats": stats})).outcome
+        stats, substantive = changed_fields(old_tree, new.tree)
+        change = {"change_stats": stats, "substantive": substantive}
+        return self.store.snapshot(NewVersion(**{**new.__dict__, **change})).outcome
 
 
 class ProgressBar:

@@ -32,7 +32,8 @@ def gather(store: Store, day: date, config: Config) -> DayRecords:
     for change in store.changes_in(runs):
         row = store.document(change["document"])
         if row is not None:
-            changes.append((row, tuple(change["stats"].get("fields", ()))))
+            fields = change["stats"].get("substantive_fields") or change["stats"].get("fields", ())
+            changes.append((row, tuple(fields), bool(change["substantive"])))
     latest: dict[str, int] = {}
     for line in store.run_sources(runs):
         latest[line.source] = line.run

@@ -12,23 +12,26 @@ from storage import NewVersion
 
 
 def text_hash(tree: bytes) -> str:
-    """The hash of a record's normalised content: typography and whitespace folded, so a
-    re-serialised or re-typeset payload with the same words is the same version."""
-    return hashlib.sha256(fold(tree.decode()).encode()).hexdigest()
+    """The hash of a record's normalised content. The tree is the parsed record as canonical
+    JSON, with whitespace already squashed by the parsers, so a re-serialised payload with
+    the same text is the same version; a typography-only edit is a new version whose change
+    is marked non-substantive (see ``changed_fields``)."""
+    return hashlib.sha256(tree).hexdigest()
 
 
-def changed_fields(old_tree: bytes | None, new_tree: bytes) -> dict[str, Any]:
-    """Which top-level fields of a record differ between two versions."""
+def changed_fields(old_tree: bytes | None, new_tree: bytes) -> tuple[dict[str, Any], bool]:
+    """Which top-level fields of a record differ between two versions, and whether any of
+    them differs in more than typography (dashes, quotes, spaces)."""
     if old_tree is None:
-        return {}
+        return {}, True
     old, new = json.loads(old_tree), json.loads(new_tree)
-    fields = sorted(
-        k
-        for k in set(old) | set(new)
-        if fold(json.dumps(old.get(k), sort_keys=True))
-        != fold(json.dumps(new.get(k), sort_keys=True))
-    )
-    return {"fields": fields}
+
+    def dumped(obj: dict[str, Any], key: str) -> str:
+        return json.dumps(obj.get(key), sort_keys=True, ensure_ascii=False)
+
+    fields = sorted(k for k in set(old) | set(new) if dumped(old, k) != dumped(new, k))
+    substantive = [k for k in fields if fold(dumped(old, k)) != fold(dumped(new, k))]
+    return {"fields": fields, "substantive_fields": substantive}, bool(substantive)
 
 
 def fr_version(

@@ -60,6 +60,7 @@ class NewVersion:
     run: int
     links: tuple[tuple[str, str], ...] = ()  # (relation, target key)
     change_stats: dict[str, Any] = field(default_factory=dict)
+    substantive: bool = True  # whether the change from the previous version is more than noise
 
 
 @dataclass(frozen=True)
@@ -253,7 +254,7 @@ class Store:
                         document=new.key,
                         from_version=latest["id"],
                         to_version=version,
-                        substantive=True,
+                        substantive=new.substantive,
                         stats=json.dumps(new.change_stats, sort_keys=True),
                         run=new.run,
                     )

@@ -223,7 +223,8 @@ def test_real_ecfr_pair_part_107(shared_data):
     assert rewritten.op == "changed" and rewritten.substantive
     [one_word] = by_path[("Subpart B", "107.19", "c")].fields
     assert [(o.op, o.text) for o in one_word.ops if o.op != "equal"] == [
-        ("insert", "small unmanned ")]
+        ("insert", "small unmanned ")
+    ]
     heading = by_path[()]
     assert [f.name for f in heading.fields] == ["title"] and not heading.substantive
     assert apply_diff(old, diff) == new

@@ -39,9 +39,16 @@ def test_same_content_twice_is_one_version(store):
     run = store.start_run("daily", "2026-10-05", "2026-10-05T11:00:00+00:00")
     assert store.snapshot(version("Entity List", run)).outcome is Outcome.NEW
     assert store.snapshot(version("Entity List", run)).outcome is Outcome.UNCHANGED
-    # typography alone is not a new version
-    assert store.snapshot(version("Entity\u00a0List", run)).outcome is Outcome.UNCHANGED
     assert store.counts()["versions"] == 1 and store.counts()["changes"] == 0
+
+
+def test_a_typography_only_edit_is_kept_as_a_non_substantive_change(store):
+    run = store.start_run("daily", "2026-10-05", "2026-10-05T11:00:00+00:00")
+    store.snapshot(version("Entity List - China", run))
+    result = store.snapshot(version("Entity List \u2014 China", run, substantive=False))
+    assert result.outcome is Outcome.CHANGED
+    [change] = store.changes_in([run])
+    assert change["substantive"] is False
 
 
 def test_changed_content_is_a_new_version_and_a_change(store):

@@ -33,7 +33,7 @@ class DayRecords:
     day: date
     documents: tuple[tuple[DocumentRow, FrDocument], ...]
     originals: dict[str, DocumentRow]  # corrected document key -> its row
-    changes: tuple[tuple[DocumentRow, tuple[str, ...]], ...]
+    changes: tuple[tuple[DocumentRow, tuple[str, ...], bool], ...]  # row, fields, substantive
     inspection: tuple[DocumentRow, ...]
     sources: tuple[RunSourceRow, ...]  # the latest run of each source on the day
     errors: tuple[ErrorRow, ...]  # errors of those runs
@@ -60,7 +60,12 @@ def build_digest(records: DayRecords, tz: ZoneInfo) -> Digest:
         day_long=f"{records.day:%A, %B} {records.day.day}, {records.day.year}",
         sections=tuple(sections),
         corrections=tuple(e for e in entries if e.corrects is not None),
-        changes=tuple(ChangeEntry(r.key, r.title, r.url, fields) for r, fields in records.changes),
+        changes=tuple(
+            ChangeEntry(r.key, r.title, r.url, fields)
+            for r, fields, real in records.changes
+            if real
+        ),
+        quiet_changes=sum(1 for *_, real in records.changes if not real),
         inspection=tuple(_inspection(r) for r in records.inspection),
         sources=lines,
         total_new=len(entries),

@@ -74,7 +74,8 @@ class Digest:
     day_long: str  # "Monday, October 5, 2026"
     sections: tuple[Section, ...]
     corrections: tuple[DocumentEntry, ...]
-    changes: tuple[ChangeEntry, ...]
+    changes: tuple[ChangeEntry, ...]  # substantive changes only
+    quiet_changes: int  # changes of typography or whitespace only, folded away
     inspection: tuple[InspectionEntry, ...]
     sources: tuple[SourceLine, ...]
     total_new: int
