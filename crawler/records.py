@@ -94,6 +94,7 @@ class FrXmlDocument:
     comment_deadline: date | None
     regtexts: tuple[RegText, ...]
     tables: tuple[Table, ...]  # every GPOTABLE, in document order
+    body: tuple[str, ...]  # the narrative outside the preamble and REGTEXT, by paragraph
     frdoc: str  # "2024-02801" from the FRDOC line, if present
     billing_code: str
 

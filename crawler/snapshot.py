@@ -24,14 +24,29 @@ def changed_fields(old_tree: bytes | None, new_tree: bytes) -> tuple[dict[str, A
     them differs in more than typography (dashes, quotes, spaces)."""
     if old_tree is None:
         return {}, True
-    old, new = json.loads(old_tree), json.loads(new_tree)
-
-    def dumped(obj: dict[str, Any], key: str) -> str:
-        return json.dumps(obj.get(key), sort_keys=True, ensure_ascii=False)
-
-    fields = sorted(k for k in set(old) | set(new) if dumped(old, k) != dumped(new, k))
-    substantive = [k for k in fields if fold(dumped(old, k)) != fold(dumped(new, k))]
+    old, new = _flat(json.loads(old_tree)), _flat(json.loads(new_tree))
+    fields = sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
+    substantive = [k for k in fields if _folded(old.get(k)) != _folded(new.get(k))]
     return {"fields": fields, "substantive_fields": substantive}, bool(substantive)
+
+
+def _flat(record: dict[str, Any]) -> dict[str, Any]:
+    """Top-level fields, with the parsed XML's fields one level down as ``xml.<field>``."""
+    out = {k: v for k, v in record.items() if k != "xml"}
+    for key, value in (record.get("xml") or {}).items():
+        out[f"xml.{key}"] = value
+    return out
+
+
+def _folded(value: Any) -> Any:
+    """``value`` with every string folded (typography and whitespace made plain)."""
+    if isinstance(value, str):
+        return fold(value)
+    if isinstance(value, list):
+        return [_folded(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _folded(v) for k, v in value.items()}
+    return value
 
 
 def fr_version(

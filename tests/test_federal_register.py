@@ -208,3 +208,25 @@ def test_telnet_and_remote_control_are_off_and_rates_are_the_published_ones():
     assert settings["DOWNLOAD_SLOTS"]["fr-api"]["delay"] == 0.2
     assert settings["DOWNLOAD_SLOTS"]["fr-xml"]["delay"] == 1.0
     assert "regwatch" in settings["USER_AGENT"]
+
+
+def test_an_edited_document_is_a_new_version_typography_folded(demo_config, demo_server):
+    run_day(demo_config, MON)
+    corpus = demo_server.corpus
+    original = corpus.xml["2026-21002"]
+    corpus.xml["2026-21002"] = original.replace(b"&#x201C;EAR&#x201D;", b'"EAR"')
+    run_day(demo_config, MON)
+    corpus.xml["2026-21001"] = corpus.xml["2026-21001"].replace(
+        b"No. 14, Azadi Street", b"No. 41, Azadi Street"
+    )
+    report = run_day(demo_config, MON)
+    assert report.sources[0].stats["changed"] == 1
+    store = Store.open(demo_config.store_path)
+    changes = {c["document"]: c for c in store.changes_in([1, 2, 3])}
+    assert changes["fr:2026-21002"]["substantive"] is False
+    assert changes["fr:2026-21001"]["substantive"] is True
+    assert changes["fr:2026-21001"]["stats"]["substantive_fields"] == ["xml"]
+    text = (demo_config.digest_dir / "2026-10-05.txt").read_text()
+    assert "== Changed since last seen (1) ==" in text
+    assert "* Additions to the Entity List -- changed: xml" in text
+    assert "(1 change of typography or whitespace only not shown.)" in text

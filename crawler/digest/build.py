@@ -73,6 +73,31 @@ def build_digest(records: DayRecords, tz: ZoneInfo) -> Digest:
     )
 
 
+FIELD_NAMES = {
+    "title": "title",
+    "abstract": "summary",
+    "action": "action",
+    "citation": "citation",
+    "effective_on": "effective date",
+    "comments_close_on": "comment deadline",
+    "cfr_parts": "CFR parts",
+    "xml.regtexts": "regulatory text",
+    "xml.tables": "tables",
+    "xml.body": "body text",
+    "xml.summary": "summary",
+    "xml.dates": "dates",
+    "xml.subject": "title",
+    "xml.effective_date": "effective date",
+    "xml.comment_deadline": "comment deadline",
+    "special_filing": "special filing",
+}
+
+
+def field_names(fields: tuple[str, ...]) -> tuple[str, ...]:
+    """Stored field keys as a reader would name them, each once."""
+    return tuple(dict.fromkeys(FIELD_NAMES.get(f, f.removeprefix("xml.")) for f in fields))
+
+
 def _entry(row: DocumentRow, doc: FrDocument, records: DayRecords) -> DocumentEntry:
     corrects = None
     if doc.correction_of:

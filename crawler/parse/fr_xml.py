@@ -93,9 +93,33 @@ def _document(el: etree._Element) -> FrXmlDocument:
         comment_deadline=comment_deadline(dates),
         regtexts=regtexts,
         tables=tuple(parse_table(t) for t in el.iter("GPOTABLE")),
+        body=_narrative(el),
         frdoc=match.group(1) if match else "",
         billing_code=fold(text_of(el.find(".//BILCOD"))).removeprefix("BILLING CODE").strip(),
     )
+
+
+_SKIP = {"PREAMB", "REGTEXT", "GPOTABLE", "FRDOC", "BILCOD", "AMDPAR", "SECTION"}
+_BLOCKS = {"P", "FP", "HD", "NOTE", "FTNT", "EXTRACT", "LI", "SIG", "DATED", "NAME", "TITLE"}
+
+
+def _narrative(el: etree._Element) -> tuple[str, ...]:
+    """Paragraph texts of the document outside its preamble, REGTEXT and tables."""
+    out: list[str] = []
+
+    def walk(node: etree._Element) -> None:
+        for child in node:
+            if child.tag in _SKIP:
+                continue
+            if child.tag in _BLOCKS:
+                text = text_of(child)
+                if text:
+                    out.append(text)
+            else:
+                walk(child)
+
+    walk(el)
+    return tuple(out)
 
 
 def _cfr_parts(cfr: str, regtexts: tuple[RegText, ...]) -> tuple[str, ...]:

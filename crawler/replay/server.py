@@ -142,10 +142,7 @@ class _Handler(BaseHTTPRequestHandler):
         if fault and fault.truncate is not None:
             body = body[: fault.truncate]
         etag = '"' + hashlib.sha1(body).hexdigest() + '"'
-        if status == 200 and (
-            self.headers.get("If-None-Match") == etag
-            or self.headers.get("If-Modified-Since") == LAST_MODIFIED
-        ):
+        if status == 200 and _not_modified(self.headers, etag):
             return self._send(304, b"", ctype, {"ETag": etag, "Last-Modified": LAST_MODIFIED})
         headers = {"ETag": etag, "Last-Modified": LAST_MODIFIED} if status == 200 else {}
         self._send(status, body, ctype, headers)
@@ -183,6 +180,13 @@ class _Handler(BaseHTTPRequestHandler):
         if match and (xml := corpus.xml_for(match.group(1))) is not None:
             return 200, xml, "text/xml; charset=utf-8"
         return 404, b'{"status":404,"message":"Not Found"}', "application/json"
+
+
+def _not_modified(headers: Any, etag: str) -> bool:
+    """RFC 9110 13.2.2: If-None-Match decides when present; If-Modified-Since otherwise."""
+    if headers.get("If-None-Match") is not None:
+        return headers.get("If-None-Match") == etag
+    return headers.get("If-Modified-Since") == LAST_MODIFIED
 
 
 def _json(obj: Any) -> bytes:
