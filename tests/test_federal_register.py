@@ -225,8 +225,8 @@ def test_an_edited_document_is_a_new_version_typography_folded(demo_config, demo
     changes = {c["document"]: c for c in store.changes_in([1, 2, 3])}
     assert changes["fr:2026-21002"]["substantive"] is False
     assert changes["fr:2026-21001"]["substantive"] is True
-    assert changes["fr:2026-21001"]["stats"]["substantive_fields"] == ["xml"]
+    assert changes["fr:2026-21001"]["stats"]["substantive_fields"] == ["xml.regtexts", "xml.tables"]
     text = (demo_config.digest_dir / "2026-10-05.txt").read_text()
     assert "== Changed since last seen (1) ==" in text
-    assert "* Additions to the Entity List -- changed: xml" in text
+    assert "* Additions to the Entity List -- changed: regulatory text, tables" in text
     assert "(1 change of typography or whitespace only not shown.)" in text

@@ -61,7 +61,7 @@ def build_digest(records: DayRecords, tz: ZoneInfo) -> Digest:
         sections=tuple(sections),
         corrections=tuple(e for e in entries if e.corrects is not None),
         changes=tuple(
-            ChangeEntry(r.key, r.title, r.url, fields)
+            ChangeEntry(r.key, r.title, r.url, field_names(fields))
             for r, fields, real in records.changes
             if real
         ),
