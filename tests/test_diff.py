@@ -239,3 +239,66 @@ def test_real_ecfr_pair_title_1_dash_cleanup_is_not_substantive(shared_data):
     diff = diff_documents(old, new)
     assert len(diff.changes) > 50  # the dashes did change ...
     assert diff.substantive == ()  # ... and none of it is a change in law
+
+
+ECFR = Path(__file__).parent / "data" / "ecfr"
+
+
+def test_entity_list_rows_are_keyed_and_diffed_by_field():
+    from crawler.parse.ecfr_xml import parse_ecfr_xml
+
+    old = parse_ecfr_xml((ECFR / "title-15_part-744_2026-10-01.xml").read_bytes())
+    new = parse_ecfr_xml((ECFR / "title-15_part-744_2026-10-09.xml").read_bytes())
+    table = ("Supplement No. 4 to Part 744", "table")
+    zaheer = dict(old.find((*table, "PAKISTAN|Zaheer & Sons")).fields)
+    assert zaheer["Aliases"] == "Zaheer Sons"
+    assert zaheer["Address"] == (
+        "Suite 2, 3rd Floor, Nadir House, I.I. Chundrigar Road, Karachi, Pakistan."
+    )
+    alpha = dict(
+        old.find((*table, "CHINA, PEOPLE'S REPUBLIC OF|Alpha Semiconductor Co., Ltd.")).fields
+    )
+    assert alpha["Aliases"] == "Alpha Semi; ASC"
+    diff = diff_documents(old, new)
+    rows = {
+        (c.op, c.path[-1]): [f.name for f in c.fields]
+        for c in diff.changes
+        if c.path[:2] == table and len(c.path) == 3
+    }
+    assert rows == {
+        ("added", "CHINA, PEOPLE'S REPUBLIC OF|Delta Quantum Technologies"): [],
+        ("removed", "CHINA, PEOPLE'S REPUBLIC OF|Beta Optics Institute"): [],
+        ("changed", "IRAN|Pars Aero Parts Trading"): [
+            "field:Address",
+            "field:Federal Register citation",
+        ],
+    }
+    others = {c.path for c in diff.changes if c.path[:2] != table}
+    assert others == {("744.11", "b", "2"), ("Supplement No. 4 to Part 744", "citation")}
+
+
+def test_a_reordered_entity_list_is_no_substantive_change():
+    from crawler.parse.ecfr_xml import parse_ecfr_xml
+
+    old = parse_ecfr_xml((ECFR / "title-15_part-744_2026-10-01.xml").read_bytes())
+    table_path = ("Supplement No. 4 to Part 744", "table")
+    table = old.find(table_path)
+    shuffled = Node(table.label, table.kind, table.title, table.text, table.children[::-1])
+    supp = old.find(table_path[:1])
+    new_supp = Node(
+        supp.label,
+        supp.kind,
+        supp.title,
+        supp.text,
+        tuple(shuffled if c.label == "table" else c for c in supp.children),
+    )
+    new = Node(
+        old.label,
+        old.kind,
+        old.title,
+        old.text,
+        tuple(new_supp if c.label == supp.label else c for c in old.children),
+    )
+    diff = diff_documents(old, new)
+    assert [c.op for c in diff.changes] == ["reordered"]
+    assert diff.substantive == ()

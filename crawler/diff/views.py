@@ -64,7 +64,7 @@ def text_view(diff: DocumentDiff, colour: bool = False) -> str:
         head = heading(change)
         lines.append(f"{DIM}{head}{RESET}" if colour and not change.substantive else head)
         for field in change.fields:
-            label = "" if field.name == "text" else f"{field.name}: "
+            label = "" if field.name == "text" else f"{field.name.removeprefix('field:')}: "
             lines.append(f"    {label}{inline(field, colour)}")
         if change.op in (Op.ADDED, Op.REMOVED) and change.node is not None:
             colour_on = (GREEN if change.op == Op.ADDED else RED) if colour else ""

@@ -12,12 +12,14 @@ from dataclasses import dataclass, field
 from lxml import etree
 
 from crawler.errors import ParseError
+from crawler.parse.entity_list import entity_list
 from crawler.parse.fr_xml import text_of
-from crawler.parse.text import fold
+from crawler.parse.text import fold, squash
 from crawler.parse.xml import parse_xml
 from crawler.records import Node
 
 DIVS = {f"DIV{i}" for i in range(1, 10)}
+ENTITY_LIST = re.compile(r"Supplement No\. 4 to Part 744$", re.I)
 _MARKER = re.compile(r"^\(([a-z]{1,2}|\d{1,3}|[ivxlc]{1,6}|[A-Z]{1,2})\)")
 _ROMAN = re.compile(r"^[ivxlc]+$")
 _KEEP = {
@@ -80,7 +82,10 @@ def _div(el: etree._Element) -> Node:
         elif child.tag in _KEEP:
             builder.add_node(Node(_KEEP[child.tag], _KEEP[child.tag], "", text_of(child)))
         elif child.tag == "DIV" or child.tag == "TABLE" or child.find(".//TABLE") is not None:
-            builder.add_node(_table(child))
+            table = _table(child)
+            if ENTITY_LIST.match(label):
+                table = entity_list(table)
+            builder.add_node(table)
         elif child.tag in _PARAGRAPHS or text_of(child):
             builder.add_paragraph(child)
     return Node(label, kind, title, "", builder.finish())
@@ -91,7 +96,7 @@ def _table(el: etree._Element) -> Node:
     rows = []
     headers: list[str] = []
     for tr in table.iter("TR") if table is not None else ():
-        cells = [text_of(c) for c in tr if c.tag in ("TD", "TH")]
+        cells = [cell_text(c) for c in tr if c.tag in ("TD", "TH")]
         if all(c.tag == "TH" for c in tr if c.tag in ("TD", "TH")) and not rows:
             headers = cells
             continue
@@ -100,6 +105,15 @@ def _table(el: etree._Element) -> Node:
         )
         rows.append(Node(f"r{len(rows) + 1}", "row", fields=tuple(zip(names, cells, strict=True))))
     return Node("table", "table", "", "", tuple(rows))
+
+
+def cell_text(el: etree._Element) -> str:
+    """A table cell's text with each <br/> as a line break, each line squashed."""
+    parts = [el.text or ""]
+    for child in el:
+        parts.append("\n" if child.tag == "br" else "".join(child.itertext()))
+        parts.append(child.tail or "")
+    return "\n".join(squash(line) for line in "".join(parts).split("\n")).strip("\n")
 
 
 @dataclass

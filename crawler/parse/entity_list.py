@@ -1,0 +1,84 @@
+"""The Entity List (15 CFR 744 Supplement No. 4) as rows keyed by country and entity.
+
+The eCFR gives it as one HTML table: Country | Entity | License requirement | License
+review policy | Federal Register citation; the country cell is blank on continuation rows;
+the entity cell holds the name, "a.k.a., the following N aliases:" with one "—Alias" per
+line, then the address (SOURCES.md 3.3). Rows keyed this way are matched by identity, not
+position, by the diff engine: an entry added, removed or revised in one field is reported
+as exactly that."""
+
+from __future__ import annotations
+
+import re
+
+from crawler.parse.text import squash
+from crawler.records import Node
+
+COLUMNS = (
+    "Country",
+    "Entity",
+    "Aliases",
+    "Address",
+    "License requirement",
+    "License review policy",
+    "Federal Register citation",
+)
+_AKA = re.compile(r",?\s*a\.k\.a\.?,?.*$", re.I)
+_ADDRESS_START = re.compile(
+    r",\s+(?=(?:No\.|Nos\.|Room|Rm\.|Suite|Ste\.|Building|Bldg\.|Floor|Fl\.|Unit|Block|"
+    r"P\.O\.|PO Box|Office|Plot|Flat|House|Street|Road|\d))"
+)
+
+
+def entity_list(table: Node) -> Node:
+    """A generic table node (rows with five columns) -> a table of keyed entries."""
+    rows: list[Node] = []
+    seen: dict[str, int] = {}
+    country = ""
+    for row in table.children:
+        cells = [value for _, value in row.fields]
+        if len(cells) < 5:
+            continue
+        cells = cells[:5]
+        if squash(cells[0]):
+            country = squash(cells[0])
+        if not squash(cells[1]):
+            continue  # a country heading row
+        name, aliases, address = split_entity(cells[1])
+        key = f"{country}|{name}"
+        seen[key] = seen.get(key, 0) + 1
+        if seen[key] > 1:
+            key = f"{key}#{seen[key]}"
+        values = (
+            country,
+            name,
+            "; ".join(aliases),
+            address,
+            squash(cells[2]),
+            squash(cells[3]),
+            squash(cells[4]),
+        )
+        rows.append(Node(key, "entity", fields=tuple(zip(COLUMNS, values, strict=True))))
+    return Node(table.label, "table", table.title, table.text, tuple(rows))
+
+
+def split_entity(cell: str) -> tuple[str, list[str], str]:
+    """(name, aliases, address) from an entity cell whose lines were <br/>-separated."""
+    lines = [squash(x) for x in cell.split("\n") if squash(x)]
+    if not lines:
+        return "", [], ""
+    first = lines[0]
+    aliases = [
+        x.lstrip("—-– ").rstrip(";.").removesuffix(" and").rstrip(";,")
+        for x in lines[1:]
+        if x.startswith(("—", "-", "–"))
+    ]
+    rest = [x for x in lines[1:] if not x.startswith(("—", "-", "–"))]
+    if _AKA.search(first):
+        name = _AKA.sub("", first).strip(" ,")
+        address = " ".join(rest)
+    else:
+        split = _ADDRESS_START.search(first)
+        name = first[: split.start()] if split else first.rstrip(".")
+        address = " ".join(([first[split.end() :]] if split else []) + rest)
+    return name.strip(" ,"), aliases, address.strip()
