@@ -95,20 +95,33 @@ def run(obj: Context, day: date | None) -> None:
         raise DegradedRun(_degraded_line(report))
 
 
-@main.command()
-@click.argument("source", default="federal_register")
-@click.option(
-    "--since", callback=_date, help="First publication day (default: 30 days before --until)."
-)
-@click.option("--until", callback=_date, help="Last publication day (default: today).")
-@click.pass_obj
-def crawl(obj: Context, source: str, since: date | None, until: date | None) -> None:
-    """Backfill SOURCE (default federal_register) for a date range, with a progress bar."""
+def _backfill_options(fn: Any) -> Any:
+    fn = click.option("--part", help="eCFR only: the part, e.g. 744.")(fn)
+    fn = click.option("--title", type=int, help="eCFR only: the CFR title, e.g. 15.")(fn)
+    fn = click.option("--until", callback=_date, help="Last day (default: today).")(fn)
+    fn = click.option(
+        "--since",
+        callback=_date,
+        help="First day (default: 30 days before --until; eCFR: 2017-01-01).",
+    )(fn)
+    return click.argument("source", default="federal_register")(fn)
+
+
+def _backfill(
+    obj: Context,
+    source: str,
+    since: date | None,
+    until: date | None,
+    title: int | None,
+    part: str | None,
+    command: str,
+) -> None:
     from crawler import job
 
     config = obj.config
     until = until or _today(config)
-    since = since or until - timedelta(days=30)
+    if since is None:
+        since = date(2017, 1, 1) if source == "ecfr" else until - timedelta(days=30)
     if since > until:
         raise click.BadParameter(f"--since {since} is after --until {until}")
     report = job.backfill(
@@ -120,10 +133,45 @@ def crawl(obj: Context, source: str, since: date | None, until: date | None) -> 
         utcnow,
         verbose=obj.verbose,
         progress=sys.stderr.isatty() or obj.verbose,
+        command=command,
+        title=title,
+        part=part,
     )
     _print_report(report)
     if not report.ok:
         raise DegradedRun(_degraded_line(report))
+
+
+@main.command()
+@_backfill_options
+@click.pass_obj
+def crawl(
+    obj: Context,
+    source: str,
+    since: date | None,
+    until: date | None,
+    title: int | None,
+    part: str | None,
+) -> None:
+    """Backfill SOURCE (default federal_register) for a date range, with a progress bar."""
+    _backfill(obj, source, since, until, title, part, "crawl")
+
+
+@main.command()
+@_backfill_options
+@click.pass_obj
+def backfill(
+    obj: Context,
+    source: str,
+    since: date | None,
+    until: date | None,
+    title: int | None,
+    part: str | None,
+) -> None:
+    """Fetch the history of SOURCE: for ecfr, every date on which --title/--part changed
+    since --since (resumable: dates already stored are skipped); for federal_register, as
+    crawl."""
+    _backfill(obj, source, since, until, title, part, "backfill")
 
 
 @main.command()
@@ -161,13 +209,17 @@ def demo(obj: Context, folder: Path) -> None:
     result = run_demo(config_module.load(None), folder, verbose=obj.verbose)
     click.echo(f"Replay server: {result.server} (the project's recorded-format BIS week)")
     for entry in result.days:
-        stats: dict[str, int] = {}
-        for line in entry.report.sources:
-            stats = line.stats
-        inspection = sum(v for k, v in stats.items() if k.startswith("inspection_"))
+        stats = {line.source: line.stats for line in entry.report.sources}
+        fr, ecfr = stats.get("federal_register", {}), stats.get("ecfr", {})
+        inspection = sum(v for k, v in fr.items() if k.startswith("inspection_"))
+        sections = sum(
+            v
+            for k, v in ecfr.items()
+            if k in ("sections_new", "sections_changed", "sections_removed")
+        )
         click.echo(
-            f"  {entry.day}  {entry.report.status:<8}  new {stats.get('new', 0):>2}  "
-            f"unchanged {stats.get('unchanged', 0):>2}  on public inspection {inspection:>2}"
+            f"  {entry.day}  {entry.report.status:<8}  FR new {fr.get('new', 0)}, "
+            f"public inspection {inspection}; eCFR sections new/changed {sections}"
             f"  -> {entry.report.digest[0]}"
         )
     added = {k: result.after[k] - result.before[k] for k in ("documents", "versions", "changes")}

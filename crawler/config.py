@@ -57,8 +57,19 @@ class FederalRegisterConfig:
 
 
 @dataclass(frozen=True)
+class EcfrConfig:
+    enabled: bool = True
+    api_base: str = "https://www.ecfr.gov/api/versioner/v1"
+    site_base: str = "https://www.ecfr.gov"
+    # "TITLE:PARTS": a part, a range, or a comma list ("15:730-774", "22:120-130", "31:560")
+    watches: tuple[str, ...] = ("15:730-774",)
+    rate: float = 1.0
+
+
+@dataclass(frozen=True)
 class SourcesConfig:
     federal_register: FederalRegisterConfig = field(default_factory=FederalRegisterConfig)
+    ecfr: EcfrConfig = field(default_factory=EcfrConfig)
 
 
 @dataclass(frozen=True)

@@ -65,13 +65,16 @@ def run_demo(base: Config, folder: Path, verbose: bool = False) -> DemoResult:
             site_base=server.base,
             first_run_days=3,
         )
+        ecfr = dataclasses.replace(
+            base.sources.ecfr, api_base=f"{server.base}/api/versioner/v1", watches=("15:744",)
+        )
         config = dataclasses.replace(
             base,
             root=folder,
             store=dataclasses.replace(base.store, path="regwatch.db"),
             output=dataclasses.replace(base.output, digests="digests"),
             http=dataclasses.replace(base.http, polite=False),  # loopback: no need to wait
-            sources=dataclasses.replace(base.sources, federal_register=fr),
+            sources=dataclasses.replace(base.sources, federal_register=fr, ecfr=ecfr),
         )
         before = _counts(config)
         days = []

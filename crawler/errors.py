@@ -48,6 +48,13 @@ class UnknownSource(RegwatchError):
     exit_code = 2
 
 
+class UsageError(RegwatchError):
+    """Raised by the functions behind the CLI for arguments that do not fit together (a
+    backfill of the eCFR without --title and --part)."""
+
+    exit_code = 2
+
+
 class DegradedRun(RegwatchError):
     """Raised by the CLI's ``run``/``crawl`` commands after the digest is written when a
     source or document failed; its message summarises the errors. Exit status 3."""

@@ -35,6 +35,19 @@ class FetchedPublicInspection:
 
 
 @dataclass(frozen=True)
+class FetchedCfrPart:
+    """One CFR part as the eCFR's point-in-time API gave it for ``day``."""
+
+    source: str
+    title: int
+    part: str
+    day: date
+    url: str
+    body: bytes
+    fetched_at: str
+
+
+@dataclass(frozen=True)
 class Unchanged:
     """A document whose payloads the server said are unchanged (HTTP 304 on both)."""
 

@@ -10,7 +10,7 @@ from pathlib import Path
 from crawler.clock import stamp
 from crawler.config import Config
 from crawler.crawl import CrawlRequest, run_crawl
-from crawler.errors import CrawlFailed, StorageError
+from crawler.errors import CrawlFailed, StorageError, UsageError
 from crawler.records import SourceState
 from crawler.report import write_digest
 from crawler.spiders import SOURCES, get
@@ -41,6 +41,27 @@ def enabled_sources(config: Config) -> list[str]:
     return [name for name in SOURCES if getattr(config.sources, name).enabled]
 
 
+def _federal_register_window(config: Config, store: Store, day: date) -> tuple[str, dict[str, str]]:
+    """From the end of the last window that went without error (or ``first_run_days``
+    back) to ``day``; the day's Public Inspection list."""
+    last = store.last_good_until("federal_register")
+    first = day - timedelta(days=config.sources.federal_register.first_run_days)
+    since = min(date.fromisoformat(last), day) if last else first
+    return since.isoformat(), {
+        "since": since.isoformat(),
+        "until": day.isoformat(),
+        "public_inspection_on": day.isoformat(),
+    }
+
+
+def _ecfr_window(config: Config, store: Store, day: date) -> tuple[None, dict[str, str]]:
+    """The spider works out per part what changed since it was stored; never past ``day``."""
+    return None, {"until": day.isoformat()}
+
+
+DAILY = {"federal_register": _federal_register_window, "ecfr": _ecfr_window}
+
+
 def daily(
     config: Config,
     day: date,
@@ -57,20 +78,9 @@ def daily(
         run = store.start_run("daily", day.isoformat(), stamp(now), command)
         crawls = []
         for name in enabled_sources(config):
-            last = store.last_good_until(name)
-            first = day - timedelta(days=getattr(config.sources, name).first_run_days)
-            since = min(date.fromisoformat(last), day) if last else first
-            store.source_started(run, name, stamp(now), since.isoformat(), day.isoformat())
-            crawls.append(
-                CrawlRequest(
-                    name,
-                    {
-                        "since": since.isoformat(),
-                        "until": day.isoformat(),
-                        "public_inspection_on": day.isoformat(),
-                    },
-                )
-            )
+            since, args = DAILY[name](config, store, day)
+            store.source_started(run, name, stamp(now), since, day.isoformat())
+            crawls.append(CrawlRequest(name, args))
         report = _crawl_and_close(store, config, run, now, clock, crawls, verbose, False)
         digest = write_digest(store, day, config)
         return RunReport(report.run, report.status, report.sources, report.errors, digest)
@@ -89,14 +99,22 @@ def backfill(
     verbose: bool = False,
     progress: bool = True,
     command: str = "crawl",
+    title: int | None = None,
+    part: str | None = None,
 ) -> RunReport:
-    """Fetch every document of ``source`` published from ``since`` to ``until``."""
+    """Fetch every document of ``source`` published from ``since`` to ``until`` (for the
+    eCFR: every version of ``title`` CFR ``part`` that took effect in that range)."""
     get(source)
+    args = {"since": since.isoformat(), "until": until.isoformat()}
+    if source == "ecfr":
+        if title is None or part is None:
+            raise UsageError("backfill ecfr needs --title and --part (e.g. --title 15 --part 744)")
+        args |= {"title": str(title), "part": part}
     store = open_store(config)
     try:
         run = store.start_run("crawl", None, stamp(now), command)
         store.source_started(run, source, stamp(now), since.isoformat(), until.isoformat())
-        crawl = CrawlRequest(source, {"since": since.isoformat(), "until": until.isoformat()})
+        crawl = CrawlRequest(source, args)
         return _crawl_and_close(store, config, run, now, clock, [crawl], verbose, progress)
     finally:
         store.close()

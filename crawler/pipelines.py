@@ -11,18 +11,28 @@ import sys
 from collections import Counter
 from typing import Any
 
+from crawler.diff import diff_documents
 from crawler.errors import ParseError
 from crawler.items import (
     CrawlError,
+    FetchedCfrPart,
     FetchedDocument,
     FetchedPublicInspection,
     Unchanged,
     WindowCounted,
 )
+from crawler.parse.cfr_units import unit_refs
+from crawler.parse.ecfr_xml import parse_ecfr_xml
 from crawler.parse.fr_json import parse_document, parse_public_inspection
 from crawler.parse.fr_xml import parse_document_xml
-from crawler.records import Outcome, SourceState
-from crawler.snapshot import changed_fields, fr_version, pi_version
+from crawler.records import Node, Outcome, SourceState, from_json
+from crawler.snapshot import (
+    cfr_versions,
+    changed_fields,
+    fr_version,
+    pi_version,
+    removed_version,
+)
 from storage import NewVersion, Store
 
 
@@ -65,6 +75,8 @@ class StorePipeline:
                 counts[self._document(item)] += 1
             elif isinstance(item, FetchedPublicInspection):
                 counts.update(self._public_inspection(item))
+            elif isinstance(item, FetchedCfrPart):
+                counts.update(self._cfr_part(item))
             elif isinstance(item, Unchanged):
                 counts[Outcome.UNCHANGED] += 1
             elif isinstance(item, WindowCounted):
@@ -75,7 +87,13 @@ class StorePipeline:
                 if item.fatal:
                     self.fatal.add(source)
         except ParseError as exc:
-            target = f"fr:{item.number}" if isinstance(item, FetchedDocument) else item.url
+            target = (
+                f"fr:{item.number}"
+                if isinstance(item, FetchedDocument)
+                else f"cfr:{item.title}:{item.part}"
+                if isinstance(item, FetchedCfrPart)
+                else item.url
+            )
             self._error(source, target, str(exc))
             counts[Outcome.ERROR] += 1
         return item
@@ -115,15 +133,82 @@ class StorePipeline:
             outcomes[f"inspection_{self._snapshot(new)}"] += 1
         return outcomes
 
+    def _cfr_part(self, item: FetchedCfrPart) -> Counter[str]:
+        """A part's sections and appendices, its manifest, and the units it no longer
+        holds, stored in one transaction. A payload that does not parse stores nothing (it
+        can never turn into "section removed")."""
+        assert self.store is not None
+        what = f"{item.title} CFR part {item.part} on {item.day}"
+        root = parse_ecfr_xml(item.body, what)
+        if root.kind != "part" or root.label != item.part:
+            raise ParseError(f"{what}: the XML holds {root.kind} {root.label!r}, not the part")
+        site = self.config.sources.ecfr.site_base
+        news = cfr_versions(
+            item.title,
+            item.part,
+            root,
+            item.body,
+            item.day,
+            run=self.run,
+            fetched_at=item.fetched_at,
+            source=item.source,
+            site_base=site,
+        )
+        counts: Counter[str] = Counter()
+        previous = self.store.version_at(f"cfr:{item.title}:{item.part}", item.day.isoformat())
+        if previous is not None:
+            kept = {n.key for n in news}
+            stub = from_json(Node, self.store.blob(previous.tree_blob))
+            for key, _ in unit_refs(stub):
+                if key not in kept:
+                    row = self.store.document(key)
+                    news.insert(
+                        0,
+                        removed_version(
+                            key,
+                            item.day,
+                            run=self.run,
+                            fetched_at=item.fetched_at,
+                            source=item.source,
+                            title=row.title if row else key,
+                            url=row.url if row else "",
+                        ),
+                    )
+        ready = []
+        for new in news:
+            prepared = self._prepare(new, cfr=True)
+            if prepared is None:
+                counts[f"sections_{Outcome.UNCHANGED}"] += new.kind != "part"
+            else:
+                ready.append(prepared)
+        for new, result in zip(ready, self.store.snapshot_many(ready), strict=True):
+            if new.kind == "removed":
+                counts[f"sections_{Outcome.REMOVED}"] += 1
+            elif new.kind != "part":
+                counts[f"sections_{result.outcome}"] += 1
+        return counts
+
+    def _prepare(self, new: NewVersion, cfr: bool = False) -> NewVersion | None:
+        """``new`` with its change against the version in effect before it, or None when it
+        is that version."""
+        assert self.store is not None
+        before = self.store.version_at(new.key, new.valid_from)
+        if before is not None and before.text_hash == new.text_hash:
+            return None
+        old_tree = self.store.blob(before.tree_blob) if before else None
+        if cfr and old_tree is not None and new.kind not in ("part", "removed"):
+            diff = diff_documents(from_json(Node, old_tree), from_json(Node, new.tree))
+            stats, substantive = {"diff": diff.stats()}, bool(diff.substantive)
+        else:
+            stats, substantive = changed_fields(old_tree, new.tree)
+        return NewVersion(**{**new.__dict__, "change_stats": stats, "substantive": substantive})
+
     def _snapshot(self, new: NewVersion) -> Outcome:
         assert self.store is not None
-        latest = self.store.latest_version(new.key)
-        if latest is not None and latest.text_hash == new.text_hash:
+        prepared = self._prepare(new)
+        if prepared is None:
             return Outcome.UNCHANGED
-        old_tree = self.store.blob(latest.tree_blob) if latest else None
-        stats, substantive = changed_fields(old_tree, new.tree)
-        change = {"change_stats": stats, "substantive": substantive}
-        return self.store.snapshot(NewVersion(**{**new.__dict__, **change})).outcome
+        return self.store.snapshot(prepared).outcome
 
 
 class ProgressBar:

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from crawler.config import Config
 from crawler.deliver.files import write_atomic
-from crawler.digest.build import DayRecords, build_digest
-from crawler.digest.context import Digest
+from crawler.digest.build import CfrRecord, DayRecords, build_digest
+from crawler.digest.context import CitedDocument, Digest
 from crawler.digest.render import render
-from crawler.records import FrDocument, from_json
+from crawler.records import FrDocument, Node, from_json
 from crawler.spiders import SOURCES
 from storage import DocumentRow, Store
 
@@ -29,9 +30,13 @@ def gather(store: Store, day: date, config: Config) -> DayRecords:
         if doc.correction_of and (original := store.document(f"fr:{doc.correction_of}")):
             originals[original.key] = original
     changes = []
+    cfr = []
     for change in store.changes_in(runs):
         row = store.document(change["document"])
-        if row is not None:
+        if row is not None and row.key.startswith("cfr:"):
+            if row.kind != "part":
+                cfr.append(_cfr_record(store, row, change))
+        elif row is not None:
             fields = change["stats"].get("substantive_fields") or change["stats"].get("fields", ())
             changes.append((row, tuple(fields), bool(change["substantive"])))
     latest: dict[str, int] = {}
@@ -48,7 +53,48 @@ def gather(store: Store, day: date, config: Config) -> DayRecords:
         sources=sources,
         errors=tuple(store.errors(sorted(set(latest.values())))),
         source_titles=enabled,
+        cfr=tuple(cfr),
     )
+
+
+_FR_CITE = re.compile(r"\b(\d+) FR (\d+)\b")
+
+
+def _cfr_record(store: Store, row: DocumentRow, change: dict) -> CfrRecord:
+    old_version = store.version(change["from_version"])
+    new_version = store.version(change["to_version"])
+    old = from_json(Node, store.blob(old_version.tree_blob))
+    new = from_json(Node, store.blob(new_version.tree_blob))
+    return CfrRecord(
+        row=row,
+        old=None if old.kind == "removed" else old,
+        new=None if new.kind == "removed" else new,
+        from_date=old_version.valid_from,
+        to_date=new_version.valid_from,
+        caused_by=_cited(store, old, new),
+    )
+
+
+def _cited(store: Store, old: Node, new: Node) -> tuple[CitedDocument, ...]:
+    """FR documents newly named in the unit's source note (CITA): the rules behind it."""
+
+    def cites(node: Node) -> set[str]:
+        note = node.child("citation")
+        return {f"{v} FR {p}" for v, p in _FR_CITE.findall(note.text)} if note else set()
+
+    out = []
+    for citation in sorted(cites(new) - cites(old)):
+        found = store.by_citation(citation)
+        doc = found[0] if found else None
+        out.append(
+            CitedDocument(
+                citation,
+                doc.key.removeprefix("fr:") if doc else "",
+                doc.title if doc else "",
+                doc.url if doc else "",
+            )
+        )
+    return tuple(out)
 
 
 def _record(store: Store, row: DocumentRow) -> FrDocument:

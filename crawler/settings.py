@@ -8,6 +8,7 @@ from crawler.config import Config
 
 API_SLOT = "fr-api"
 XML_SLOT = "fr-xml"
+ECFR_SLOT = "ecfr"
 
 
 def build_settings(
@@ -42,7 +43,11 @@ def build_settings(
         "CONCURRENT_REQUESTS_PER_DOMAIN": 16 if not polite else 4,
         "RANDOMIZE_DOWNLOAD_DELAY": False,
         "DOWNLOAD_DELAY": 0 if not polite else 1.0 / max(fr.api_rate, 0.001),
-        "DOWNLOAD_SLOTS": {API_SLOT: slot(fr.api_rate), XML_SLOT: slot(fr.xml_rate)},
+        "DOWNLOAD_SLOTS": {
+            API_SLOT: slot(fr.api_rate),
+            XML_SLOT: slot(fr.xml_rate),
+            ECFR_SLOT: slot(config.sources.ecfr.rate),
+        },
         "AUTOTHROTTLE_ENABLED": False,
         "RETRY_ENABLED": True,
         "RETRY_TIMES": http.retries,

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+from datetime import date
 from typing import Any
+from urllib.parse import quote
 
+from crawler.parse.cfr_units import manifest, units
 from crawler.parse.text import fold
-from crawler.records import FrDocument, PublicInspectionDocument, to_json
+from crawler.records import FrDocument, Node, PublicInspectionDocument, to_json
 from storage import NewVersion
 
 
@@ -113,3 +116,92 @@ def pi_version(
         fetched_at=fetched_at,
         run=run,
     )
+
+
+def cfr_versions(
+    title: int,
+    part: str,
+    root: Node,
+    raw: bytes,
+    day: date,
+    *,
+    run: int,
+    fetched_at: str,
+    source: str,
+    site_base: str,
+) -> list[NewVersion]:
+    """Each section and appendix of a parsed CFR part as a NewVersion valid from ``day``,
+    then the part's manifest (its units by content hash, to rebuild the whole part)."""
+    out = []
+    hashes: dict[tuple[str, ...], tuple[str, str]] = {}
+    for key, path, node in units(title, part, root):
+        tree = to_json(node)
+        hashes[path] = (key, text_hash(tree))
+        out.append(
+            NewVersion(
+                key=key,
+                kind=node.kind,
+                source=source,
+                title=node.title or node.label,
+                url=_ecfr_url(site_base, day, title, part, node),
+                published=day.isoformat(),
+                meta={"title": title, "part": part, "label": node.label, "path": list(path)},
+                raw={"xml": raw},
+                tree=tree,
+                text_hash=hashes[path][1],
+                valid_from=day.isoformat(),
+                fetched_at=fetched_at,
+                run=run,
+            )
+        )
+    tree = to_json(manifest(root, hashes))
+    out.append(
+        NewVersion(
+            key=f"cfr:{title}:{part}",
+            kind="part",
+            source=source,
+            title=root.title or part,
+            url=f"{site_base}/on/{day}/title-{title}/part-{part}",
+            published=day.isoformat(),
+            meta={
+                "title": title,
+                "part": part,
+                "units": [k for k, _, _ in units(title, part, root)],
+            },
+            raw={"xml": raw},
+            tree=tree,
+            text_hash=text_hash(tree),
+            valid_from=day.isoformat(),
+            fetched_at=fetched_at,
+            run=run,
+        )
+    )
+    return out
+
+
+def removed_version(
+    key: str, day: date, *, run: int, fetched_at: str, source: str, title: str, url: str
+) -> NewVersion:
+    """The version that records a unit no longer in its part on ``day``."""
+    tree = to_json(Node(key.rsplit(":", 1)[-1], "removed"))
+    return NewVersion(
+        key=key,
+        kind="removed",
+        source=source,
+        title=title,
+        url=url,
+        published=day.isoformat(),
+        meta={"removed": True},
+        raw={},
+        tree=tree,
+        text_hash=text_hash(tree),
+        valid_from=day.isoformat(),
+        fetched_at=fetched_at,
+        run=run,
+    )
+
+
+def _ecfr_url(site_base: str, day: date, title: int, part: str, node: Node) -> str:
+    if node.kind == "section":
+        return f"{site_base}/on/{day}/title-{title}/section-{node.label}"
+    return f"{site_base}/on/{day}/title-{title}/part-{part}/appendix-{quote(node.label)}"

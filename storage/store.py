@@ -209,63 +209,65 @@ class Store:
     # --- documents and versions ------------------------------------------------------------
 
     def snapshot(self, new: NewVersion) -> SnapshotResult:
-        """Store ``new`` as the next version of its document, unless the latest version has
-        the same normalised content. All or nothing, in one transaction."""
+        """Store ``new`` as a version of its document unless the version in effect at its
+        ``valid_from`` has the same normalised content. All or nothing, in one transaction."""
+        return self.snapshot_many([new])[0]
+
+    def snapshot_many(self, news: Sequence[NewVersion]) -> list[SnapshotResult]:
+        """``snapshot`` for several documents at once, in one transaction (a CFR part's
+        sections and its manifest are stored together or not at all)."""
         with self.engine.begin() as conn:
-            latest = (
-                conn.execute(
-                    select(versions)
-                    .where(versions.c.document == new.key)
-                    .order_by(versions.c.seq.desc())
-                    .limit(1)
-                )
-                .mappings()
-                .first()
+            return [self._snapshot(conn, new) for new in news]
+
+    def _snapshot(self, conn: Any, new: NewVersion) -> SnapshotResult:
+        before = _version_at(conn, new.key, new.valid_from)
+        if before is not None and before["text_hash"] == new.text_hash:
+            return SnapshotResult(Outcome.UNCHANGED, before["id"])
+        same = conn.scalar(
+            select(versions.c.id).where(
+                versions.c.document == new.key,
+                versions.c.text_hash == new.text_hash,
+                versions.c.valid_from == new.valid_from,
             )
-            if latest is not None and latest["text_hash"] == new.text_hash:
-                return SnapshotResult(Outcome.UNCHANGED, latest["id"])
-            same = conn.scalar(
-                select(versions.c.id).where(
-                    versions.c.document == new.key,
-                    versions.c.text_hash == new.text_hash,
-                    versions.c.valid_from == new.valid_from,
-                )
+        )
+        if same is not None:
+            return SnapshotResult(Outcome.UNCHANGED, same)
+        last_seq = conn.scalar(
+            select(func.max(versions.c.seq)).where(versions.c.document == new.key)
+        )
+        raw = {role: self._put_blob(conn, data) for role, data in sorted(new.raw.items())}
+        tree = self._put_blob(conn, new.tree)
+        self._upsert_document(conn, new, is_new=last_seq is None)
+        version = conn.execute(
+            versions.insert().values(
+                document=new.key,
+                seq=(last_seq or 0) + 1,
+                valid_from=new.valid_from,
+                fetched_at=new.fetched_at,
+                run=new.run,
+                raw_blobs=json.dumps(raw, sort_keys=True),
+                text_hash=new.text_hash,
+                tree_blob=tree,
             )
-            if same is not None:
-                return SnapshotResult(Outcome.UNCHANGED, same)
-            raw = {role: self._put_blob(conn, data) for role, data in sorted(new.raw.items())}
-            tree = self._put_blob(conn, new.tree)
-            self._upsert_document(conn, new, is_new=latest is None)
-            version = conn.execute(
-                versions.insert().values(
+        ).inserted_primary_key[0]
+        if before is not None:
+            conn.execute(
+                changes.insert().values(
                     document=new.key,
-                    seq=(latest["seq"] + 1) if latest else 1,
-                    valid_from=new.valid_from,
-                    fetched_at=new.fetched_at,
+                    from_version=before["id"],
+                    to_version=version,
+                    substantive=new.substantive,
+                    stats=json.dumps(new.change_stats, sort_keys=True),
                     run=new.run,
-                    raw_blobs=json.dumps(raw, sort_keys=True),
-                    text_hash=new.text_hash,
-                    tree_blob=tree,
                 )
-            ).inserted_primary_key[0]
-            if latest is not None:
-                conn.execute(
-                    changes.insert().values(
-                        document=new.key,
-                        from_version=latest["id"],
-                        to_version=version,
-                        substantive=new.substantive,
-                        stats=json.dumps(new.change_stats, sort_keys=True),
-                        run=new.run,
-                    )
-                )
-            for relation, target in new.links:
-                conn.execute(
-                    sqlite_insert(links)
-                    .values(source=new.key, relation=relation, target=target)
-                    .on_conflict_do_nothing()
-                )
-        return SnapshotResult(Outcome.NEW if latest is None else Outcome.CHANGED, version)
+            )
+        for relation, target in new.links:
+            conn.execute(
+                sqlite_insert(links)
+                .values(source=new.key, relation=relation, target=target)
+                .on_conflict_do_nothing()
+            )
+        return SnapshotResult(Outcome.NEW if before is None else Outcome.CHANGED, version)
 
     def _upsert_document(self, conn: Any, new: NewVersion, is_new: bool) -> None:
         values = dict(
@@ -335,6 +337,62 @@ class Store:
             )
         return from_mapping(VersionRow, row) if row else None
 
+    def version(self, version_id: int) -> VersionRow:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(versions).where(versions.c.id == version_id)).mappings()
+            return from_mapping(VersionRow, row.one())
+
+    def by_citation(self, citation: str) -> list[DocumentRow]:
+        """Documents whose listing gives this FR citation ("91 FR 70101")."""
+        needle = json.dumps(citation)
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(documents).where(documents.c.meta.contains(f'"citation": {needle}'))
+            )
+            return [from_mapping(DocumentRow, r) for r in rows.mappings()]
+
+    def version_at(self, key: str, day: str) -> VersionRow | None:
+        """The version of ``key`` in effect on ``day``."""
+        with self.engine.connect() as conn:
+            row = _version_at(conn, key, day)
+        return from_mapping(VersionRow, row) if row else None
+
+    def history(self, key: str) -> list[VersionRow]:
+        """Every version of ``key``, oldest first (by the date it took effect)."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(versions)
+                .where(versions.c.document == key)
+                .order_by(versions.c.valid_from, versions.c.seq)
+            )
+            return [from_mapping(VersionRow, r) for r in rows.mappings()]
+
+    def last_valid_from(self, key: str) -> str | None:
+        """The date the newest stored version of ``key`` took effect."""
+        with self.engine.connect() as conn:
+            return conn.scalar(
+                select(func.max(versions.c.valid_from)).where(versions.c.document == key)
+            )
+
+    def valid_dates(self, key: str) -> list[str]:
+        with self.engine.connect() as conn:
+            return list(
+                conn.scalars(
+                    select(versions.c.valid_from).distinct().where(versions.c.document == key)
+                )
+            )
+
+    def keys(self, prefix: str) -> list[str]:
+        """Document keys under ``prefix``."""
+        with self.engine.connect() as conn:
+            return list(
+                conn.scalars(
+                    select(documents.c.key)
+                    .where(documents.c.key.startswith(prefix))
+                    .order_by(documents.c.key)
+                )
+            )
+
     def versions_in(self, run_ids: Sequence[int]) -> list[VersionRow]:
         with self.engine.connect() as conn:
             rows = conn.execute(
@@ -392,6 +450,20 @@ class Store:
                     set_=dict(etag=etag, last_modified=last_modified, updated=at),
                 )
             )
+
+
+def _version_at(conn: Any, key: str, day: str) -> Any:
+    """The version of ``key`` in effect on ``day`` (the latest valid from then or before)."""
+    return (
+        conn.execute(
+            select(versions)
+            .where(versions.c.document == key, versions.c.valid_from <= day)
+            .order_by(versions.c.valid_from.desc(), versions.c.seq.desc())
+            .limit(1)
+        )
+        .mappings()
+        .first()
+    )
 
 
 def _applied(conn: Any) -> set[str]:

@@ -26,9 +26,14 @@ def shared_data() -> Path:
 
 
 def point_at(
-    config: config_module.Config, server: ReplayServer, folder: Path, **fr_changes: object
+    config: config_module.Config,
+    server: ReplayServer,
+    folder: Path,
+    ecfr: bool = False,
+    **fr_changes: object,
 ) -> config_module.Config:
-    """A config whose store, digests and Federal Register URLs are the test's own."""
+    """A config whose store, digests and source URLs are the test's own (the eCFR source
+    only with ``ecfr``, watching 15 CFR 744 on the same replay server)."""
     fr_changes = {"first_run_days": 0, **fr_changes}
     fr = dataclasses.replace(
         config.sources.federal_register,
@@ -40,7 +45,16 @@ def point_at(
         config,
         root=folder,
         http=dataclasses.replace(config.http, polite=False),
-        sources=dataclasses.replace(config.sources, federal_register=fr),
+        sources=dataclasses.replace(
+            config.sources,
+            federal_register=fr,
+            ecfr=dataclasses.replace(
+                config.sources.ecfr,
+                enabled=ecfr,
+                api_base=f"{server.base}/api/versioner/v1",
+                watches=("15:744",),
+            ),
+        ),
     )
 
 

@@ -241,14 +241,16 @@ def test_real_ecfr_pair_title_1_dash_cleanup_is_not_substantive(shared_data):
     assert diff.substantive == ()  # ... and none of it is a change in law
 
 
-ECFR = Path(__file__).parent / "data" / "ecfr"
+ECFR = (
+    Path(__file__).resolve().parents[1] / "crawler" / "replay" / "corpus" / "demo" / "ecfr" / "full"
+)
 
 
 def test_entity_list_rows_are_keyed_and_diffed_by_field():
     from crawler.parse.ecfr_xml import parse_ecfr_xml
 
-    old = parse_ecfr_xml((ECFR / "title-15_part-744_2026-10-01.xml").read_bytes())
-    new = parse_ecfr_xml((ECFR / "title-15_part-744_2026-10-09.xml").read_bytes())
+    old = parse_ecfr_xml((ECFR / "2026-10-01" / "title-15" / "part-744.xml").read_bytes())
+    new = parse_ecfr_xml((ECFR / "2026-10-09" / "title-15" / "part-744.xml").read_bytes())
     table = ("Supplement No. 4 to Part 744", "table")
     zaheer = dict(old.find((*table, "PAKISTAN|Zaheer & Sons")).fields)
     assert zaheer["Aliases"] == "Zaheer Sons"
@@ -266,8 +268,8 @@ def test_entity_list_rows_are_keyed_and_diffed_by_field():
         if c.path[:2] == table and len(c.path) == 3
     }
     assert rows == {
-        ("added", "CHINA, PEOPLE'S REPUBLIC OF|Delta Quantum Technologies"): [],
-        ("removed", "CHINA, PEOPLE'S REPUBLIC OF|Beta Optics Institute"): [],
+        ("added", "CHINA, PEOPLE'S REPUBLIC OF|Hanzhou Quantum Instruments Co., Ltd."): [],
+        ("removed", "CHINA, PEOPLE'S REPUBLIC OF|Shenzhen Lumen Photonics Technology Co."): [],
         ("changed", "IRAN|Pars Aero Parts Trading"): [
             "field:Address",
             "field:Federal Register citation",
@@ -280,7 +282,7 @@ def test_entity_list_rows_are_keyed_and_diffed_by_field():
 def test_a_reordered_entity_list_is_no_substantive_change():
     from crawler.parse.ecfr_xml import parse_ecfr_xml
 
-    old = parse_ecfr_xml((ECFR / "title-15_part-744_2026-10-01.xml").read_bytes())
+    old = parse_ecfr_xml((ECFR / "2026-10-01" / "title-15" / "part-744.xml").read_bytes())
     table_path = ("Supplement No. 4 to Part 744", "table")
     table = old.find(table_path)
     shuffled = Node(table.label, table.kind, table.title, table.text, table.children[::-1])

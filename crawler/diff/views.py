@@ -100,11 +100,5 @@ def html_view(diff: DocumentDiff, title: str, old_label: str, new_label: str) ->
     from crawler.digest.render import render
 
     return render(
-        "diff/redline.html.j2",
-        diff=diff,
-        title=title,
-        old_label=old_label,
-        new_label=new_label,
-        path_text=path_text,
-        node_lines=lambda node: list(node_text(node)),
+        "diff/redline.html.j2", diff=diff, title=title, old_label=old_label, new_label=new_label
     )

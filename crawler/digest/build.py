@@ -6,8 +6,12 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
+from crawler.diff import diff_documents
+from crawler.diff.views import text_view
 from crawler.digest.context import (
+    CfrChangeEntry,
     ChangeEntry,
+    CitedDocument,
     CorrectedEntry,
     Digest,
     DocumentEntry,
@@ -15,7 +19,7 @@ from crawler.digest.context import (
     Section,
     SourceLine,
 )
-from crawler.records import FrDocument
+from crawler.records import FrDocument, Node
 from storage import DocumentRow, ErrorRow, RunSourceRow
 
 KIND_ORDER = (
@@ -38,6 +42,19 @@ class DayRecords:
     sources: tuple[RunSourceRow, ...]  # the latest run of each source on the day
     errors: tuple[ErrorRow, ...]  # errors of those runs
     source_titles: dict[str, str]
+    cfr: tuple[CfrRecord, ...] = ()
+
+
+@dataclass(frozen=True)
+class CfrRecord:
+    """A CFR unit that changed in the day's runs: its two versions as trees."""
+
+    row: DocumentRow
+    old: Node | None  # None: the unit is new in its part
+    new: Node | None  # None: the unit was removed from its part
+    from_date: str
+    to_date: str
+    caused_by: tuple[CitedDocument, ...]
 
 
 def build_digest(records: DayRecords, tz: ZoneInfo) -> Digest:
@@ -51,8 +68,10 @@ def build_digest(records: DayRecords, tz: ZoneInfo) -> Digest:
     others = tuple(e for e in regular if e.kind not in dict(KIND_ORDER))
     if others:
         sections.append(Section("Other documents", others))
+    cfr = [_cfr_entry(r) for r in records.cfr]
+    found = {"federal_register": len(entries), "ecfr": len(cfr)}
     lines = tuple(
-        _source_line(name, title, records, entries, tz)
+        _source_line(name, title, records, found.get(name, 0), tz)
         for name, title in sorted(records.source_titles.items())
     )
     return Digest(
@@ -66,6 +85,8 @@ def build_digest(records: DayRecords, tz: ZoneInfo) -> Digest:
             if real
         ),
         quiet_changes=sum(1 for *_, real in records.changes if not real),
+        cfr_changes=tuple(e for e in cfr if e.substantive),
+        cfr_quiet=tuple(e for e in cfr if not e.substantive),
         inspection=tuple(_inspection(r) for r in records.inspection),
         sources=lines,
         total_new=len(entries),
@@ -143,16 +164,50 @@ def _inspection(row: DocumentRow) -> InspectionEntry:
     )
 
 
-def _source_line(
-    name: str, title: str, records: DayRecords, entries: list[DocumentEntry], tz: ZoneInfo
-) -> SourceLine:
+def _cfr_entry(record: CfrRecord) -> CfrChangeEntry:
+    label = record.row.meta.get("label") or record.row.key
+    empty = Node(label, "removed")
+    old, new = record.old or empty, record.new or empty
+    diff = diff_documents(old, new)
+    op = "added" if record.old is None else "removed" if record.new is None else "changed"
+    return CfrChangeEntry(
+        key=record.row.key,
+        citation=cfr_citation(record.row.key),
+        title=record.row.title,
+        url=record.row.url,
+        from_date=record.from_date,
+        to_date=record.to_date,
+        op=op,
+        substantive=bool(diff.substantive) or op != "changed",
+        diff=diff,
+        text=text_view(diff),
+        caused_by=record.caused_by,
+    )
+
+
+NOUNS = {"ecfr": "changed"}
+
+
+def cfr_citation(key: str) -> str:
+    """cfr:15:744.11 -> "15 CFR 744.11"; cfr:15:744:supp-4 -> "15 CFR 744 Supp. No. 4"."""
+    _, title, rest = key.split(":", 2)
+    part, _, unit = rest.partition(":")
+    if unit.startswith("supp-"):
+        return f"{title} CFR {part} Supp. No. {unit.removeprefix('supp-')}"
+    if unit.startswith("app-"):
+        return f"{title} CFR {part} App. {unit.removeprefix('app-')}"
+    return f"{title} CFR {part}" + (f" {unit}" if unit else "")
+
+
+def _source_line(name: str, title: str, records: DayRecords, new: int, tz: ZoneInfo) -> SourceLine:
     row = next((r for r in records.sources if r.source == name), None)
     if row is None:
-        return SourceLine(name, title, "not run", "", 0, ())
+        return SourceLine(name, title, "not run", "", 0, NOUNS.get(name, "new"), ())
     checked = row.finished or row.started
     local = datetime.fromisoformat(checked).astimezone(tz)
     errors = tuple(
         f"{e.target}: {e.message}" for e in records.errors if e.source == name and e.run == row.run
     )
-    new = sum(1 for e in entries if e.key.startswith("fr:"))
-    return SourceLine(name, title, row.status, f"{local:%Y-%m-%d %H:%M %Z}", new, errors)
+    return SourceLine(
+        name, title, row.status, f"{local:%Y-%m-%d %H:%M %Z}", new, NOUNS.get(name, "new"), errors
+    )

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from crawler.diff import DocumentDiff
+
 
 @dataclass(frozen=True)
 class DocumentEntry:
@@ -49,6 +51,33 @@ class ChangeEntry:
 
 
 @dataclass(frozen=True)
+class CitedDocument:
+    """An FR document named in a changed section's source note (its CITA)."""
+
+    citation: str
+    number: str  # "" when the document is not in the store
+    title: str
+    url: str
+
+
+@dataclass(frozen=True)
+class CfrChangeEntry:
+    """One eCFR section or appendix that changed, with its redline."""
+
+    key: str  # cfr:15:744.11
+    citation: str  # "15 CFR 744.11"
+    title: str
+    url: str
+    from_date: str
+    to_date: str
+    op: str  # changed, added, removed
+    substantive: bool
+    diff: DocumentDiff
+    text: str  # the redline as plain text
+    caused_by: tuple[CitedDocument, ...]
+
+
+@dataclass(frozen=True)
 class InspectionEntry:
     number: str
     kind: str
@@ -65,6 +94,7 @@ class SourceLine:
     status: str  # ok, degraded, failed, running, not run
     checked: str  # local time "06:00 EDT", or ""
     new: int
+    noun: str  # what ``new`` counts: "new" (documents) or "changed" (CFR sections)
     errors: tuple[str, ...]  # "target: message"
 
 
@@ -76,6 +106,8 @@ class Digest:
     corrections: tuple[DocumentEntry, ...]
     changes: tuple[ChangeEntry, ...]  # substantive changes only
     quiet_changes: int  # changes of typography or whitespace only, folded away
+    cfr_changes: tuple[CfrChangeEntry, ...]  # substantive eCFR changes, with redlines
+    cfr_quiet: tuple[CfrChangeEntry, ...]  # eCFR changes of typography only (folded)
     inspection: tuple[InspectionEntry, ...]
     sources: tuple[SourceLine, ...]
     total_new: int

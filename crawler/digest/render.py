@@ -15,7 +15,9 @@ TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
 
 @cache
 def _environment(escape: bool) -> Environment:
-    return Environment(
+    from crawler.diff.views import node_text, path_text
+
+    env = Environment(
         loader=FileSystemLoader(TEMPLATES),
         autoescape=escape,
         undefined=StrictUndefined,
@@ -23,6 +25,8 @@ def _environment(escape: bool) -> Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
+    env.globals.update(path_text=path_text, node_lines=lambda node: list(node_text(node)))
+    return env
 
 
 def render(name: str, **context: Any) -> str:

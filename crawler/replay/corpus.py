@@ -41,6 +41,9 @@ class Corpus:
     xml: dict[str, bytes] = field(default_factory=dict)
     public_inspection: dict[str, dict[str, Any]] = field(default_factory=dict)
     make_xml: Callable[[str], bytes] | None = None
+    ecfr_titles: dict[str, Any] | None = None  # titles.json
+    ecfr_versions: dict[int, dict[str, Any]] = field(default_factory=dict)  # title -> JSON
+    ecfr_full: dict[tuple[str, int, str], bytes] = field(default_factory=dict)  # date,title,part
 
     @classmethod
     def load(cls, folder: Path) -> Corpus:
@@ -52,7 +55,21 @@ class Corpus:
             corpus.xml[path.stem] = path.read_bytes()
         for path in sorted((folder / "public-inspection").glob("*.json")):
             corpus.public_inspection[path.stem] = json.loads(path.read_text(encoding="utf-8"))
+        ecfr = folder / "ecfr"
+        if (ecfr / "titles.json").exists():
+            corpus.ecfr_titles = json.loads((ecfr / "titles.json").read_text(encoding="utf-8"))
+        for path in sorted((ecfr / "versions").glob("title-*.json")):
+            number = int(path.stem.removeprefix("title-"))
+            corpus.ecfr_versions[number] = json.loads(path.read_text(encoding="utf-8"))
+        for path in sorted((ecfr / "full").glob("*/title-*/part-*.xml")):
+            day, title = path.parent.parent.name, int(path.parent.name.removeprefix("title-"))
+            corpus.ecfr_full[(day, title, path.stem.removeprefix("part-"))] = path.read_bytes()
         return corpus
+
+    def ecfr_part(self, day: str, title: int, part: str) -> bytes | None:
+        """The part as it stood on ``day``: the latest recorded version on or before it."""
+        dates = sorted(d for d, t, p in self.ecfr_full if t == title and p == part and d <= day)
+        return self.ecfr_full[(dates[-1], title, part)] if dates else None
 
     @classmethod
     def demo(cls) -> Corpus:

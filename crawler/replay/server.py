@@ -9,6 +9,7 @@ It answers conditional requests (ETag / Last-Modified -> 304) and checks the Hos
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import json
 import math
@@ -41,6 +42,12 @@ SEARCH_FIELDS = (
     "excerpts",
 )
 LAST_MODIFIED = "Mon, 05 Oct 2026 10:00:00 GMT"
+GZIP = "gzip:"  # a content type prefixed so marks a body to send gzip-encoded
+NOT_COMPRESSED = (
+    b"<error><message>This endpoint requires response compression. Send an "
+    b"Accept-Encoding header that permits compression.</message><supportCode>11"
+    b"</supportCode></error>"
+)
 MAINTENANCE = (
     b"<!DOCTYPE html><html><head><title>Federal Register :: Scheduled Maintenance"
     b"</title></head><body><h1>We'll be back shortly</h1></body></html>"
@@ -154,6 +161,10 @@ class _Handler(BaseHTTPRequestHandler):
         ctype: str = "application/json; charset=utf-8",
         headers: dict[str, str] | None = None,
     ) -> None:
+        if ctype.startswith(GZIP):
+            ctype = ctype.removeprefix(GZIP)
+            headers = {**(headers or {}), "Content-Encoding": "gzip"}
+            body = gzip.compress(body, mtime=0) if status != 304 else body
         self.send_response(status)
         self.send_header("Content-Type", ctype)
         self.send_header("Content-Length", str(len(body)))
@@ -171,6 +182,13 @@ class _Handler(BaseHTTPRequestHandler):
             return 200, _json(_search(self.replay, corpus, query, fault)), "application/json"
         if url.path == "/api/v1/public-inspection-documents.json":
             return _public_inspection(corpus, query)
+        if url.path.startswith("/api/versioner/v1/"):
+            return _ecfr(
+                corpus,
+                url.path.removeprefix("/api/versioner/v1/"),
+                query,
+                self.headers.get("Accept-Encoding", ""),
+            )
         match = re.fullmatch(r"/api/v1/documents/([A-Za-z0-9,-]+)\.json", url.path)
         if match:
             return _documents(corpus, match.group(1).split(","))
@@ -269,3 +287,56 @@ def _public_inspection(corpus: Corpus, q: dict[str, list[str]]) -> tuple[int, by
     if results:
         body["results"] = results
     return 200, _json(body), "application/json"
+
+
+def _ecfr(
+    corpus: Corpus, path: str, q: dict[str, list[str]], accept_encoding: str
+) -> tuple[int, bytes, str]:
+    """The eCFR versioner API (SOURCES.md 3.1, 3.2): titles, versions, full XML."""
+    not_found = (404, b'{"error":"Not Found"}', "application/json")
+    if corpus.ecfr_titles is None:
+        return not_found
+    if path == "titles.json":
+        return 200, _json(corpus.ecfr_titles), "application/json"
+    match = re.fullmatch(r"versions/title-(\d+)\.json", path)
+    if match:
+        data = corpus.ecfr_versions.get(int(match.group(1)))
+        if data is None:
+            return not_found
+        gte = q.get("issue_date[gte]", [None])[0]
+        lte = q.get("issue_date[lte]", [None])[0]
+        on = q.get("issue_date[on]", [None])[0]
+        if not (gte or lte or on):
+            return (
+                400,
+                b'{"error":"at least one issue_date parameter is required"}',
+                "application/json",
+            )
+        part = q.get("part", [None])[0]
+        rows = [
+            v
+            for v in data["content_versions"]
+            if (not part or v["part"] == part)
+            and (
+                v["issue_date"] == on
+                if on
+                else (gte or "0000") <= v["issue_date"] <= (lte or "9999")
+            )
+        ]
+        meta = {**data.get("meta", {}), "result_count": len(rows)}
+        return 200, _json({"content_versions": rows, "meta": meta}), "application/json"
+    match = re.fullmatch(r"full/(\d{4}-\d\d-\d\d)/title-(\d+)\.xml", path)
+    if match:
+        if "gzip" not in accept_encoding:
+            return 406, NOT_COMPRESSED, "application/xml"
+        day, title = match.group(1), int(match.group(2))
+        latest = next(
+            (t["up_to_date_as_of"] for t in corpus.ecfr_titles["titles"] if t["number"] == title),
+            None,
+        )
+        part = q.get("part", [None])[0]
+        if latest is None or day > latest or not part:
+            return not_found
+        body = corpus.ecfr_part(day, title, part)
+        return (200, body, GZIP + "application/xml") if body else not_found
+    return not_found

@@ -49,3 +49,13 @@ register(
         spider="crawler.spiders.federal_register:FederalRegisterSpider",
     )
 )
+register(
+    Source(
+        name="ecfr",
+        title="eCFR",
+        summary="eCFR versioner API: what changed in each watched title and part since it was "
+        "last stored, then the part's point-in-time XML for each date that changed; every "
+        "section and appendix is versioned by the date it took effect.",
+        spider="crawler.spiders.ecfr:EcfrSpider",
+    )
+)

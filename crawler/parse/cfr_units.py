@@ -1,0 +1,104 @@
+"""A parsed CFR part -> its units (sections and appendices), each tracked as a document.
+
+Keys (DESIGN.md "Identity"): ``cfr:15:744.11`` for a section, ``cfr:15:744:supp-4`` for
+Supplement No. 4 to Part 744, ``cfr:15:744:app-A`` for an appendix, ``cfr:15:744`` for the
+part itself (its manifest: which units it holds, in order, by content hash)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+from crawler.records import Node
+
+UNIT_KINDS = ("section", "appendix")
+_SUPPLEMENT = re.compile(r"Supplement\s+No\.?\s*(\d+)\s+to\s+Part\s+(\d+)", re.I)
+_APPENDIX = re.compile(r"Appendix\s+([A-Z0-9-]+)\s+to\s+Part\s+(\d+)", re.I)
+
+
+def unit_key(title: int, part: str, node: Node) -> str:
+    """The document key of a section or appendix node of ``title`` CFR ``part``."""
+    if node.kind == "section":
+        return f"cfr:{title}:{node.label}"
+    supplement = _SUPPLEMENT.search(node.label)
+    if supplement:
+        return f"cfr:{title}:{supplement.group(2)}:supp-{supplement.group(1)}"
+    appendix = _APPENDIX.search(node.label)
+    if appendix:
+        return f"cfr:{title}:{appendix.group(2)}:app-{appendix.group(1)}"
+    slug = re.sub(r"[^A-Za-z0-9]+", "-", node.label).strip("-").lower()
+    return f"cfr:{title}:{part}:{slug}"
+
+
+def units(title: int, part: str, root: Node) -> Iterator[tuple[str, tuple[str, ...], Node]]:
+    """(key, path below the part, node) of every section and appendix, in document order."""
+
+    def walk(node: Node, path: tuple[str, ...]) -> Iterator[tuple[str, tuple[str, ...], Node]]:
+        for child in node.children:
+            where = (*path, child.label)
+            if child.kind in UNIT_KINDS:
+                yield unit_key(title, part, child), where, child
+            else:
+                yield from walk(child, where)
+
+    yield from walk(root, ())
+
+
+def manifest(root: Node, unit_hashes: dict[tuple[str, ...], tuple[str, str]]) -> Node:
+    """The part with each unit replaced by a stub naming its key and content hash: small,
+    and enough with the units' own versions to rebuild the whole part at any date."""
+
+    def strip(node: Node, path: tuple[str, ...]) -> Node:
+        children = []
+        for child in node.children:
+            where = (*path, child.label)
+            if where in unit_hashes:
+                key, digest = unit_hashes[where]
+                children.append(
+                    Node(
+                        child.label,
+                        "unit-ref",
+                        child.title,
+                        digest,
+                        fields=(("key", key), ("kind", child.kind)),
+                    )
+                )
+            else:
+                children.append(strip(child, where))
+        return Node(node.label, node.kind, node.title, node.text, tuple(children), node.fields)
+
+    return strip(root, ())
+
+
+def unit_refs(stub: Node) -> list[tuple[str, str]]:
+    """(key, content hash) of every unit a manifest names, in document order."""
+    out = []
+    for child in stub.children:
+        if child.kind == "unit-ref":
+            out.append((dict(child.fields)["key"], child.text))
+        else:
+            out += unit_refs(child)
+    return out
+
+
+def rebuild(stub: Node, resolve: dict[str, Node]) -> Node:
+    """The inverse of ``manifest``: stubs replaced by the units (looked up by hash)."""
+    children = tuple(
+        resolve[c.text] if c.kind == "unit-ref" else rebuild(c, resolve) for c in stub.children
+    )
+    return Node(stub.label, stub.kind, stub.title, stub.text, children, stub.fields)
+
+
+def parse_watch(watch: str) -> tuple[int, list[str]]:
+    """ "15:730-774" -> (15, ["730", ..., "774"]); "31:560,561" -> (31, ["560", "561"])."""
+    title, _, parts = watch.partition(":")
+    if not title.strip().isdigit() or not parts.strip():
+        raise ValueError(f"watch {watch!r} is not TITLE:PARTS like 15:730-774")
+    out: list[str] = []
+    for item in parts.split(","):
+        low, _, high = item.strip().partition("-")
+        if high:
+            out += [str(n) for n in range(int(low), int(high) + 1)]
+        else:
+            out.append(low)
+    return int(title), out

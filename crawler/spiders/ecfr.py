@@ -1,0 +1,207 @@
+"""The ``ecfr`` spider: the prior rule text, part by part, from the eCFR versioner API.
+
+It asks ``titles.json`` how current each watched title is (``up_to_date_as_of``), asks
+``versions/title-N.json`` what changed since the part was last stored, and fetches
+``full/{date}/title-N.xml?part=P`` (gzip: the API refuses uncompressed requests) only for
+parts and dates that changed. It never asks for a date after ``up_to_date_as_of`` or after
+the run's day. A 503 while a title is being processed is retried after its Retry-After.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from datetime import date
+from typing import Any
+from urllib.parse import urlencode, urlsplit
+
+import scrapy
+from scrapy.http import Response
+
+from crawler.errors import ParseError
+from crawler.fetch_errors import describe
+from crawler.items import CrawlError, FetchedCfrPart, WindowCounted
+from crawler.parse.cfr_units import parse_watch
+from crawler.parse.fr_json import load_json
+from crawler.settings import ECFR_SLOT
+from storage import Store
+
+
+class EcfrSpider(scrapy.Spider):
+    name = "ecfr"
+
+    def __init__(
+        self,
+        until: str,
+        title: str | None = None,
+        part: str | None = None,
+        since: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.until = date.fromisoformat(until)
+        self.since = date.fromisoformat(since) if since else None
+        self.only = (int(title), [part]) if title and part else None
+
+    @classmethod
+    def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> EcfrSpider:
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        config = crawler.settings["REGWATCH_CONFIG"]
+        spider.cfg = config.sources.ecfr
+        spider.now = crawler.settings["REGWATCH_NOW"]
+        spider.store = Store.open(config.store_path)
+        spider.allowed_domains = [urlsplit(spider.cfg.api_base).hostname]
+        watches = [spider.only] if spider.only else [parse_watch(w) for w in spider.cfg.watches]
+        spider.watches = {title: parts for title, parts in watches}
+        return spider
+
+    async def start(self) -> AsyncIterator[Any]:
+        yield self._request(
+            f"{self.cfg.api_base}/titles.json", self.parse_titles, "titles", fatal=True
+        )
+
+    def _request(
+        self, url: str, callback: Any, target: str, fatal: bool = False, **kwargs: Any
+    ) -> scrapy.Request:
+        return scrapy.Request(
+            url,
+            callback=callback,
+            errback=self.failed,
+            cb_kwargs=kwargs,
+            dont_filter=True,
+            meta={"download_slot": ECFR_SLOT, "target": target, "fatal": fatal},
+        )
+
+    def _versions(
+        self, title: int, query: dict[str, str], callback: Any, **kwargs: Any
+    ) -> scrapy.Request:
+        url = f"{self.cfg.api_base}/versions/title-{title}.json?{urlencode(query)}"
+        return self._request(
+            url, callback, f"versions title {title}", fatal=True, title=title, **kwargs
+        )
+
+    def parse_titles(self, response: Response) -> Iterator[Any]:
+        try:
+            titles = {t["number"]: t for t in load_json(response.body, "titles.json")["titles"]}
+        except (ParseError, KeyError, TypeError) as exc:
+            yield CrawlError(self.name, "titles", f"titles.json: {exc}", fatal=True)
+            return
+        for title, parts in self.watches.items():
+            info = titles.get(title)
+            if info is None or not info.get("up_to_date_as_of"):
+                yield CrawlError(
+                    self.name,
+                    f"title {title}",
+                    f"title {title} is not in the eCFR's titles.json",
+                    fatal=True,
+                )
+                continue
+            latest = min(date.fromisoformat(info["up_to_date_as_of"]), self.until)
+            last = {p: self.store.last_valid_from(f"cfr:{title}:{p}") for p in parts}
+            if self.only:
+                since = self.since or date(2017, 1, 1)
+                query = {
+                    "issue_date[gte]": since.isoformat(),
+                    "issue_date[lte]": latest.isoformat(),
+                    "part": parts[0],
+                }
+                yield self._versions(title, query, self.parse_history, latest=latest)
+                continue
+            known = {p: d for p, d in last.items() if d}
+            if known:
+                query = {"issue_date[gte]": min(known.values())}
+                yield self._versions(title, query, self.parse_changes, latest=latest, known=known)
+            for part in (p for p in parts if p not in known):
+                query = {"issue_date[lte]": latest.isoformat(), "part": part}
+                yield self._versions(title, query, self.parse_first, latest=latest, part=part)
+
+    def _rows(self, response: Response, title: int) -> list[dict[str, Any]]:
+        data = load_json(response.body, f"versions of title {title}")
+        rows = data.get("content_versions")
+        if not isinstance(rows, list):
+            raise ParseError(f"versions of title {title}: no content_versions list")
+        return rows
+
+    def parse_changes(
+        self, response: Response, title: int, latest: date, known: dict[str, str]
+    ) -> Iterator[Any]:
+        """Daily: for each stored part, every amendment date after its last version."""
+        try:
+            rows = self._rows(response, title)
+        except ParseError as exc:
+            yield CrawlError(self.name, f"versions title {title}", str(exc), fatal=True)
+            return
+        for part, last in sorted(known.items()):
+            days = sorted(
+                {
+                    r["amendment_date"]
+                    for r in rows
+                    if r.get("part") == part and last < r["amendment_date"] <= latest.isoformat()
+                }
+            )
+            for day in days:
+                yield self._part(title, part, date.fromisoformat(day))
+
+    def parse_first(self, response: Response, title: int, latest: date, part: str) -> Iterator[Any]:
+        """A watched part not stored yet: its text as of its latest amendment (a part the
+        eCFR does not have, e.g. a reserved number in a range, is skipped)."""
+        try:
+            rows = self._rows(response, title)
+        except ParseError as exc:
+            yield CrawlError(self.name, f"versions title {title}", str(exc), fatal=True)
+            return
+        days = [
+            r["amendment_date"]
+            for r in rows
+            if r.get("part") == part and r["amendment_date"] <= latest.isoformat()
+        ]
+        if days:
+            yield self._part(title, part, date.fromisoformat(max(days)))
+
+    def parse_history(self, response: Response, title: int, latest: date) -> Iterator[Any]:
+        """Backfill: every amendment date of the part since ``since``, oldest first, skipping
+        dates already stored (so an interrupted backfill resumes where it stopped)."""
+        try:
+            rows = self._rows(response, title)
+        except ParseError as exc:
+            yield CrawlError(self.name, f"versions title {title}", str(exc), fatal=True)
+            return
+        assert self.only is not None
+        part = self.only[1][0]
+        stored = set(self.store.valid_dates(f"cfr:{title}:{part}"))
+        days = sorted(
+            {
+                r["amendment_date"]
+                for r in rows
+                if r.get("part") == part and r["amendment_date"] <= latest.isoformat()
+            }
+        )
+        if self.since:
+            earlier = [d for d in days if d < self.since.isoformat()]
+            days = [d for d in days if d >= self.since.isoformat()]
+            if earlier and self.since.isoformat() not in days:
+                days.insert(0, self.since.isoformat())  # the text in effect on --since
+
+        todo = [d for d in days if d not in stored]
+        yield WindowCounted(self.name, self.since or date(2017, 1, 1), latest, len(todo))
+        for day in todo:
+            yield self._part(title, part, date.fromisoformat(day))
+
+    def _part(self, title: int, part: str, day: date) -> scrapy.Request:
+        url = f"{self.cfg.api_base}/full/{day.isoformat()}/title-{title}.xml?part={part}"
+        request = self._request(
+            url, self.parse_part, f"cfr:{title}:{part} on {day}", title=title, part=part, day=day
+        )
+        request.headers["Accept-Encoding"] = "gzip"
+        return request
+
+    def parse_part(self, response: Response, title: int, part: str, day: date) -> Iterator[Any]:
+        yield FetchedCfrPart(self.name, title, part, day, response.url, response.body, self.now)
+
+    def failed(self, failure: Any) -> Iterator[Any]:
+        request = failure.request
+        yield CrawlError(
+            self.name,
+            request.meta.get("target", request.url),
+            describe(failure),
+            fatal=bool(request.meta.get("fatal")),
+        )
