@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from datetime import date, timedelta
 from pathlib import Path
@@ -189,6 +190,114 @@ def digest(obj: Context, day: date) -> None:
             click.echo(str(path))
     finally:
         store.close()
+
+
+@main.command()
+@click.argument("citation")
+@click.option(
+    "--from",
+    "from_day",
+    callback=_date,
+    help="The earlier date (default: the version before --to's).",
+)
+@click.option("--to", "to_day", callback=_date, help="The later date (default: the latest).")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "unified", "html", "json"]),
+    default="text",
+    show_default=True,
+    help="Word-level text, unified, a standalone HTML redline page, or the diff model as JSON.",
+)
+@click.option(
+    "--color/--no-color",
+    default=None,
+    help="Colour the text format (default: when writing to a terminal).",
+)
+@click.pass_obj
+def diff(
+    obj: Context,
+    citation: str,
+    from_day: date | None,
+    to_day: date | None,
+    fmt: str,
+    color: bool | None,
+) -> None:
+    """Show what changed in CITATION ("15 CFR 744.11", "744.11", "Supp. No. 4 to Part 744",
+    "15 CFR 744", cfr:15:744.11) between two dates, fetching from the eCFR on demand a
+    version the store does not have."""
+    from crawler.diff import views
+    from crawler.job import open_store
+    from crawler.lookup import Lookup
+
+    config = obj.config
+    store = open_store(config)
+    try:
+        lookup = Lookup(store, config, utcnow())
+        found = lookup.compare(lookup.resolve(citation), from_day, to_day)
+    finally:
+        store.close()
+    name = f"{_display(found.key)} ({found.title})"
+    if fmt == "json":
+        model = {
+            "key": found.key,
+            "citation": _display(found.key),
+            "title": found.title,
+            "from": found.old.day,
+            "to": found.new.day,
+            **found.diff.to_json(),
+        }
+        click.echo(json.dumps(model, indent=2, ensure_ascii=False, sort_keys=True))
+    elif fmt == "html":
+        click.echo(views.html_view(found.diff, name, found.old.day, found.new.day), nl=False)
+    elif fmt == "unified":
+        click.echo(
+            views.unified_view(
+                found.diff, f"{found.key}@{found.old.day}", f"{found.key}@{found.new.day}"
+            ),
+            nl=False,
+        )
+    else:
+        colour = sys.stdout.isatty() if color is None else color
+        counts = found.diff.stats()
+        click.echo(
+            f"{name}: {found.old.day} -> {found.new.day}, {len(found.diff.changes)} "
+            f"changes ({counts['substantive']} substantive)"
+        )
+        click.echo(views.text_view(found.diff, colour=colour), nl=False)
+
+
+@main.command()
+@click.argument("citation")
+@click.pass_obj
+def history(obj: Context, citation: str) -> None:
+    """List the stored versions of CITATION with the date each took effect, what changed,
+    and the FR documents named as their source."""
+    from crawler.job import open_store
+    from crawler.lookup import Lookup
+
+    config = obj.config
+    store = open_store(config)
+    try:
+        lookup = Lookup(store, config, utcnow())
+        key = lookup.resolve(citation)
+        lines = lookup.history(key)
+        titles = {c: store.by_citation(c) for line in lines for c in line.sources}
+    finally:
+        store.close()
+    click.echo(_display(key))
+    for line in lines:
+        click.echo(f"  {line.day}  v{line.seq}  {line.change}")
+        for cite in line.sources:
+            docs = titles.get(cite) or []
+            said = f" = FR Doc. {docs[0].key.removeprefix('fr:')}: {docs[0].title}" if docs else ""
+            click.echo(f"      source: {cite}{said}")
+
+
+def _display(key: str) -> str:
+    from crawler.citations import display
+
+    return display(key)
 
 
 @main.command()

@@ -12,7 +12,6 @@ from crawler.config import Config
 from crawler.crawl import CrawlRequest, run_crawl
 from crawler.errors import CrawlFailed, StorageError, UsageError
 from crawler.records import SourceState
-from crawler.report import write_digest
 from crawler.spiders import SOURCES, get
 from storage import ErrorRow, RunSourceRow, Store, StoreOpenError
 
@@ -82,6 +81,8 @@ def daily(
             store.source_started(run, name, stamp(now), since, day.isoformat())
             crawls.append(CrawlRequest(name, args))
         report = _crawl_and_close(store, config, run, now, clock, crawls, verbose, False)
+        from crawler.report import write_digest  # the report half: only after a crawl
+
         digest = write_digest(store, day, config)
         return RunReport(report.run, report.status, report.sources, report.errors, digest)
     finally:

@@ -11,7 +11,6 @@ import sys
 from collections import Counter
 from typing import Any
 
-from crawler.diff import diff_documents
 from crawler.errors import ParseError
 from crawler.items import (
     CrawlError,
@@ -21,18 +20,11 @@ from crawler.items import (
     Unchanged,
     WindowCounted,
 )
-from crawler.parse.cfr_units import unit_refs
-from crawler.parse.ecfr_xml import parse_ecfr_xml
 from crawler.parse.fr_json import parse_document, parse_public_inspection
 from crawler.parse.fr_xml import parse_document_xml
-from crawler.records import Node, Outcome, SourceState, from_json
-from crawler.snapshot import (
-    cfr_versions,
-    changed_fields,
-    fr_version,
-    pi_version,
-    removed_version,
-)
+from crawler.records import Outcome, SourceState
+from crawler.snapshot import fr_version, pi_version
+from crawler.versioning import snapshot, store_cfr_part
 from storage import NewVersion, Store
 
 
@@ -134,81 +126,12 @@ class StorePipeline:
         return outcomes
 
     def _cfr_part(self, item: FetchedCfrPart) -> Counter[str]:
-        """A part's sections and appendices, its manifest, and the units it no longer
-        holds, stored in one transaction. A payload that does not parse stores nothing (it
-        can never turn into "section removed")."""
         assert self.store is not None
-        what = f"{item.title} CFR part {item.part} on {item.day}"
-        root = parse_ecfr_xml(item.body, what)
-        if root.kind != "part" or root.label != item.part:
-            raise ParseError(f"{what}: the XML holds {root.kind} {root.label!r}, not the part")
-        site = self.config.sources.ecfr.site_base
-        news = cfr_versions(
-            item.title,
-            item.part,
-            root,
-            item.body,
-            item.day,
-            run=self.run,
-            fetched_at=item.fetched_at,
-            source=item.source,
-            site_base=site,
-        )
-        counts: Counter[str] = Counter()
-        previous = self.store.version_at(f"cfr:{item.title}:{item.part}", item.day.isoformat())
-        if previous is not None:
-            kept = {n.key for n in news}
-            stub = from_json(Node, self.store.blob(previous.tree_blob))
-            for key, _ in unit_refs(stub):
-                if key not in kept:
-                    row = self.store.document(key)
-                    news.insert(
-                        0,
-                        removed_version(
-                            key,
-                            item.day,
-                            run=self.run,
-                            fetched_at=item.fetched_at,
-                            source=item.source,
-                            title=row.title if row else key,
-                            url=row.url if row else "",
-                        ),
-                    )
-        ready = []
-        for new in news:
-            prepared = self._prepare(new, cfr=True)
-            if prepared is None:
-                counts[f"sections_{Outcome.UNCHANGED}"] += new.kind != "part"
-            else:
-                ready.append(prepared)
-        for new, result in zip(ready, self.store.snapshot_many(ready), strict=True):
-            if new.kind == "removed":
-                counts[f"sections_{Outcome.REMOVED}"] += 1
-            elif new.kind != "part":
-                counts[f"sections_{result.outcome}"] += 1
-        return counts
-
-    def _prepare(self, new: NewVersion, cfr: bool = False) -> NewVersion | None:
-        """``new`` with its change against the version in effect before it, or None when it
-        is that version."""
-        assert self.store is not None
-        before = self.store.version_at(new.key, new.valid_from)
-        if before is not None and before.text_hash == new.text_hash:
-            return None
-        old_tree = self.store.blob(before.tree_blob) if before else None
-        if cfr and old_tree is not None and new.kind not in ("part", "removed"):
-            diff = diff_documents(from_json(Node, old_tree), from_json(Node, new.tree))
-            stats, substantive = {"diff": diff.stats()}, bool(diff.substantive)
-        else:
-            stats, substantive = changed_fields(old_tree, new.tree)
-        return NewVersion(**{**new.__dict__, "change_stats": stats, "substantive": substantive})
+        return store_cfr_part(self.store, item, self.run, self.config.sources.ecfr.site_base)
 
     def _snapshot(self, new: NewVersion) -> Outcome:
         assert self.store is not None
-        prepared = self._prepare(new)
-        if prepared is None:
-            return Outcome.UNCHANGED
-        return self.store.snapshot(prepared).outcome
+        return snapshot(self.store, new)
 
 
 class ProgressBar:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from datetime import date
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -12,6 +11,7 @@ from crawler.deliver.files import write_atomic
 from crawler.digest.build import CfrRecord, DayRecords, build_digest
 from crawler.digest.context import CitedDocument, Digest
 from crawler.digest.render import render
+from crawler.parse.cfr_units import fr_citations
 from crawler.records import FrDocument, Node, from_json
 from crawler.spiders import SOURCES
 from storage import DocumentRow, Store
@@ -57,9 +57,6 @@ def gather(store: Store, day: date, config: Config) -> DayRecords:
     )
 
 
-_FR_CITE = re.compile(r"\b(\d+) FR (\d+)\b")
-
-
 def _cfr_record(store: Store, row: DocumentRow, change: dict) -> CfrRecord:
     old_version = store.version(change["from_version"])
     new_version = store.version(change["to_version"])
@@ -78,12 +75,8 @@ def _cfr_record(store: Store, row: DocumentRow, change: dict) -> CfrRecord:
 def _cited(store: Store, old: Node, new: Node) -> tuple[CitedDocument, ...]:
     """FR documents newly named in the unit's source note (CITA): the rules behind it."""
 
-    def cites(node: Node) -> set[str]:
-        note = node.child("citation")
-        return {f"{v} FR {p}" for v, p in _FR_CITE.findall(note.text)} if note else set()
-
     out = []
-    for citation in sorted(cites(new) - cites(old)):
+    for citation in sorted(fr_citations(new) - fr_citations(old)):
         found = store.by_citation(citation)
         doc = found[0] if found else None
         out.append(

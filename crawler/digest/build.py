@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
+from crawler.citations import display
 from crawler.diff import diff_documents
 from crawler.diff.views import text_view
 from crawler.digest.context import (
@@ -172,7 +173,7 @@ def _cfr_entry(record: CfrRecord) -> CfrChangeEntry:
     op = "added" if record.old is None else "removed" if record.new is None else "changed"
     return CfrChangeEntry(
         key=record.row.key,
-        citation=cfr_citation(record.row.key),
+        citation=display(record.row.key),
         title=record.row.title,
         url=record.row.url,
         from_date=record.from_date,
@@ -186,17 +187,6 @@ def _cfr_entry(record: CfrRecord) -> CfrChangeEntry:
 
 
 NOUNS = {"ecfr": "changed"}
-
-
-def cfr_citation(key: str) -> str:
-    """cfr:15:744.11 -> "15 CFR 744.11"; cfr:15:744:supp-4 -> "15 CFR 744 Supp. No. 4"."""
-    _, title, rest = key.split(":", 2)
-    part, _, unit = rest.partition(":")
-    if unit.startswith("supp-"):
-        return f"{title} CFR {part} Supp. No. {unit.removeprefix('supp-')}"
-    if unit.startswith("app-"):
-        return f"{title} CFR {part} App. {unit.removeprefix('app-')}"
-    return f"{title} CFR {part}" + (f" {unit}" if unit else "")
 
 
 def _source_line(name: str, title: str, records: DayRecords, new: int, tz: ZoneInfo) -> SourceLine:

@@ -89,6 +89,15 @@ def rebuild(stub: Node, resolve: dict[str, Node]) -> Node:
     return Node(stub.label, stub.kind, stub.title, stub.text, children, stub.fields)
 
 
+_FR_CITE = re.compile(r"\b(\d+) FR (\d+)\b")
+
+
+def fr_citations(node: Node) -> set[str]:
+    """FR citations ("91 FR 70101") in a unit's source note (CITA)."""
+    note = node.child("citation")
+    return {f"{v} FR {p}" for v, p in _FR_CITE.findall(note.text)} if note else set()
+
+
 def parse_watch(watch: str) -> tuple[int, list[str]]:
     """ "15:730-774" -> (15, ["730", ..., "774"]); "31:560,561" -> (31, ["560", "561"])."""
     title, _, parts = watch.partition(":")
