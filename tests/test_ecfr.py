@@ -1,0 +1,237 @@
+"""The eCFR source for real: the ecfr spider in a Scrapy crawl against the replay server,
+sections versioned by effective date, the digest's eCFR section, diff and history."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from datetime import date
+
+import pytest
+from conftest import point_at, run_day
+
+from crawler import config as config_module
+from crawler import job
+from crawler.citations import parse_citation
+from crawler.clock import utcnow
+from crawler.errors import UsageError
+from crawler.lookup import Lookup
+from crawler.replay import Fault, ReplayServer
+from storage import Store
+
+MON, FRI = date(2026, 10, 5), date(2026, 10, 9)
+UNITS = {"cfr:15:744", "cfr:15:744.1", "cfr:15:744.11", "cfr:15:744.12", "cfr:15:744:supp-4"}
+
+
+@pytest.fixture
+def config(demo_server, tmp_path):
+    return point_at(config_module.load(None, env={}), demo_server, tmp_path, ecfr=True)
+
+
+def full_dates(server: ReplayServer) -> list[str]:
+    return re.findall(r"/full/(\d{4}-\d\d-\d\d)/", " ".join(server.paths("/api/versioner")))
+
+
+def test_first_run_stores_each_section_by_the_date_it_took_effect(config, demo_server):
+    report = run_day(config, MON)
+    assert report.ok, report.errors
+    store = Store.open(config.store_path)
+    assert set(store.keys("cfr:")) == UNITS
+    assert [v.valid_from for v in store.history("cfr:15:744.11")] == ["2026-10-01"]
+    assert full_dates(demo_server) == ["2026-10-01"]
+    fetches = [h for p, h in demo_server.requests if "/full/" in p]
+    assert all("gzip" in h.get("Accept-Encoding", "") for h in fetches)
+
+
+def test_a_later_change_is_a_version_with_its_redline_and_source_in_the_digest(config):
+    run_day(config, MON)
+    report = run_day(config, FRI)
+    assert report.ok, report.errors
+    ecfr = next(s for s in report.sources if s.source == "ecfr")
+    assert ecfr.stats == {"sections_changed": 2, "sections_unchanged": 2}
+    store = Store.open(config.store_path)
+    assert [v.valid_from for v in store.history("cfr:15:744:supp-4")] == [
+        "2026-10-01",
+        "2026-10-09",
+    ]
+    assert [v.valid_from for v in store.history("cfr:15:744.12")] == ["2026-10-01"]
+    text = (config.digest_dir / "2026-10-09.txt").read_text()
+    assert "== eCFR: prior rule text changed (2) ==" in text
+    assert "(2) Preparing to transfer{+, or transferring,+} items" in text
+    assert "Source: 91 FR 70101 = FR Doc. 2026-21001: Additions to the Entity List" in text
+    assert "Address: No. [-14-]{+41+}, Azadi Street" in text
+    assert "eCFR: ok, 2026-10-09 07:30 EDT; 2 changed" in text
+
+
+def test_the_run_never_asks_past_up_to_date_as_of(config, demo_server):
+    run_day(config, MON)
+    run_day(config, date(2026, 10, 14))  # the eCFR is current to 2026-10-09 only
+    assert max(full_dates(demo_server)) == "2026-10-09"
+
+
+def test_truncated_part_xml_is_an_error_never_a_removed_section(config, demo_server):
+    run_day(config, MON)
+    demo_server.faults.append(Fault(r"/full/2026-10-09/", truncate=2000))
+    report = run_day(config, FRI)
+    ecfr = next(s for s in report.sources if s.source == "ecfr")
+    assert ecfr.status == "degraded"
+    [error] = [e for e in report.errors if e.source == "ecfr"]
+    assert error.target == "cfr:15:744" and "malformed or truncated XML" in error.message
+    store = Store.open(config.store_path)
+    assert sum(len(store.history(k)) for k in UNITS) == len(UNITS)  # nothing stored
+    assert all(store.latest_version(k).valid_from == "2026-10-01" for k in UNITS)
+    demo_server.faults.clear()
+    again = run_day(config, FRI)
+    assert again.ok
+    assert store.latest_version("cfr:15:744.11").valid_from == "2026-10-09"
+    assert not [
+        v
+        for k in UNITS
+        for v in store.history(k)
+        if json.loads(store.blob(v.tree_blob)).get("kind") == "removed"
+    ]
+
+
+def test_503_while_a_title_is_processing_is_retried_after_retry_after(config, demo_server):
+    demo_server.faults.append(Fault(r"/versions/title-15", times=1, status=503, retry_after=1))
+    report = run_day(config, MON)
+    assert report.ok, report.errors
+    assert len(demo_server.paths("/api/versioner/v1/versions/title-15.json")) == 2
+
+
+def test_a_section_dropped_from_its_part_is_a_removed_version(config, demo_server):
+    run_day(config, MON)
+    corpus = demo_server.corpus
+    xml = corpus.ecfr_full[("2026-10-09", 15, "744")].decode()
+    start = xml.index('<DIV8 N="744.12"')
+    corpus.ecfr_full[("2026-10-09", 15, "744")] = (
+        xml[:start] + xml[xml.index("</DIV8>", start) + len("</DIV8>") :]
+    ).encode()
+    report = run_day(config, FRI)
+    ecfr = next(s for s in report.sources if s.source == "ecfr")
+    assert ecfr.stats["sections_removed"] == 1
+    text = (config.digest_dir / "2026-10-09.txt").read_text()
+    assert (
+        "* 15 CFR 744.12 -- § 744.12 Restrictions on exports to certain terrorist end users."
+        " (removed, in effect 2026-10-09)" in text
+    )
+
+
+def test_backfill_fetches_only_dates_that_changed_and_resumes(config, demo_server):
+    now = utcnow()
+    faults = [Fault(r"/full/2026-10-09/", status=500)]
+    demo_server.faults.extend(faults)
+    first = job.backfill(
+        config,
+        "ecfr",
+        date(2017, 1, 1),
+        FRI,
+        now,
+        lambda: now,
+        progress=False,
+        title=15,
+        part="744",
+    )
+    assert first.status == "failed" or first.status == "degraded"
+    assert full_dates(demo_server).count("2026-10-01") == 1
+    demo_server.faults.clear()
+    demo_server.requests.clear()
+    second = job.backfill(
+        config,
+        "ecfr",
+        date(2017, 1, 1),
+        FRI,
+        now,
+        lambda: now,
+        progress=False,
+        title=15,
+        part="744",
+    )
+    assert second.ok, second.errors
+    assert full_dates(demo_server) == ["2026-10-09"]  # 2026-10-01 was kept: not asked again
+    store = Store.open(config.store_path)
+    assert [v.valid_from for v in store.history("cfr:15:744.11")] == ["2026-10-01", "2026-10-09"]
+
+
+@pytest.mark.parametrize(
+    "typed, key",
+    [
+        ("15 CFR 744.11", "cfr:15:744.11"),
+        ("744.11", "cfr:15:744.11"),
+        ("§ 744.11", "cfr:15:744.11"),
+        ("cfr:15:744.11", "cfr:15:744.11"),
+        ("Supp. No. 4 to Part 744", "cfr:15:744:supp-4"),
+        ("Supplement No. 4 to Part 744", "cfr:15:744:supp-4"),
+        ("15 CFR 744 Supp. No. 4", "cfr:15:744:supp-4"),
+        ("15 CFR 744", "cfr:15:744"),
+        ("15 CFR Part 744", "cfr:15:744"),
+        ("Appendix A to Part 107", "cfr:15:107:app-A"),
+        ("14 CFR 107.2", "cfr:14:107.2"),
+    ],
+)
+def test_citations_as_people_type_them(typed, key):
+    assert parse_citation(typed, [], [15]) == key
+
+
+def test_an_unknown_citation_names_close_matches():
+    known = sorted(UNITS)
+    with pytest.raises(UsageError, match=r"no 15 CFR 744\.13 in the store .*close matches: "):
+        parse_citation("744.13", known, [15])
+
+
+def test_diff_fetches_a_missing_version_on_demand_and_keeps_it(config):
+    store = Store.open(config.store_path)
+    lookup = Lookup(store, config, utcnow())
+    key = lookup.resolve("Supp. No. 4 to Part 744")
+    found = lookup.compare(key, date(2026, 10, 3), date(2026, 10, 9))
+    assert (found.old.day, found.new.day) == ("2026-10-01", "2026-10-09")
+    assert {c.op for c in found.diff.changes} >= {"added", "removed", "changed"}
+    assert [v.valid_from for v in store.history(key)] == ["2026-10-01", "2026-10-09"]
+    with pytest.raises(UsageError, match="no point-in-time text before 2017-01-01"):
+        lookup.compare(key, date(2016, 6, 1), None)
+    with pytest.raises(UsageError, match="the eCFR is up to date as of 2026-10-09"):
+        lookup.compare(key, None, date(2026, 12, 1))
+
+
+def test_diff_and_history_commands_end_to_end(config, tmp_path):
+    run_day(config, MON)
+    run_day(config, FRI)
+    toml = tmp_path / "regwatch.toml"
+    toml.write_text(
+        '[store]\npath = "regwatch.db"\n[sources.ecfr]\n'
+        'api_base = "http://127.0.0.1:9/api/versioner/v1"\n'
+    )
+
+    def regwatch(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "crawler", "--config", str(toml), *args],
+            text=True,
+            capture_output=True,
+            check=False,
+        )
+
+    text = regwatch("diff", "15 CFR 744.11")
+    assert text.returncode == 0, text.stderr
+    assert "2026-10-01 -> 2026-10-09, 1 changes (1 substantive)" in text.stdout
+    assert "{+, or transferring,+}" in text.stdout and "\x1b[" not in text.stdout
+    model = json.loads(regwatch("diff", "744.11", "--format", "json").stdout)
+    assert (model["from"], model["to"], model["key"]) == (
+        "2026-10-01",
+        "2026-10-09",
+        "cfr:15:744.11",
+    )
+    html = regwatch("diff", "Supp. No. 4 to Part 744", "--format", "html").stdout
+    assert html.startswith("<!DOCTYPE html>") and "<ins" in html and "<del" in html
+    unified = regwatch("diff", "15 CFR 744", "--format", "unified").stdout
+    assert unified.startswith("--- cfr:15:744@2026-10-01\n+++ cfr:15:744@2026-10-09\n")
+    history = regwatch("history", "Supplement No. 4 to Part 744")
+    assert history.stdout.splitlines()[3:5] == [
+        "  2026-10-09  v2  5 changes (5 substantive)",
+        "      source: 91 FR 70101 = FR Doc. 2026-21001: Additions to the Entity List",
+    ]
+    unknown = regwatch("diff", "744.13")
+    assert unknown.returncode == 2
+    assert unknown.stderr.startswith("regwatch: no 15 CFR 744.13 in the store")
+    assert len(unknown.stderr.strip().splitlines()) == 1
