@@ -143,7 +143,9 @@ class Lookup:
             return tree
         units = {}
         for unit_key, digest in unit_refs(tree):
-            match = next((v for v in self.store.history(unit_key) if v.text_hash == digest), None)
+            match = next(
+                (v for v in self.store.history(unit_key) if v.text_hash.startswith(digest)), None
+            )
             if match is not None:
                 units[digest] = from_json(Node, self.store.blob(match.tree_blob))
         return rebuild(tree, units)

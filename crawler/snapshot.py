@@ -130,13 +130,15 @@ def cfr_versions(
     source: str,
     site_base: str,
 ) -> list[NewVersion]:
-    """Each section and appendix of a parsed CFR part as a NewVersion valid from ``day``,
-    then the part's manifest (its units by content hash, to rebuild the whole part)."""
+    """The part's manifest (its units by content hash, to rebuild the whole part), then
+    each section and appendix, as NewVersions valid from ``day``. The manifest comes first:
+    its versions decide which earlier payload the part's XML is stored against."""
     out = []
     hashes: dict[tuple[str, ...], tuple[str, str]] = {}
     for key, path, node in units(title, part, root):
         tree = to_json(node)
-        hashes[path] = (key, text_hash(tree))
+        full_hash = text_hash(tree)
+        hashes[path] = (key, full_hash[:UNIT_REF])
         out.append(
             NewVersion(
                 key=key,
@@ -148,14 +150,15 @@ def cfr_versions(
                 meta={"title": title, "part": part, "label": node.label, "path": list(path)},
                 raw={"xml": raw},
                 tree=tree,
-                text_hash=hashes[path][1],
+                text_hash=full_hash,
                 valid_from=day.isoformat(),
                 fetched_at=fetched_at,
                 run=run,
             )
         )
     tree = to_json(manifest(root, hashes))
-    out.append(
+    out.insert(
+        0,
         NewVersion(
             key=f"cfr:{title}:{part}",
             kind="part",
@@ -174,9 +177,13 @@ def cfr_versions(
             valid_from=day.isoformat(),
             fetched_at=fetched_at,
             run=run,
-        )
+            tree_base="previous",
+        ),
     )
     return out
+
+
+UNIT_REF = 16  # hex digits of a unit's content hash kept in its part's manifest
 
 
 def removed_version(

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from sqlalchemy import Connection, inspect, select
+from sqlalchemy import Connection, inspect, select, text
 
 from storage.schema import metadata, schema_migrations
 
@@ -30,6 +30,13 @@ def migration(name: str) -> Callable[[Migration], Migration]:
 @migration("0001_initial")
 def _initial(conn: Connection) -> None:
     metadata.create_all(conn, checkfirst=True)
+
+
+@migration("0002_blob_bases")
+def _blob_bases(conn: Connection) -> None:
+    columns = {c["name"] for c in inspect(conn).get_columns("blobs")}
+    if "base" not in columns:
+        conn.execute(text("ALTER TABLE blobs ADD COLUMN base VARCHAR(64)"))
 
 
 def pending(conn: Connection) -> list[str]:

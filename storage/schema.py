@@ -32,6 +32,7 @@ blobs = Table(
     Column("size", Integer, nullable=False),
     Column("codec", String, nullable=False),
     Column("data", LargeBinary, nullable=False),
+    Column("base", String(64)),  # the blob this one is compressed against (a delta)
 )
 
 documents = Table(

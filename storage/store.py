@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,6 +37,8 @@ from storage.schema import (
     versions,
 )
 
+CACHE_BYTES = 64 * 1024 * 1024
+
 
 class StoreOpenError(Exception):
     """The store file cannot be opened or migrated (wrapped by the CLI as StorageError)."""
@@ -60,6 +63,9 @@ class NewVersion:
     run: int
     links: tuple[tuple[str, str], ...] = ()  # (relation, target key)
     change_stats: dict[str, Any] = field(default_factory=dict)
+    # what the tree is compressed against: the version's own payload ("payload"), or the
+    # tree of an earlier version of the same document ("previous", for manifests)
+    tree_base: str = "payload"
     substantive: bool = True  # whether the change from the previous version is more than noise
 
 
@@ -74,6 +80,9 @@ class Store:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        self._packer = blobcodec.Packer()
+        self._cache: OrderedDict[str, bytes] = OrderedDict()
+        self._cached = 0
 
     @classmethod
     def open(cls, path: Path | str) -> Store:
@@ -102,22 +111,50 @@ class Store:
 
     # --- blobs -----------------------------------------------------------------------------
 
-    def _put_blob(self, conn: Any, data: bytes) -> str:
+    def _put_blob(self, conn: Any, data: bytes, base: str | None = None) -> str:
+        """Store ``data`` once under its sha256, compressed against ``base`` if given."""
         sha = blobcodec.digest(data)
-        codec, stored = blobcodec.pack(data)
+        if conn.scalar(select(blobs.c.sha256).where(blobs.c.sha256 == sha)) is not None:
+            return sha
+        base = None if base == sha else base
+        base_data = self._blob(conn, base) if base else None
+        codec, stored = self._packer.pack(data, base_data, base)
         conn.execute(
-            sqlite_insert(blobs)
-            .values(sha256=sha, size=len(data), codec=codec, data=stored)
-            .on_conflict_do_nothing()
+            blobs.insert().values(
+                sha256=sha,
+                size=len(data),
+                codec=codec,
+                data=stored,
+                base=base if codec == blobcodec.ZSTD_DICT else None,
+            )
         )
+        self._remember(sha, data)
         return sha
 
     def blob(self, sha: str) -> bytes:
         with self.engine.connect() as conn:
-            row = conn.execute(
-                select(blobs.c.codec, blobs.c.data).where(blobs.c.sha256 == sha)
-            ).one()
-        return blobcodec.unpack(row.codec, row.data)
+            return self._blob(conn, sha)
+
+    def _blob(self, conn: Any, sha: str) -> bytes:
+        cached = self._cache.get(sha)
+        if cached is not None:
+            self._cache.move_to_end(sha)
+            return cached
+        row = conn.execute(
+            select(blobs.c.codec, blobs.c.data, blobs.c.base).where(blobs.c.sha256 == sha)
+        ).one()
+        base = self._blob(conn, row.base) if row.base else None
+        data = blobcodec.unpack(row.codec, row.data, base)
+        self._remember(sha, data)
+        return data
+
+    def _remember(self, sha: str, data: bytes) -> None:
+        """Keep recently used payloads decompressed (delta chains read their bases)."""
+        self._cache[sha] = data
+        self._cached += len(data)
+        while self._cached > CACHE_BYTES and len(self._cache) > 1:
+            _, dropped = self._cache.popitem(last=False)
+            self._cached -= len(dropped)
 
     # --- runs ------------------------------------------------------------------------------
 
@@ -235,13 +272,23 @@ class Store:
         last_seq = conn.scalar(
             select(func.max(versions.c.seq)).where(versions.c.document == new.key)
         )
-        raw = {role: self._put_blob(conn, data) for role, data in sorted(new.raw.items())}
-        tree = self._put_blob(conn, new.tree)
+        seq = (last_seq or 0) + 1
+        base = _skip_base(conn, new.key, seq)
+        base_raw = json.loads(base["raw_blobs"]) if base is not None else {}
+        raw = {
+            role: self._put_blob(conn, data, base_raw.get(role))
+            for role, data in sorted(new.raw.items())
+        }
+        if new.tree_base == "previous":
+            tree_base = base["tree_blob"] if base is not None else None
+        else:
+            tree_base = raw.get("xml") or raw.get("json")
+        tree = self._put_blob(conn, new.tree, tree_base)
         self._upsert_document(conn, new, is_new=last_seq is None)
         version = conn.execute(
             versions.insert().values(
                 document=new.key,
-                seq=(last_seq or 0) + 1,
+                seq=seq,
                 valid_from=new.valid_from,
                 fetched_at=new.fetched_at,
                 run=new.run,
@@ -450,6 +497,21 @@ class Store:
                     set_=dict(etag=etag, last_modified=last_modified, updated=at),
                 )
             )
+
+
+def _skip_base(conn: Any, key: str, seq: int) -> Any:
+    """The version whose payloads version ``seq`` is stored against: ``seq`` with its lowest
+    set bit cleared (skip-deltas, as in Subversion's FSFS), so that reading any version
+    decompresses at most log2(seq) deltas while most deltas span few versions."""
+    index = seq - 1  # zero-based: version 1 is stored whole
+    if index < 1:
+        return None
+    base_seq = (index & (index - 1)) + 1
+    return (
+        conn.execute(select(versions).where(versions.c.document == key, versions.c.seq == base_seq))
+        .mappings()
+        .first()
+    )
 
 
 def _version_at(conn: Any, key: str, day: str) -> Any:

@@ -1,5 +1,4 @@
 import sqlite3
-import zlib
 
 import pytest
 
@@ -71,13 +70,36 @@ def test_payloads_are_stored_once_compressed_and_read_back(store, tmp_path):
     assert store.blob(latest.raw_blobs["xml"]) == first.raw["xml"]
     rows = (
         sqlite3.connect(tmp_path / "regwatch.db")
-        .execute("select codec, size, length(data), data from blobs")
+        .execute("select codec, size, length(data), base from blobs")
         .fetchall()
     )
     assert len(rows) == 4  # json, xml, two trees: the shared payloads once
-    for codec, size, stored, data in rows:
-        if codec == "zlib":
-            assert stored < size and len(zlib.decompress(data)) == size
+    for codec, size, stored, base in rows:
+        assert codec in ("raw", "zstd", "zstd+dict") and stored <= size
+        assert (base is not None) == (codec == "zstd+dict")
+
+
+def test_a_new_version_of_a_large_payload_is_stored_as_a_small_delta(store, tmp_path):
+    import random
+
+    rng = random.Random(5)
+    vocabulary = ["".join(rng.choices("abcdefghijklmnopqrstuvwxyz", k=7)) for _ in range(3_000)]
+    words = [rng.choice(vocabulary) for _ in range(200_000)]
+    run = store.start_run("daily", "2026-10-05", "2026-10-05T11:00:00+00:00")
+    first = " ".join(words).encode()
+    words[123_456] = "CHANGED"
+    second = " ".join(words).encode()
+    store.snapshot(version("A", run, raw={"xml": first}))
+    store.snapshot(version("B", run, raw={"xml": second}))
+    sizes = dict(
+        sqlite3.connect(tmp_path / "regwatch.db")
+        .execute("select size, length(data) from blobs where size > 100000")
+        .fetchall()
+    )
+    assert sizes[len(first)] < len(first) / 3
+    assert sizes[len(second)] < 1_000  # a delta against the first version
+    fresh = Store.open(tmp_path / "regwatch.db")  # no cache: read through the chain
+    assert fresh.blob(fresh.latest_version("fr:2026-1").raw_blobs["xml"]) == second
 
 
 def test_runs_record_per_source_status_and_errors(store):
@@ -97,7 +119,7 @@ def test_migrations_are_named_and_applied_once(tmp_path):
     names = (
         sqlite3.connect(tmp_path / "s.db").execute("select name from schema_migrations").fetchall()
     )
-    assert names == [("0001_initial",)]
+    assert names == [("0001_initial",), ("0002_blob_bases",)]
 
 
 def test_a_store_from_a_newer_regwatch_is_refused(tmp_path):
