@@ -193,3 +193,25 @@ def generate(size: int, edits: int, seed: int) -> tuple[bytes, bytes, list[Edit]
             words[i] = replacement
             para.text = " ".join(words)
     return _xml(old), _xml(new), planted
+
+
+def evolve(size: int, versions: int, edits: int, seed: int):
+    """``versions`` successive versions of one part (XML bytes), each with ``edits`` word
+    swaps in scattered sections and now and then a paragraph added or removed."""
+    rng = random.Random(seed)
+    part = _part(rng, size)
+    sections = [s for _, secs in part for s in secs]
+    yield _xml(part)
+    for n in range(1, versions):
+        for _ in range(edits):
+            section = rng.choice(sections)
+            para = rng.choice(section.paras)
+            words = para.text.split(" ")
+            words[rng.randrange(1, len(words))] = f"V{n}W{rng.randrange(10**6)}"
+            para.text = " ".join(words)
+        if n % 10 == 0:
+            section = rng.choice(sections)
+            if len(section.paras) < 20:
+                label = LETTERS[len(section.paras)]
+                section.paras.append(Para(label, f"({label}) " + _sentence(rng, 40)))
+        yield _xml(part)

@@ -23,8 +23,10 @@ def digest(data: bytes) -> str:
 
 
 def _params(size: int, base_size: int = 0) -> zstd.ZstdCompressionParameters:
+    """Level 15 with a window that reaches back over the whole base: matches anywhere in a
+    megabytes-long dictionary must stay in reach, even for a small blob."""
     window = max(17, min(30, math.ceil(math.log2(max(size + base_size, 1) + 1))))
-    return zstd.ZstdCompressionParameters.from_level(LEVEL, window_log=window, source_size=size)
+    return zstd.ZstdCompressionParameters.from_level(LEVEL, window_log=window)
 
 
 class Packer:

@@ -279,10 +279,9 @@ class Store:
             role: self._put_blob(conn, data, base_raw.get(role))
             for role, data in sorted(new.raw.items())
         }
-        if new.tree_base == "previous":
-            tree_base = base["tree_blob"] if base is not None else None
-        else:
-            tree_base = raw.get("xml") or raw.get("json")
+        tree_base = raw.get("xml") or raw.get("json")  # the payload it was parsed from
+        if new.tree_base == "previous" and base is not None:
+            tree_base = base["tree_blob"]
         tree = self._put_blob(conn, new.tree, tree_base)
         self._upsert_document(conn, new, is_new=last_seq is None)
         version = conn.execute(
