@@ -81,7 +81,19 @@ def daily(
             store.source_started(run, name, stamp(now), since, day.isoformat())
             crawls.append(CrawlRequest(name, args))
         report = _crawl_and_close(store, config, run, now, clock, crawls, verbose, False)
-        from crawler.report import write_digest  # the report half: only after a crawl
+        from crawler.amend.store import project_rules  # the report half: only after a crawl
+        from crawler.report import write_digest
+
+        try:
+            project_rules(store, run, stamp(now))
+        except Exception as exc:  # a redline that cannot be made must not cost the digest
+            store.record_error(
+                run,
+                "federal_register",
+                "publication-day redlines",
+                f"{type(exc).__name__}: {exc}",
+                stamp(clock()),
+            )
 
         digest = write_digest(store, day, config)
         return RunReport(report.run, report.status, report.sources, report.errors, digest)

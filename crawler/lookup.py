@@ -58,7 +58,7 @@ class Lookup:
 
     def resolve(self, text: str) -> str:
         titles = [parse_watch(w)[0] for w in self.config.sources.ecfr.watches]
-        known = self.store.keys("cfr:")
+        known = [k for k in self.store.keys("cfr:") if "~" not in k]
         try:
             return parse_citation(text, known, titles)
         except UsageError:
@@ -66,7 +66,9 @@ class Lookup:
             title, _ = _title_part(key)
             with contextlib.suppress(FetchError, UsageError):
                 self._on_demand(key, self.client.up_to_date_as_of(title))
-            return parse_citation(text, self.store.keys("cfr:"), titles)
+            return parse_citation(
+                text, [k for k in self.store.keys("cfr:") if "~" not in k], titles
+            )
 
     def compare(self, key: str, old_day: date | None, new_day: date | None) -> Comparison:
         history = self.store.history(key)

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 from crawler.config import Config
 from crawler.deliver.files import write_atomic
-from crawler.digest.build import CfrRecord, DayRecords, build_digest
+from crawler.digest.build import CfrRecord, DayRecords, RedlineRecord, build_digest
 from crawler.digest.context import CitedDocument, Digest
 from crawler.digest.render import render
 from crawler.parse.cfr_units import fr_citations
@@ -44,6 +44,11 @@ def gather(store: Store, day: date, config: Config) -> DayRecords:
         latest[line.source] = line.run
     sources = tuple(r for r in store.run_sources(runs) if latest.get(r.source) == r.run)
     enabled = {n: s.title for n, s in SOURCES.items() if getattr(config.sources, n).enabled}
+    redlines = {
+        doc.number: _redlines(store, doc.number)
+        for _, doc in documents
+        if doc.type in ("Rule", "Proposed Rule")
+    }
     return DayRecords(
         day=day,
         documents=documents,
@@ -54,7 +59,35 @@ def gather(store: Store, day: date, config: Config) -> DayRecords:
         errors=tuple(store.errors(sorted(set(latest.values())))),
         source_titles=enabled,
         cfr=tuple(cfr),
+        redlines={k: v for k, v in redlines.items() if v},
     )
+
+
+def _redlines(store: Store, number: str) -> tuple[RedlineRecord, ...]:
+    out = []
+    for key in store.keys("cfr:"):
+        if not key.endswith(f"~fr:{number}"):
+            continue
+        version = store.latest_version(key)
+        row = store.document(key)
+        if version is None or row is None:
+            continue
+        meta = row.meta
+        tree = from_json(Node, store.blob(version.tree_blob))
+        base = meta.get("base_version")
+        old = from_json(Node, store.blob(store.version(base).tree_blob)) if base else None
+        out.append(
+            RedlineRecord(
+                unit=meta["unit"],
+                op=meta["op"],
+                flags=tuple(meta.get("flags", ())),
+                instructions=tuple(meta.get("instructions", ())),
+                given=tuple(meta.get("given", ())),
+                old=old,
+                new=None if tree.kind in ("flagged", "removed") else tree,
+            )
+        )
+    return tuple(out)
 
 
 def _cfr_record(store: Store, row: DocumentRow, change: dict) -> CfrRecord:

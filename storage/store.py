@@ -429,7 +429,8 @@ class Store:
             )
 
     def keys(self, prefix: str) -> list[str]:
-        """Document keys under ``prefix``."""
+        """Document keys under ``prefix`` (publication-day projections, ``...~fr:N``,
+        included)."""
         with self.engine.connect() as conn:
             return list(
                 conn.scalars(

@@ -30,8 +30,8 @@ def regwatch(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
 def test_demo_twice_adds_nothing_the_second_time_and_renders_the_same_digests(tmp_path):
     first = regwatch("demo", "--dir", "tour", cwd=tmp_path)
     assert first.returncode == 0, first.stderr
-    # 7 FR documents, 6 on public inspection, 4 CFR units and their part
-    assert "this demo added 18 documents" in first.stdout
+    # 7 FR documents, 6 on public inspection, 4 CFR units and their part, 6 redlines
+    assert "this demo added 24 documents" in first.stdout
     digests = {p.name: p.read_bytes() for p in (tmp_path / "tour" / "digests").iterdir()}
     assert sorted(digests) == [
         f"2026-10-{d:02d}.{ext}" for d in range(5, 10) for ext in ("html", "txt")

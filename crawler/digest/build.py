@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
@@ -17,6 +17,7 @@ from crawler.digest.context import (
     Digest,
     DocumentEntry,
     InspectionEntry,
+    RedlineEntry,
     Section,
     SourceLine,
 )
@@ -44,6 +45,20 @@ class DayRecords:
     errors: tuple[ErrorRow, ...]  # errors of those runs
     source_titles: dict[str, str]
     cfr: tuple[CfrRecord, ...] = ()
+    redlines: dict[str, tuple[RedlineRecord, ...]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class RedlineRecord:
+    """A unit as a new rule would leave it (crawler.amend), read back from the store."""
+
+    unit: str
+    op: str
+    flags: tuple[str, ...]
+    instructions: tuple[str, ...]
+    given: tuple[str, ...]
+    old: Node | None
+    new: Node | None
 
 
 @dataclass(frozen=True)
@@ -146,6 +161,7 @@ def _entry(row: DocumentRow, doc: FrDocument, records: DayRecords) -> DocumentEn
         summary=doc.abstract,
         late=doc.publication_date < records.day,
         corrects=corrects,
+        redlines=tuple(_redline(r) for r in records.redlines.get(doc.number, ())),
     )
 
 
@@ -187,6 +203,24 @@ def _cfr_entry(record: CfrRecord) -> CfrChangeEntry:
 
 
 NOUNS = {"ecfr": "changed"}
+
+
+def _redline(record: RedlineRecord) -> RedlineEntry:
+    diff = None
+    if record.new is not None or record.old is not None:
+        label = record.unit.rsplit(":", 1)[-1]
+        diff = diff_documents(
+            record.old or Node(label, "removed"), record.new or Node(label, "removed")
+        )
+    return RedlineEntry(
+        citation=display(record.unit),
+        op=record.op,
+        flags=record.flags,
+        instructions=record.instructions,
+        given=record.given,
+        diff=diff,
+        text=text_view(diff) if diff is not None else "",
+    )
 
 
 def _source_line(name: str, title: str, records: DayRecords, new: int, tz: ZoneInfo) -> SourceLine:

@@ -24,6 +24,20 @@ class DocumentEntry:
     summary: str
     late: bool  # published before the digest's day, first seen on it
     corrects: CorrectedEntry | None
+    redlines: tuple[RedlineEntry, ...] = ()  # the rule against the prior text, by unit
+
+
+@dataclass(frozen=True)
+class RedlineEntry:
+    """One unit a new rule amends, against its prior (eCFR) text, on publication day."""
+
+    citation: str  # "15 CFR 744.11"
+    op: str  # revised, added, reserved, removed, flagged
+    flags: tuple[str, ...]  # what regwatch could not apply mechanically
+    instructions: tuple[str, ...]
+    given: tuple[str, ...]  # the rule's own text, shown when flagged
+    diff: DocumentDiff | None
+    text: str  # the redline as plain text
 
 
 @dataclass(frozen=True)

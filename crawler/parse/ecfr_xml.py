@@ -124,6 +124,14 @@ class _Open:
     children: list[Node] = field(default_factory=list)
 
 
+def paragraph_tree(texts: list[str]) -> tuple[Node, ...]:
+    """Paragraph texts in order ("(a) ...", "(1) ...") -> the labelled paragraph tree."""
+    builder = _Paragraphs()
+    for text in texts:
+        builder.add_text(text)
+    return builder.finish()
+
+
 class _Paragraphs:
     """Builds the paragraph tree of one DIV from its paragraphs in document order."""
 
@@ -138,14 +146,16 @@ class _Paragraphs:
         self._place(self._unique(node))
 
     def add_paragraph(self, el: etree._Element) -> None:
-        text = text_of(el)
+        self.add_text(text_of(el), _italic(el))
+
+    def add_text(self, text: str, italic: bool = False) -> None:
         match = _MARKER.match(text)
         if not match:
             parent = self.stack[-1].children if self.stack else self.top
             parent.append(Node(f"p{len(parent) + 1}", "paragraph", "", text))
             return
         marker = match.group(1)
-        level = self._level(marker, _italic(el))
+        level = self._level(marker, italic)
         self._close(level)
         self.stack.append(_Open(level, marker, text))
         self.last_at[level] = marker

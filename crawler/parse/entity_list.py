@@ -24,6 +24,10 @@ COLUMNS = (
     "Federal Register citation",
 )
 _AKA = re.compile(r",?\s*a\.k\.a\.?,?.*$", re.I)
+_ALIAS_END = re.compile(
+    r"\.\s+(?=(?:No\.|Nos\.|Room|Rm\.|Suite|Ste\.|Building|Bldg\.|Floor|Fl\.|Unit|Block|"
+    r"P\.O\.|PO Box|Office|Plot|Flat|House|Street|Road|\d))"
+)
 _ADDRESS_START = re.compile(
     r",\s+(?=(?:No\.|Nos\.|Room|Rm\.|Suite|Ste\.|Building|Bldg\.|Floor|Fl\.|Unit|Block|"
     r"P\.O\.|PO Box|Office|Plot|Flat|House|Street|Road|\d))"
@@ -77,6 +81,19 @@ def split_entity(cell: str) -> tuple[str, list[str], str]:
     if _AKA.search(first):
         name = _AKA.sub("", first).strip(" ,")
         address = " ".join(rest)
+        if not aliases:  # one line (as in FR tables): "...aliases:—A; and—B. Address."
+            pieces = re.split(r"\s*[—–]\s*", _AKA.search(first).group(0))[1:]
+            if pieces:
+                last = pieces[-1]
+                split = _ALIAS_END.search(last)
+                if split:
+                    pieces[-1], tail = last[: split.start()], last[split.end() :]
+                    address = " ".join([tail, *rest])
+                aliases = [
+                    p.strip().rstrip(";.,").removesuffix(" and").rstrip(";,")
+                    for p in pieces
+                    if p.strip()
+                ]
     else:
         split = _ADDRESS_START.search(first)
         name = first[: split.start()] if split else first.rstrip(".")
