@@ -135,15 +135,14 @@ class StorePipeline:
 
 
 class ProgressBar:
-    """A progress bar on stderr for backfills: documents done out of documents found."""
+    """A progress bar on stderr for backfills: documents (or eCFR dates) done out of those
+    found."""
 
     def __init__(self, crawler: Any) -> None:
         from scrapy import signals
         from tqdm import tqdm
 
-        self.bar = tqdm(
-            total=0, unit="doc", desc="federal_register", file=sys.stderr, dynamic_ncols=True
-        )
+        self.bar = tqdm(total=0, unit="item", file=sys.stderr, dynamic_ncols=True)
         crawler.signals.connect(self.item_scraped, signal=signals.item_scraped)
         crawler.signals.connect(self.closed, signal=signals.spider_closed)
 
@@ -153,12 +152,13 @@ class ProgressBar:
 
     def item_scraped(self, item: Any) -> None:
         if isinstance(item, WindowCounted):
+            self.bar.set_description(item.source)
             self.bar.total += item.count
             self.bar.refresh()
         elif (
-            isinstance(item, FetchedDocument | Unchanged)
+            isinstance(item, FetchedDocument | Unchanged | FetchedCfrPart)
             and not getattr(item, "reference_for", None)
-        ) or (isinstance(item, CrawlError) and item.target.startswith("fr:")):
+        ) or (isinstance(item, CrawlError) and item.target.startswith(("fr:", "cfr:"))):
             self.bar.update(1)
 
     def closed(self) -> None:

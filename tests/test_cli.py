@@ -91,16 +91,28 @@ def test_every_command_is_documented_in_the_readme(command):
     assert re.search(rf"regwatch( --\S+( \S+)?)* {command}\b", readme), command
 
 
-def test_commands_that_do_not_crawl_do_not_import_scrapy(tmp_path):
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["sources"],
+        ["history", "744.11"],
+        ["diff", "744.11", "--from", "2026-10-01"],
+        ["digest", "--date", "2026-10-05"],
+    ],
+)
+def test_commands_that_do_not_crawl_do_not_import_scrapy(tmp_path, command):
+    (tmp_path / "config.toml").write_text(
+        '[sources.ecfr]\napi_base = "http://127.0.0.1:9/api/versioner/v1"\n'
+    )
     code = (
         "import sys; from click.testing import CliRunner; from crawler.cli import main; "
-        "r = CliRunner().invoke(main, ['sources']); assert r.exit_code == 0, r.output; "
-        "print('scrapy' in sys.modules)"
+        f"r = CliRunner().invoke(main, {command!r}); "
+        "print('scrapy' in sys.modules, 'twisted' in sys.modules)"
     )
     out = subprocess.run(
         [sys.executable, "-c", code], cwd=tmp_path, text=True, capture_output=True, check=True
     )
-    assert out.stdout.strip() == "False"
+    assert out.stdout.strip() == "False False"
 
 
 def test_crawl_backfills_a_date_range_from_the_replay_server(tmp_path):

@@ -304,3 +304,22 @@ def test_a_reordered_entity_list_is_no_substantive_change():
     diff = diff_documents(old, new)
     assert [c.op for c in diff.changes] == ["reordered"]
     assert diff.substantive == ()
+
+
+def test_the_commerce_control_list_is_split_by_eccn_and_diffed_by_entry():
+    from crawler.parse.ecfr_xml import parse_ecfr_xml
+
+    old_xml = (Path(__file__).parent / "data" / "ecfr" / "part-774_supp-1_excerpt.xml").read_bytes()
+    old = parse_ecfr_xml(old_xml)
+    ccl = old.child("Supplement No. 1 to Part 774")
+    assert [c.label for c in ccl.children if c.kind == "eccn"] == ["3A001", "3A090", "4A906"]
+    assert ccl.child("3A090").title.startswith("3A090 Integrated circuits")
+    new = parse_ecfr_xml(
+        old_xml.replace(b"34 or more physical qubits", b"40 or more physical qubits")
+    )
+    [change] = diff_documents(old, new).changes
+    assert change.path[:2] == ("Supplement No. 1 to Part 774", "4A906")
+    assert (
+        inline(change.fields[0])
+        == "a. Quantum computers having [-34-]{+40+} or more physical qubits."
+    )

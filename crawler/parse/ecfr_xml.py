@@ -20,6 +20,8 @@ from crawler.records import Node
 
 DIVS = {f"DIV{i}" for i in range(1, 10)}
 ENTITY_LIST = re.compile(r"Supplement No\. 4 to Part 744$", re.I)
+CCL = re.compile(r"Supplement No\. 1 to Part 774$", re.I)
+ECCN = re.compile(r"^([0-9][A-E][0-9]{3})\b")
 _MARKER = re.compile(r"^\(([a-z]{1,2}|\d{1,3}|[ivxlc]{1,6}|[A-Z]{1,2})\)")
 _ROMAN = re.compile(r"^[ivxlc]+$")
 _KEEP = {
@@ -73,6 +75,8 @@ def _div(el: etree._Element) -> Node:
         label = title or el.tag
     else:
         label = number
+    if CCL.match(label):
+        return Node(label, kind, title, "", _ccl(el))
     builder = _Paragraphs()
     for child in el:
         if child.tag in DIVS:
@@ -89,6 +93,48 @@ def _div(el: etree._Element) -> Node:
         elif child.tag in _PARAGRAPHS or text_of(child):
             builder.add_paragraph(child)
     return Node(label, kind, title, "", builder.finish())
+
+
+def _ccl(el: etree._Element) -> tuple[Node, ...]:
+    """The Commerce Control List split by ECCN: each entry (its bold heading, e.g. "3A090
+    Integrated circuits ...", and everything up to the next) is one node labelled by its
+    ECCN; category and group headings stay between them."""
+    top: list[Node] = []
+    eccn: tuple[str, str, _Paragraphs] | None = None
+
+    def close() -> None:
+        if eccn is not None:
+            number, heading, body = eccn
+            top.append(Node(number, "eccn", heading, "", body.finish()))
+
+    intro = _Paragraphs()
+    for child in el:
+        if child.tag == "HEAD":
+            continue
+        text = text_of(child)
+        match = ECCN.match(text)
+        if (match and child.find("B") is not None) or (match and child.find("E") is not None):
+            close()
+            eccn = (match.group(1), text, _Paragraphs())
+        elif (child.tag in ("HD1", "HD2") and eccn is None) or child.tag == "HD1":
+            close()
+            eccn = None
+            top.append(Node(text, "heading", text))
+        elif eccn is not None:
+            _add(eccn[2], child)
+        else:
+            _add(intro, child)
+    close()
+    return intro.finish() + tuple(top)
+
+
+def _add(builder: _Paragraphs, child: etree._Element) -> None:
+    if child.tag in _KEEP:
+        builder.add_node(Node(_KEEP[child.tag], _KEEP[child.tag], "", text_of(child)))
+    elif child.tag == "DIV" or child.tag == "TABLE" or child.find(".//TABLE") is not None:
+        builder.add_node(_table(child))
+    elif text_of(child):
+        builder.add_paragraph(child)
 
 
 def _table(el: etree._Element) -> Node:
