@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import tomllib
 import types
 import typing
@@ -108,6 +109,12 @@ def load(path: Path | None = None, env: typing.Mapping[str, str] | None = None) 
             raise ConfigError(f"{path}: not valid TOML: {exc}") from None
     _apply_env(data, env)
     config = _build(Config, data, where, "")
+    for watch in config.sources.ecfr.watches:
+        if not _WATCH.match(watch.replace(" ", "")):
+            raise ConfigError(
+                f"{where}: 'sources.ecfr.watches' entry {watch!r} is not "
+                'TITLE:PARTS, e.g. "15:730-774", "22:120-130" or "31:560,561"'
+            )
     root = Path(path).resolve().parent if path is not None else Path.cwd()
     return dataclasses.replace(config, root=root, file=Path(path) if path else None)
 
@@ -128,6 +135,7 @@ def _apply_env(data: dict[str, Any], env: typing.Mapping[str, str]) -> None:
 
 
 _ENV_SCALARS = {"timezone"}
+_WATCH = re.compile(r"^\d+:\d+(-\d+)?(,\d+(-\d+)?)*$")
 
 
 class _EnvValue(str):

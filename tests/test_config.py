@@ -54,3 +54,10 @@ def test_config_survives_the_handover_to_a_crawl_process(tmp_path):
     again = config_module.from_dict(config_module.to_dict(config))
     assert again.http.retries == 5
     assert again.sources == config.sources and again.root == config.root
+
+
+def test_a_bad_ecfr_watch_is_a_config_error(tmp_path):
+    path = tmp_path / "config.toml"
+    path.write_text('[sources.ecfr]\nwatches = ["15:730-774", "part 744"]\n')
+    with pytest.raises(ConfigError, match="'part 744' is not TITLE:PARTS"):
+        config_module.load(path, env={})

@@ -18,15 +18,14 @@ import scrapy
 from scrapy.http import Response
 
 from crawler.errors import ParseError
-from crawler.fetch_errors import describe
 from crawler.items import CrawlError, FetchedCfrPart, WindowCounted
 from crawler.parse.cfr_units import parse_watch
 from crawler.parse.fr_json import load_json
 from crawler.settings import ECFR_SLOT
-from storage import Store
+from crawler.spiders.base import RegwatchSpider
 
 
-class EcfrSpider(scrapy.Spider):
+class EcfrSpider(RegwatchSpider):
     name = "ecfr"
 
     def __init__(
@@ -45,10 +44,6 @@ class EcfrSpider(scrapy.Spider):
     @classmethod
     def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> EcfrSpider:
         spider = super().from_crawler(crawler, *args, **kwargs)
-        config = crawler.settings["REGWATCH_CONFIG"]
-        spider.cfg = config.sources.ecfr
-        spider.now = crawler.settings["REGWATCH_NOW"]
-        spider.store = Store.open(config.store_path)
         spider.allowed_domains = [urlsplit(spider.cfg.api_base).hostname]
         watches = [spider.only] if spider.only else [parse_watch(w) for w in spider.cfg.watches]
         spider.watches = {title: parts for title, parts in watches}
@@ -196,12 +191,3 @@ class EcfrSpider(scrapy.Spider):
 
     def parse_part(self, response: Response, title: int, part: str, day: date) -> Iterator[Any]:
         yield FetchedCfrPart(self.name, title, part, day, response.url, response.body, self.now)
-
-    def failed(self, failure: Any) -> Iterator[Any]:
-        request = failure.request
-        yield CrawlError(
-            self.name,
-            request.meta.get("target", request.url),
-            describe(failure),
-            fatal=bool(request.meta.get("fatal")),
-        )

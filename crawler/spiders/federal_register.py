@@ -19,7 +19,6 @@ import scrapy
 from scrapy.http import Response
 
 from crawler.errors import ParseError
-from crawler.fetch_errors import describe
 from crawler.items import (
     CrawlError,
     FetchedDocument,
@@ -30,14 +29,14 @@ from crawler.items import (
 )
 from crawler.parse.fr_json import document_number_from_url, load_json, parse_search_page
 from crawler.settings import API_SLOT, XML_SLOT
-from storage import Store
+from crawler.spiders.base import RegwatchSpider
 
 API_CAP = 10_000
 SEARCH_FIELDS = ("document_number", "publication_date", "json_url", "full_text_xml_url")
 FR_HOSTS = ("www.federalregister.gov", "federalregister.gov")
 
 
-class FederalRegisterSpider(scrapy.Spider):
+class FederalRegisterSpider(RegwatchSpider):
     name = "federal_register"
 
     def __init__(
@@ -52,10 +51,6 @@ class FederalRegisterSpider(scrapy.Spider):
     @classmethod
     def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> FederalRegisterSpider:
         spider = super().from_crawler(crawler, *args, **kwargs)
-        config = crawler.settings["REGWATCH_CONFIG"]
-        spider.cfg = config.sources.federal_register
-        spider.now = crawler.settings["REGWATCH_NOW"]
-        spider.store = Store.open(config.store_path)
         spider.known = spider.store.known_keys("fr:")
         spider.allowed_domains = sorted(
             {urlsplit(spider.cfg.api_base).hostname, urlsplit(spider.cfg.site_base).hostname}
@@ -274,15 +269,6 @@ class FederalRegisterSpider(scrapy.Spider):
         yield FetchedPublicInspection(self.name, day, response.url, response.body, self.now)
 
     # --- failures ------------------------------------------------------------------------
-
-    def failed(self, failure: Any) -> Iterator[Any]:
-        request = failure.request
-        yield CrawlError(
-            self.name,
-            request.meta.get("target", request.url),
-            describe(failure),
-            fatal=bool(request.meta.get("fatal")),
-        )
 
 
 def _validators(response: Response) -> Validators:

@@ -1,0 +1,40 @@
+"""What every regwatch spider shares: its config table, the run's clock, a read-only view of
+the store, and failures turned into CrawlError items (errors are data, never exceptions)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import scrapy
+
+from crawler.fetch_errors import describe
+from crawler.items import CrawlError
+from storage import Store
+
+
+class RegwatchSpider(scrapy.Spider):
+    name = "regwatch"
+
+    @classmethod
+    def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> Any:
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        config = crawler.settings["REGWATCH_CONFIG"]
+        spider.config = config
+        spider.cfg = getattr(config.sources, spider.name)
+        spider.now = crawler.settings["REGWATCH_NOW"]
+        spider.store = Store.open(config.store_path)
+        return spider
+
+    def closed(self, reason: str) -> None:
+        self.store.close()
+
+    def failed(self, failure: Any) -> Iterator[Any]:
+        """Errback: the failed request as a one-line CrawlError (``fatal`` from its meta)."""
+        request = failure.request
+        yield CrawlError(
+            self.name,
+            request.meta.get("target", request.url),
+            describe(failure),
+            fatal=bool(request.meta.get("fatal")),
+        )
