@@ -4,6 +4,8 @@ so the eCFR text that appears after the effective date can be compared with it).
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from crawler.amend.project import Projection, project
 from crawler.records import FrDocument, Node, from_json, to_json
 from crawler.snapshot import text_hash
@@ -29,7 +31,9 @@ def project_rules(store: Store, run: int, fetched_at: str) -> int:
         doc = from_json(FrDocument, store.blob(version.tree_blob))
         if doc.xml is None:
             continue
-        day = doc.publication_date.isoformat()
+        # the prior text: what was in effect the day before the rule (published or effective)
+        takes_effect = min(doc.publication_date, doc.effective_on or doc.publication_date)
+        day = (takes_effect - timedelta(days=1)).isoformat()
         priors: dict[str, int] = {}
 
         def prior(key: str, day: str = day, priors: dict[str, int] = priors) -> Node | None:
