@@ -34,7 +34,7 @@ class Packer:
     megabytes is the expensive part)."""
 
     def __init__(self) -> None:
-        self._by_base: dict[str, tuple[zstd.ZstdCompressionDict, int]] = {}
+        self._by_base: dict[str, zstd.ZstdCompressor] = {}
 
     def pack(
         self, data: bytes, base: bytes | None = None, base_sha: str | None = None
@@ -44,15 +44,17 @@ class Packer:
         if base is None:
             return ZSTD, zstd.ZstdCompressor(compression_params=_params(len(data))).compress(data)
         key = base_sha or digest(base)
-        if key not in self._by_base:
-            self._by_base[key] = (
-                zstd.ZstdCompressionDict(base, dict_type=zstd.DICT_TYPE_RAWCONTENT),
-                len(base),
+        compressor = self._by_base.get(key)
+        if compressor is None:
+            if len(self._by_base) >= 8:
+                self._by_base.pop(next(iter(self._by_base)))
+            dictionary = zstd.ZstdCompressionDict(base, dict_type=zstd.DICT_TYPE_RAWCONTENT)
+            # one window for all that is compressed against this base: the base, plus a
+            # payload as large again (a new version of a part is about the size of the old)
+            compressor = zstd.ZstdCompressor(
+                compression_params=_params(len(base), len(base)), dict_data=dictionary
             )
-        dictionary, size = self._by_base[key]
-        compressor = zstd.ZstdCompressor(
-            compression_params=_params(len(data), size), dict_data=dictionary
-        )
+            self._by_base[key] = compressor
         return ZSTD_DICT, compressor.compress(data)
 
 
