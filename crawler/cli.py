@@ -202,6 +202,12 @@ def digest(obj: Context, day: date) -> None:
 )
 @click.option("--to", "to_day", callback=_date, help="The later date (default: the latest).")
 @click.option(
+    "--rule",
+    help="Compare the text FR doc RULE said the unit would have (its "
+    "publication-day redline) with the eCFR's text on --to: what the eCFR "
+    "integrated differently.",
+)
+@click.option(
     "--format",
     "fmt",
     type=click.Choice(["text", "unified", "html", "json"]),
@@ -220,6 +226,7 @@ def diff(
     citation: str,
     from_day: date | None,
     to_day: date | None,
+    rule: str | None,
     fmt: str,
     color: bool | None,
 ) -> None:
@@ -234,22 +241,28 @@ def diff(
     store = open_store(config)
     try:
         lookup = Lookup(store, config, utcnow())
-        found = lookup.compare(lookup.resolve(citation), from_day, to_day)
+        key = lookup.resolve(citation)
+        if rule:
+            found = lookup.compare_rule(key, rule, to_day)
+        else:
+            found = lookup.compare(key, from_day, to_day)
     finally:
         store.close()
     name = f"{_display(found.key)} ({found.title})"
+    old_label = f"as amended by FR Doc. {rule}" if rule else found.old.day
     if fmt == "json":
         model = {
             "key": found.key,
             "citation": _display(found.key),
             "title": found.title,
             "from": found.old.day,
+            "rule": rule,
             "to": found.new.day,
             **found.diff.to_json(),
         }
         click.echo(json.dumps(model, indent=2, ensure_ascii=False, sort_keys=True))
     elif fmt == "html":
-        click.echo(views.html_view(found.diff, name, found.old.day, found.new.day), nl=False)
+        click.echo(views.html_view(found.diff, name, old_label, found.new.day), nl=False)
     elif fmt == "unified":
         click.echo(
             views.unified_view(
@@ -261,7 +274,7 @@ def diff(
         colour = sys.stdout.isatty() if color is None else color
         counts = found.diff.stats()
         click.echo(
-            f"{name}: {found.old.day} -> {found.new.day}, {len(found.diff.changes)} "
+            f"{name}: {old_label} -> {found.new.day}, {len(found.diff.changes)} "
             f"changes ({counts['substantive']} substantive)"
         )
         click.echo(views.text_view(found.diff, colour=colour), nl=False)

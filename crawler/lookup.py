@@ -89,6 +89,35 @@ class Lookup:
             key, row.title if row else display(key), old, new, diff_documents(old.tree, new.tree)
         )
 
+    def compare_rule(self, key: str, number: str, new_day: date | None) -> Comparison:
+        """The unit as FR doc ``number`` said it would read (its publication-day redline)
+        against the eCFR's text on ``new_day`` (default: the latest stored): what the eCFR
+        integrated differently from the rule, if anything."""
+        projected_key = f"{key}~fr:{number.removeprefix('fr:')}"
+        projected = self.store.latest_version(projected_key)
+        if projected is None:
+            raise UsageError(f"FR Doc. {number} has no redline of {display(key)} in the store")
+        tree = from_json(Node, self.store.blob(projected.tree_blob))
+        if tree.kind in ("flagged", "removed"):
+            raise UsageError(
+                f"FR Doc. {number}'s change to {display(key)} was {tree.kind}, "
+                "not applied as text; nothing to compare"
+            )
+        if new_day is None:
+            latest = self.store.last_valid_from(key)
+            if latest is None:
+                raise UsageError(f"no eCFR version of {display(key)} in the store")
+            new_day = date.fromisoformat(latest)
+        new = self.side(key, new_day)
+        row = self.store.document(key)
+        return Comparison(
+            key,
+            row.title if row else display(key),
+            Side(projected, tree),
+            new,
+            diff_documents(tree, new.tree),
+        )
+
     def side(self, key: str, day: date) -> Side:
         """The version of ``key`` in effect on ``day``, fetched on demand if need be."""
         if day < FIRST_DAY:

@@ -249,3 +249,21 @@ def test_a_new_rule_is_redlined_against_the_prior_text_on_publication_day(config
     assert "+ table/CHINA, PEOPLE'S REPUBLIC OF|Hanzhou Quantum Instruments Co., Ltd." in text
     again = run_day(config, MON)
     assert again.ok and len(store.history(key)) == 1  # a rerun adds no redline version
+
+
+def test_a_rule_s_redline_can_be_compared_with_the_ecfr_text_that_followed(config):
+    run_day(config, MON)
+    run_day(config, FRI)
+    store = Store.open(config.store_path)
+    lookup = Lookup(store, config, utcnow())
+    found = lookup.compare_rule("cfr:15:744:supp-4", "2026-21001", None)
+    assert found.new.day == "2026-10-09"
+    rows = {(c.op, c.path[-1]) for c in found.diff.changes if len(c.path) == 2}
+    # what the eCFR shows beyond rule 2026-21001: the later removal and the later correction
+    assert (
+        "removed",
+        "CHINA, PEOPLE'S REPUBLIC OF|Shenzhen Lumen Photonics Technology Co.",
+    ) in rows
+    assert ("changed", "IRAN|Pars Aero Parts Trading") in rows
+    with pytest.raises(UsageError, match="has no redline"):
+        lookup.compare_rule("cfr:15:744.11", "2026-21001", None)
