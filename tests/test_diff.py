@@ -323,3 +323,20 @@ def test_the_commerce_control_list_is_split_by_eccn_and_diffed_by_entry():
         inline(change.fields[0])
         == "a. Quantum computers having [-34-]{+40+} or more physical qubits."
     )
+
+
+@pytest.mark.parametrize(
+    "old, new, real",
+    [
+        ("(Phone 202–382–4661)", "(Phone 202-382-4661)", False),
+        ("the “remote pilot”", 'the "remote pilot"', False),
+        ("PART 107 - SMALL", "PART 107—SMALL", False),
+        ("valid for one year", "valid for two years", True),
+        ("§ 744.11(b)", "§ 744.11(c)", True),
+        ("text [[Page 70102]] more", "text more", False),
+    ],
+)
+def test_what_counts_as_substantive(old, new, real):
+    from crawler.diff.normalize import substantive
+
+    assert substantive(old, new, word_diff(old, new)) is real

@@ -13,7 +13,7 @@ import hashlib
 import re
 
 from crawler.diff.model import DocumentDiff, FieldChange, NodeChange, Op
-from crawler.diff.normalize import quiet
+from crawler.diff.normalize import quiet, substantive
 from crawler.diff.words import word_diff
 from crawler.records import Node
 
@@ -173,6 +173,9 @@ def _field_changes(old: Node, new: Node) -> list[FieldChange]:
             pairs.append(
                 ("columns", "|".join(n for n, _ in old.fields), "|".join(n for n, _ in new.fields))
             )
-    return [
-        FieldChange(name, word_diff(a, b), quiet(a) != quiet(b)) for name, a, b in pairs if a != b
-    ]
+    out = []
+    for name, a, b in pairs:
+        if a != b:
+            ops = word_diff(a, b)
+            out.append(FieldChange(name, ops, substantive(a, b, ops)))
+    return out
