@@ -267,3 +267,33 @@ def test_a_rule_s_redline_can_be_compared_with_the_ecfr_text_that_followed(confi
     assert ("changed", "IRAN|Pars Aero Parts Trading") in rows
     with pytest.raises(UsageError, match="has no redline"):
         lookup.compare_rule("cfr:15:744.11", "2026-21001", None)
+
+
+def test_every_page_of_the_versions_api_is_read(config, demo_server):
+    demo_server.corpus.ecfr_page_size = 2  # six rows: three pages
+    run_day(config, MON)
+    report = run_day(config, FRI)
+    assert report.ok, report.errors
+    pages = [p for p in demo_server.paths("/api/versioner/v1/versions/") if "page=" in p]
+    assert pages  # pages 2 and 3 were asked for
+    store = Store.open(config.store_path)
+    assert store.latest_version("cfr:15:744:supp-4").valid_from == "2026-10-09"
+
+
+def test_a_backfill_starts_from_the_text_in_effect_on_since(config, demo_server):
+    now = utcnow()
+    report = job.backfill(
+        config,
+        "ecfr",
+        date(2026, 10, 5),
+        FRI,
+        now,
+        lambda: now,
+        progress=False,
+        title=15,
+        part="744",
+    )
+    assert report.ok, report.errors
+    store = Store.open(config.store_path)
+    # the 2026-10-01 text was in effect on 2026-10-05: it is stored under its own date
+    assert [v.valid_from for v in store.history("cfr:15:744.11")] == ["2026-10-01", "2026-10-09"]

@@ -44,6 +44,7 @@ class Corpus:
     ecfr_titles: dict[str, Any] | None = None  # titles.json
     ecfr_versions: dict[int, dict[str, Any]] = field(default_factory=dict)  # title -> JSON
     ecfr_full: dict[tuple[str, int, str], bytes] = field(default_factory=dict)  # date,title,part
+    ecfr_page_size: int = 1000  # rows per page of versions/title-N.json, as the API pages
 
     @classmethod
     def load(cls, folder: Path) -> Corpus:

@@ -323,8 +323,17 @@ def _ecfr(
                 else (gte or "0000") <= v["issue_date"] <= (lte or "9999")
             )
         ]
-        meta = {**data.get("meta", {}), "result_count": len(rows)}
-        return 200, _json({"content_versions": rows, "meta": meta}), "application/json"
+        size = corpus.ecfr_page_size
+        page = max(1, _int(q.get("page", ["1"])[0], 1))
+        meta = {
+            **data.get("meta", {}),
+            "result_count": len(rows),
+            "page": page,
+            "per_page": size,
+            "total_pages": max(1, math.ceil(len(rows) / size)),
+        }
+        chunk = rows[(page - 1) * size : page * size]
+        return 200, _json({"content_versions": chunk, "meta": meta}), "application/json"
     match = re.fullmatch(r"full/(\d{4}-\d\d-\d\d)/title-(\d+)\.xml", path)
     if match:
         if "gzip" not in accept_encoding:

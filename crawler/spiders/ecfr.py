@@ -67,12 +67,55 @@ class EcfrSpider(RegwatchSpider):
         )
 
     def _versions(
-        self, title: int, query: dict[str, str], callback: Any, **kwargs: Any
+        self,
+        title: int,
+        query: dict[str, str],
+        handler: str,
+        page: int = 1,
+        rows: tuple[dict[str, Any], ...] = (),
+        **kwargs: Any,
     ) -> scrapy.Request:
-        url = f"{self.cfg.api_base}/versions/title-{title}.json?{urlencode(query)}"
+        """A versions query; its pages are gathered, then ``handler`` gets all the rows."""
+        paged = {**query, "page": str(page)} if page > 1 else query
+        url = f"{self.cfg.api_base}/versions/title-{title}.json?{urlencode(paged)}"
         return self._request(
-            url, callback, f"versions title {title}", fatal=True, title=title, **kwargs
+            url,
+            self.parse_versions,
+            f"versions title {title}",
+            fatal=True,
+            title=title,
+            query=query,
+            handler=handler,
+            page=page,
+            rows=rows,
+            extra=kwargs,
         )
+
+    def parse_versions(
+        self,
+        response: Response,
+        title: int,
+        query: dict[str, str],
+        handler: str,
+        page: int,
+        rows: tuple[dict[str, Any], ...],
+        extra: dict[str, Any],
+    ) -> Iterator[Any]:
+        what = f"versions of title {title} page {page}"
+        try:
+            data = load_json(response.body, what)
+            found = data.get("content_versions")
+            if not isinstance(found, list):
+                raise ParseError(f"{what}: no content_versions list")
+        except ParseError as exc:
+            yield CrawlError(self.name, f"versions title {title}", str(exc), fatal=True)
+            return
+        rows = (*rows, *found)
+        pages = (data.get("meta") or {}).get("total_pages") or 1
+        if page < pages and found:
+            yield self._versions(title, query, handler, page + 1, rows, **extra)
+            return
+        yield from getattr(self, handler)(title=title, rows=list(rows), **extra)
 
     def parse_titles(self, response: Response) -> Iterator[Any]:
         try:
@@ -93,38 +136,23 @@ class EcfrSpider(RegwatchSpider):
             latest = min(date.fromisoformat(info["up_to_date_as_of"]), self.until)
             last = {p: self.store.last_valid_from(f"cfr:{title}:{p}") for p in parts}
             if self.only:
-                since = self.since or date(2017, 1, 1)
-                query = {
-                    "issue_date[gte]": since.isoformat(),
-                    "issue_date[lte]": latest.isoformat(),
-                    "part": parts[0],
-                }
-                yield self._versions(title, query, self.parse_history, latest=latest)
+                # every date up to the latest: the ones before --since tell which text was
+                # in effect on --since
+                query = {"issue_date[lte]": latest.isoformat(), "part": parts[0]}
+                yield self._versions(title, query, "from_history", latest=latest)
                 continue
             known = {p: d for p, d in last.items() if d}
             if known:
                 query = {"issue_date[gte]": min(known.values())}
-                yield self._versions(title, query, self.parse_changes, latest=latest, known=known)
+                yield self._versions(title, query, "from_changes", latest=latest, known=known)
             for part in (p for p in parts if p not in known):
                 query = {"issue_date[lte]": latest.isoformat(), "part": part}
-                yield self._versions(title, query, self.parse_first, latest=latest, part=part)
+                yield self._versions(title, query, "from_first", latest=latest, part=part)
 
-    def _rows(self, response: Response, title: int) -> list[dict[str, Any]]:
-        data = load_json(response.body, f"versions of title {title}")
-        rows = data.get("content_versions")
-        if not isinstance(rows, list):
-            raise ParseError(f"versions of title {title}: no content_versions list")
-        return rows
-
-    def parse_changes(
-        self, response: Response, title: int, latest: date, known: dict[str, str]
+    def from_changes(
+        self, title: int, rows: list[dict[str, Any]], latest: date, known: dict[str, str]
     ) -> Iterator[Any]:
         """Daily: for each stored part, every amendment date after its last version."""
-        try:
-            rows = self._rows(response, title)
-        except ParseError as exc:
-            yield CrawlError(self.name, f"versions title {title}", str(exc), fatal=True)
-            return
         for part, last in sorted(known.items()):
             days = sorted(
                 {
@@ -136,14 +164,11 @@ class EcfrSpider(RegwatchSpider):
             for day in days:
                 yield self._part(title, part, date.fromisoformat(day))
 
-    def parse_first(self, response: Response, title: int, latest: date, part: str) -> Iterator[Any]:
+    def from_first(
+        self, title: int, rows: list[dict[str, Any]], latest: date, part: str
+    ) -> Iterator[Any]:
         """A watched part not stored yet: its text as of its latest amendment (a part the
         eCFR does not have, e.g. a reserved number in a range, is skipped)."""
-        try:
-            rows = self._rows(response, title)
-        except ParseError as exc:
-            yield CrawlError(self.name, f"versions title {title}", str(exc), fatal=True)
-            return
         days = [
             r["amendment_date"]
             for r in rows
@@ -152,14 +177,9 @@ class EcfrSpider(RegwatchSpider):
         if days:
             yield self._part(title, part, date.fromisoformat(max(days)))
 
-    def parse_history(self, response: Response, title: int, latest: date) -> Iterator[Any]:
+    def from_history(self, title: int, rows: list[dict[str, Any]], latest: date) -> Iterator[Any]:
         """Backfill: every amendment date of the part since ``since``, oldest first, skipping
         dates already stored (so an interrupted backfill resumes where it stopped)."""
-        try:
-            rows = self._rows(response, title)
-        except ParseError as exc:
-            yield CrawlError(self.name, f"versions title {title}", str(exc), fatal=True)
-            return
         assert self.only is not None
         part = self.only[1][0]
         stored = set(self.store.valid_dates(f"cfr:{title}:{part}"))
@@ -174,7 +194,7 @@ class EcfrSpider(RegwatchSpider):
             earlier = [d for d in days if d < self.since.isoformat()]
             days = [d for d in days if d >= self.since.isoformat()]
             if earlier and self.since.isoformat() not in days:
-                days.insert(0, self.since.isoformat())  # the text in effect on --since
+                days.insert(0, max(earlier))  # the text in effect on --since, by its own date
 
         todo = [d for d in days if d not in stored]
         yield WindowCounted(self.name, self.since or date(2017, 1, 1), latest, len(todo))
