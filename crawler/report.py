@@ -34,8 +34,8 @@ def gather(store: Store, day: date, config: Config) -> DayRecords:
     for change in store.changes_in(runs):
         row = store.document(change["document"])
         if row is not None and row.key.startswith("cfr:"):
-            if row.kind != "part":
-                cfr.append(_cfr_record(store, row, change))
+            if row.kind not in ("part", "as-amended"):  # manifests and redlines are shown
+                cfr.append(_cfr_record(store, row, change))  # elsewhere
         elif row is not None:
             fields = change["stats"].get("substantive_fields") or change["stats"].get("fields", ())
             changes.append((row, tuple(fields), bool(change["substantive"])))
