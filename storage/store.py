@@ -9,7 +9,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, func, inspect, or_, select, update
+from sqlalchemy import (
+    Engine,
+    bindparam,
+    create_engine,
+    event,
+    func,
+    inspect,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import OperationalError
 
@@ -114,19 +124,20 @@ class Store:
     def _put_blob(self, conn: Any, data: bytes, base: str | None = None) -> str:
         """Store ``data`` once under its sha256, compressed against ``base`` if given."""
         sha = blobcodec.digest(data)
-        if conn.scalar(select(blobs.c.sha256).where(blobs.c.sha256 == sha)) is not None:
+        if conn.scalar(_BLOB_EXISTS, {"sha": sha}) is not None:
             return sha
         base = None if base == sha else base
         base_data = self._blob(conn, base) if base else None
         codec, stored = self._packer.pack(data, base_data, base)
         conn.execute(
-            blobs.insert().values(
+            _INSERT_BLOB,
+            dict(
                 sha256=sha,
                 size=len(data),
                 codec=codec,
                 data=stored,
                 base=base if codec == blobcodec.ZSTD_DICT else None,
-            )
+            ),
         )
         self._remember(sha, data)
         return sha
@@ -260,18 +271,13 @@ class Store:
         before = _version_at(conn, new.key, new.valid_from)
         if before is not None and before["text_hash"] == new.text_hash:
             return SnapshotResult(Outcome.UNCHANGED, before["id"])
-        same = conn.scalar(
-            select(versions.c.id).where(
-                versions.c.document == new.key,
-                versions.c.text_hash == new.text_hash,
-                versions.c.valid_from == new.valid_from,
+        if before is not None:  # with nothing in effect yet, no equal version can exist
+            same = conn.scalar(
+                _SAME, {"key": new.key, "hash": new.text_hash, "day": new.valid_from}
             )
-        )
-        if same is not None:
-            return SnapshotResult(Outcome.UNCHANGED, same)
-        last_seq = conn.scalar(
-            select(func.max(versions.c.seq)).where(versions.c.document == new.key)
-        )
+            if same is not None:
+                return SnapshotResult(Outcome.UNCHANGED, same)
+        last_seq = conn.scalar(_LAST_SEQ, {"key": new.key})
         seq = (last_seq or 0) + 1
         base = _skip_base(conn, new.key, seq)
         base_raw = json.loads(base["raw_blobs"]) if base is not None else {}
@@ -285,7 +291,8 @@ class Store:
         tree = self._put_blob(conn, new.tree, tree_base)
         self._upsert_document(conn, new, is_new=last_seq is None)
         version = conn.execute(
-            versions.insert().values(
+            _INSERT_VERSION,
+            dict(
                 document=new.key,
                 seq=seq,
                 valid_from=new.valid_from,
@@ -294,18 +301,19 @@ class Store:
                 raw_blobs=json.dumps(raw, sort_keys=True),
                 text_hash=new.text_hash,
                 tree_blob=tree,
-            )
+            ),
         ).inserted_primary_key[0]
         if before is not None:
             conn.execute(
-                changes.insert().values(
+                _INSERT_CHANGE,
+                dict(
                     document=new.key,
                     from_version=before["id"],
                     to_version=version,
                     substantive=new.substantive,
                     stats=json.dumps(new.change_stats, sort_keys=True),
                     run=new.run,
-                )
+                ),
             )
         for relation, target in new.links:
             conn.execute(
@@ -327,9 +335,9 @@ class Store:
         if is_new and conn.scalar(select(documents.c.key).where(documents.c.key == new.key)):
             is_new = False
         if is_new:
-            conn.execute(documents.insert().values(key=new.key, first_run=new.run, **values))
+            conn.execute(_INSERT_DOCUMENT, dict(key=new.key, first_run=new.run, **values))
         else:
-            conn.execute(update(documents).where(documents.c.key == new.key).values(**values))
+            conn.execute(_UPDATE_DOCUMENT, dict(doc_key=new.key, **values))
 
     def document(self, key: str) -> DocumentRow | None:
         with self.engine.connect() as conn:
@@ -499,6 +507,30 @@ class Store:
             )
 
 
+# Hot statements, built once (building a select costs more than running it on SQLite).
+_AT_DAY = (
+    select(versions)
+    .where(versions.c.document == bindparam("key"), versions.c.valid_from <= bindparam("day"))
+    .order_by(versions.c.valid_from.desc(), versions.c.seq.desc())
+    .limit(1)
+)
+_AT_SEQ = select(versions).where(
+    versions.c.document == bindparam("key"), versions.c.seq == bindparam("seq")
+)
+_SAME = select(versions.c.id).where(
+    versions.c.document == bindparam("key"),
+    versions.c.text_hash == bindparam("hash"),
+    versions.c.valid_from == bindparam("day"),
+)
+_LAST_SEQ = select(func.max(versions.c.seq)).where(versions.c.document == bindparam("key"))
+_BLOB_EXISTS = select(blobs.c.sha256).where(blobs.c.sha256 == bindparam("sha"))
+_INSERT_BLOB = blobs.insert()
+_INSERT_VERSION = versions.insert()
+_INSERT_CHANGE = changes.insert()
+_INSERT_DOCUMENT = documents.insert()
+_UPDATE_DOCUMENT = update(documents).where(documents.c.key == bindparam("doc_key"))
+
+
 def _skip_base(conn: Any, key: str, seq: int) -> Any:
     """The version whose payloads version ``seq`` is stored against: ``seq`` with its lowest
     set bit cleared (skip-deltas, as in Subversion's FSFS), so that reading any version
@@ -507,25 +539,12 @@ def _skip_base(conn: Any, key: str, seq: int) -> Any:
     if index < 1:
         return None
     base_seq = (index & (index - 1)) + 1
-    return (
-        conn.execute(select(versions).where(versions.c.document == key, versions.c.seq == base_seq))
-        .mappings()
-        .first()
-    )
+    return conn.execute(_AT_SEQ, {"key": key, "seq": base_seq}).mappings().first()
 
 
 def _version_at(conn: Any, key: str, day: str) -> Any:
     """The version of ``key`` in effect on ``day`` (the latest valid from then or before)."""
-    return (
-        conn.execute(
-            select(versions)
-            .where(versions.c.document == key, versions.c.valid_from <= day)
-            .order_by(versions.c.valid_from.desc(), versions.c.seq.desc())
-            .limit(1)
-        )
-        .mappings()
-        .first()
-    )
+    return conn.execute(_AT_DAY, {"key": key, "day": day}).mappings().first()
 
 
 def _applied(conn: Any) -> set[str]:
