@@ -371,6 +371,18 @@ def sources(obj: Context) -> None:
         click.echo(f"    {source.summary}")
 
 
+@main.command()
+@click.pass_obj
+def topics(obj: Context) -> None:
+    """List the topics documents and changes are tagged with: the 14 emerging-technology areas
+    BIS named in 83 FR 58201, then your own [[topics]] from config.toml."""
+    from crawler.topics import all_topics
+
+    for topic in all_topics(obj.config):
+        click.echo(f"{topic.name}  ({topic.title})")
+        click.echo(f"    {', '.join(topic.keywords)}")
+
+
 def _print_report(report: Any) -> None:
     for line in report.sources:
         counts = ", ".join(f"{k} {v}" for k, v in sorted(line.stats.items()))

@@ -74,12 +74,39 @@ class SourcesConfig:
 
 
 @dataclass(frozen=True)
+class TopicConfig:
+    """A topic of the user's own (``[[topics]]``), beside the built-in ones."""
+
+    name: str = ""
+    keywords: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class SubscriptionConfig:
+    """Who gets what (``[[subscriptions]]``). Empty filters match everything; a document or
+    change is sent when it matches every filter that is set."""
+
+    name: str = ""
+    recipients: tuple[str, ...] = ()
+    agencies: tuple[str, ...] = ()  # FR agency slugs
+    types: tuple[str, ...] = ()  # RULE, PRORULE, NOTICE, PRESDOCU
+    cfr: tuple[str, ...] = ()  # "15", "15:744", "15:744.11", "15:744:supp-4"
+    eccns: tuple[str, ...] = ()  # "3A090", "3A090*", "5A002"
+    entity_countries: tuple[str, ...] = ()
+    entity_names: tuple[str, ...] = ()
+    keywords: tuple[str, ...] = ()
+    topics: tuple[str, ...] = ()  # names from `regwatch topics`
+
+
+@dataclass(frozen=True)
 class Config:
     timezone: str = "America/New_York"
     store: StoreConfig = field(default_factory=StoreConfig)
     output: OutputConfig = field(default_factory=OutputConfig)
     http: HttpConfig = field(default_factory=HttpConfig)
     sources: SourcesConfig = field(default_factory=SourcesConfig)
+    topics: tuple[TopicConfig, ...] = ()
+    subscriptions: tuple[SubscriptionConfig, ...] = ()
     root: Path = field(default=Path("."), metadata={"internal": True})
     file: Path | None = field(default=None, metadata={"internal": True})
 
@@ -161,6 +188,11 @@ def _coerce(hint: Any, value: Any, where: str, key: str) -> Any:
     if dataclasses.is_dataclass(hint):
         return _build(hint, value, where, key + ".")
     origin = typing.get_origin(hint)
+    if origin is tuple and dataclasses.is_dataclass(typing.get_args(hint)[0]):
+        if not isinstance(value, list):
+            raise ConfigError(f"{where}: '{key}' must be an array of tables ([[{key}]])")
+        item = typing.get_args(hint)[0]
+        return tuple(_build(item, v, where, f"{key}[{i}].") for i, v in enumerate(value))
     if origin is tuple:
         if isinstance(value, _EnvValue):
             value = [v.strip() for v in value.split(",") if v.strip()]
@@ -201,7 +233,7 @@ def to_dict(config: Config) -> dict[str, Any]:
                 for f in dataclasses.fields(obj)
                 if not f.metadata.get("internal")
             }
-        return list(obj) if isinstance(obj, tuple) else obj
+        return [plain(v) for v in obj] if isinstance(obj, tuple) else obj
 
     return {"values": plain(config), "root": str(config.root)}
 
