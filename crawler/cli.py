@@ -351,6 +351,7 @@ def demo(obj: Context, folder: Path) -> None:
         f"documents, {added['versions']} versions, {added['changes']} changes)"
     )
     click.echo(f"Digests: {result.digests}{'/'} (one .txt and one .html per day)")
+    click.echo(f"Feeds:   {result.digests.parent / 'feeds'}/ (all.atom, all.rss)")
     click.echo(
         f"Next:    regwatch --config {result.config} digest --date "
         f"{result.days[-1].day if result.days else ''}"
@@ -369,6 +370,22 @@ def sources(obj: Context) -> None:
         state = "enabled" if settings.enabled else "disabled"
         click.echo(f"{name}  ({source.title}, {state}, {settings.api_base})")
         click.echo(f"    {source.summary}")
+
+
+@main.command()
+@click.pass_obj
+def feeds(obj: Context) -> None:
+    """Rebuild the Atom and RSS feeds (everything, and one per subscription) from the store."""
+    from crawler.deliver.feeds import write_feeds
+    from crawler.job import open_store
+
+    config = obj.config
+    store = open_store(config)
+    try:
+        for path in write_feeds(store, config):
+            click.echo(str(path))
+    finally:
+        store.close()
 
 
 @main.command()

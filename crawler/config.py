@@ -31,6 +31,9 @@ class StoreConfig:
 @dataclass(frozen=True)
 class OutputConfig:
     digests: str = "digests"
+    feeds: str = "feeds"
+    feed_entries: int = 200  # the newest entries each feed keeps
+    base_url: str = ""  # where the output folder is served, for feed self links
 
 
 @dataclass(frozen=True)

@@ -96,6 +96,9 @@ def daily(
             )
 
         digest = write_digest(store, day, config)
+        from crawler.deliver.feeds import write_feeds
+
+        write_feeds(store, config)
         return RunReport(report.run, report.status, report.sources, report.errors, digest)
     finally:
         store.close()

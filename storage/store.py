@@ -455,6 +455,14 @@ class Store:
             )
             return [from_mapping(VersionRow, r) for r in rows.mappings()]
 
+    def all_changes(self, prefix: str) -> list[dict[str, Any]]:
+        """Every change of documents under ``prefix``, oldest first."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(changes).where(changes.c.document.startswith(prefix)).order_by(changes.c.id)
+            )
+            return [dict(r, stats=json.loads(r["stats"])) for r in rows.mappings()]
+
     def changes_in(self, run_ids: Sequence[int]) -> list[dict[str, Any]]:
         with self.engine.connect() as conn:
             rows = conn.execute(

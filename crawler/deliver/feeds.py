@@ -1,0 +1,167 @@
+"""Atom and RSS 2.0 feeds: one for everything and one per subscription, written with
+feedgen. An entry's id is derived from what it is (``urn:regwatch:fr:2026-21001``,
+``urn:regwatch:change:cfr:15:744.11:2026-10-09``), so rebuilding the feeds from the store
+always gives the same ids; its ``updated`` is when regwatch stored that version, so it
+changes only when the entry does."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from feedgen.feed import FeedGenerator
+
+from crawler.citations import display
+from crawler.config import Config
+from crawler.deliver.files import write_atomic
+from crawler.diff import diff_documents
+from crawler.digest.render import render
+from crawler.digest.select import Facets, matches
+from crawler.records import FrDocument, Node, from_json
+from crawler.topics import all_topics, tag
+from storage import Store
+
+_ECCN = re.compile(r"^[0-9][A-E][0-9]{3}$")
+FEED_ID = "urn:regwatch:feed:"
+
+
+@dataclass(frozen=True)
+class FeedItem:
+    id: str
+    title: str
+    link: str
+    updated: datetime
+    summary: str
+    content: str  # HTML, rendered from templates/feeds/
+    categories: tuple[str, ...]
+    facets: Facets
+
+
+def feed_items(store: Store, config: Config) -> list[FeedItem]:
+    """Every FR document and eCFR change in the store as a feed item, newest first."""
+    topics = all_topics(config)
+    items = [
+        _document(store, row, topics)
+        for row in store.documents(prefix="fr:")
+        if not row.meta.get("reference_for")
+    ]
+    items += [_change(store, change, topics) for change in store.all_changes("cfr:")]
+    items = [i for i in items if i is not None]
+    return sorted(items, key=lambda i: (i.updated, i.id), reverse=True)
+
+
+def _document(store: Store, row, topics) -> FeedItem | None:
+    history = store.history(row.key)
+    if not history:
+        return None
+    doc = from_json(FrDocument, store.blob(history[-1].tree_blob))
+    text = " ".join((doc.title, doc.abstract, doc.action))
+    found = tag(text, topics)
+    facets = Facets(
+        agencies=doc.agency_slugs, type=doc.type, cfr=doc.cfr_parts, text=text, topics=found
+    )
+    return FeedItem(
+        id=f"urn:regwatch:{row.key}",
+        title=f"{doc.type}: {doc.title}",
+        link=doc.html_url,
+        updated=datetime.fromisoformat(history[-1].fetched_at),
+        summary=doc.abstract or doc.action or doc.title,
+        content=render("feeds/document.html.j2", doc=doc),
+        categories=(doc.type, *found),
+        facets=facets,
+    )
+
+
+def _change(store: Store, change: dict, topics) -> FeedItem | None:
+    row = store.document(change["document"])
+    if row is None or row.kind in ("part", "as-amended"):
+        return None
+    old_v, new_v = store.version(change["from_version"]), store.version(change["to_version"])
+    old = from_json(Node, store.blob(old_v.tree_blob))
+    new = from_json(Node, store.blob(new_v.tree_blob))
+    diff = diff_documents(old, new)
+    labels = [label for c in diff.changes for label in c.path]
+    entities = tuple(tuple(label.split("|", 1)) for label in labels if "|" in label)
+    citation = display(row.key)
+    text = " ".join([row.title] + [f.new for c in diff.changes for f in c.fields])
+    found = tag(text, topics)
+    unit = row.key.removeprefix("cfr:")
+    facets = Facets(
+        cfr=(unit,),
+        eccns=tuple(x for x in labels if _ECCN.match(x)),
+        entities=entities,
+        text=text,
+        topics=found,
+    )  # type: ignore[arg-type]
+    quiet = "" if diff.substantive else " (typography only)"
+    return FeedItem(
+        id=f"urn:regwatch:change:{row.key}:{new_v.valid_from}",
+        title=f"{citation} changed, in effect {new_v.valid_from}{quiet}",
+        link=row.url,
+        updated=datetime.fromisoformat(new_v.fetched_at),
+        summary=f"{citation} ({row.title}): {len(diff.changes)} changes from the text of "
+        f"{old_v.valid_from}.",
+        content=render(
+            "feeds/change.html.j2",
+            diff=diff,
+            citation=citation,
+            title=row.title,
+            old_day=old_v.valid_from,
+            new_day=new_v.valid_from,
+        ),
+        categories=("eCFR", *found),
+        facets=facets,
+    )
+
+
+def render_feed(items: list[FeedItem], name: str, title: str, config: Config, fmt: str) -> bytes:
+    feed = FeedGenerator()
+    feed.id(FEED_ID + name)
+    feed.title(title)
+    feed.description(f"regwatch: {title}")
+    feed.language("en")
+    base = config.output.base_url.rstrip("/")
+    home = f"{base}/{config.output.feeds}/{name}.{fmt}" if base else f"{name}.{fmt}"
+    feed.link(href=home, rel="self")
+    feed.link(href=base or "https://www.federalregister.gov", rel="alternate")
+    newest = max(
+        (i.updated for i in items), default=datetime.fromisoformat("2017-01-01T00:00:00+00:00")
+    )
+    feed.updated(newest)
+    for item in reversed(items):
+        entry = feed.add_entry()
+        entry.id(item.id)
+        entry.guid(item.id, permalink=False)
+        entry.title(item.title)
+        entry.link(href=item.link)
+        entry.updated(item.updated)
+        entry.published(item.updated)
+        entry.summary(item.summary)
+        entry.description(item.summary)
+        entry.content(item.content, type="html")
+        for category in item.categories:
+            entry.category(term=category)
+    return feed.atom_str(pretty=True) if fmt == "atom" else feed.rss_str(pretty=True)
+
+
+def write_feeds(store: Store, config: Config) -> list[Path]:
+    """all.atom / all.rss, and one pair per subscription, into the feeds folder."""
+    items = feed_items(store, config)
+    feeds = [("all", "regwatch: everything", items)]
+    for sub in config.subscriptions:
+        chosen = [i for i in items if matches(sub, i.facets)]
+        feeds.append((_slug(sub.name), f"regwatch: {sub.name}", chosen))
+    written = []
+    folder = config.root / config.output.feeds
+    for name, title, chosen in feeds:
+        chosen = chosen[: config.output.feed_entries]
+        for fmt in ("atom", "rss"):
+            data = render_feed(chosen, name, title, config, fmt).decode()
+            written.append(write_atomic(folder / f"{name}.{fmt}", data))
+    return written
+
+
+def _slug(name: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") or "subscription"
