@@ -14,6 +14,7 @@ from crawler.digest.render import render
 from crawler.parse.cfr_units import fr_citations
 from crawler.records import FrDocument, Node, from_json
 from crawler.spiders import SOURCES
+from crawler.topics import all_topics
 from storage import DocumentRow, Store
 
 
@@ -59,6 +60,7 @@ def gather(store: Store, day: date, config: Config) -> DayRecords:
         errors=tuple(store.errors(sorted(set(latest.values())))),
         source_titles=enabled,
         cfr=tuple(cfr),
+        topics=all_topics(config),
         redlines={k: v for k, v in redlines.items() if v},
     )
 

@@ -18,12 +18,11 @@ from crawler.config import Config
 from crawler.deliver.files import write_atomic
 from crawler.diff import diff_documents
 from crawler.digest.render import render
-from crawler.digest.select import Facets, matches
+from crawler.digest.select import Facets, change_facets, document_facets, matches
 from crawler.records import FrDocument, Node, from_json
-from crawler.topics import all_topics, tag
+from crawler.topics import all_topics
 from storage import Store
 
-_ECCN = re.compile(r"^[0-9][A-E][0-9]{3}$")
 FEED_ID = "urn:regwatch:feed:"
 
 
@@ -57,11 +56,8 @@ def _document(store: Store, row, topics) -> FeedItem | None:
     if not history:
         return None
     doc = from_json(FrDocument, store.blob(history[-1].tree_blob))
-    text = " ".join((doc.title, doc.abstract, doc.action))
-    found = tag(text, topics)
-    facets = Facets(
-        agencies=doc.agency_slugs, type=doc.type, cfr=doc.cfr_parts, text=text, topics=found
-    )
+    facets = document_facets(doc, topics)
+    found = facets.topics
     return FeedItem(
         id=f"urn:regwatch:{row.key}",
         title=f"{doc.type}: {doc.title}",
@@ -82,19 +78,9 @@ def _change(store: Store, change: dict, topics) -> FeedItem | None:
     old = from_json(Node, store.blob(old_v.tree_blob))
     new = from_json(Node, store.blob(new_v.tree_blob))
     diff = diff_documents(old, new)
-    labels = [label for c in diff.changes for label in c.path]
-    entities = tuple(tuple(label.split("|", 1)) for label in labels if "|" in label)
     citation = display(row.key)
-    text = " ".join([row.title] + [f.new for c in diff.changes for f in c.fields])
-    found = tag(text, topics)
-    unit = row.key.removeprefix("cfr:")
-    facets = Facets(
-        cfr=(unit,),
-        eccns=tuple(x for x in labels if _ECCN.match(x)),
-        entities=entities,
-        text=text,
-        topics=found,
-    )  # type: ignore[arg-type]
+    facets = change_facets(row.key, row.title, diff, topics)
+    found = facets.topics
     quiet = "" if diff.substantive else " (typography only)"
     return FeedItem(
         id=f"urn:regwatch:change:{row.key}:{new_v.valid_from}",

@@ -21,7 +21,9 @@ from crawler.digest.context import (
     Section,
     SourceLine,
 )
+from crawler.digest.select import change_facets, document_facets
 from crawler.records import FrDocument, Node
+from crawler.topics import Topic
 from storage import DocumentRow, ErrorRow, RunSourceRow
 
 KIND_ORDER = (
@@ -45,6 +47,7 @@ class DayRecords:
     errors: tuple[ErrorRow, ...]  # errors of those runs
     source_titles: dict[str, str]
     cfr: tuple[CfrRecord, ...] = ()
+    topics: tuple[Topic, ...] = ()
     redlines: dict[str, tuple[RedlineRecord, ...]] = field(default_factory=dict)
 
 
@@ -84,7 +87,7 @@ def build_digest(records: DayRecords, tz: ZoneInfo) -> Digest:
     others = tuple(e for e in regular if e.kind not in dict(KIND_ORDER))
     if others:
         sections.append(Section("Other documents", others))
-    cfr = [_cfr_entry(r) for r in records.cfr]
+    cfr = [_cfr_entry(r, records.topics) for r in records.cfr]
     found = {"federal_register": len(entries), "ecfr": len(cfr)}
     lines = tuple(
         _source_line(name, title, records, found.get(name, 0), tz)
@@ -162,6 +165,7 @@ def _entry(row: DocumentRow, doc: FrDocument, records: DayRecords) -> DocumentEn
         late=doc.publication_date < records.day,
         corrects=corrects,
         redlines=tuple(_redline(r) for r in records.redlines.get(doc.number, ())),
+        facets=document_facets(doc, records.topics),
     )
 
 
@@ -181,7 +185,7 @@ def _inspection(row: DocumentRow) -> InspectionEntry:
     )
 
 
-def _cfr_entry(record: CfrRecord) -> CfrChangeEntry:
+def _cfr_entry(record: CfrRecord, topics: tuple[Topic, ...]) -> CfrChangeEntry:
     label = record.row.meta.get("label") or record.row.key
     empty = Node(label, "removed")
     old, new = record.old or empty, record.new or empty
@@ -199,6 +203,7 @@ def _cfr_entry(record: CfrRecord) -> CfrChangeEntry:
         diff=diff,
         text=text_view(diff),
         caused_by=record.caused_by,
+        facets=change_facets(record.row.key, record.row.title, diff, topics),
     )
 
 

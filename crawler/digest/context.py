@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from crawler.diff import DocumentDiff
+from crawler.digest.select import Facets
 
 
 @dataclass(frozen=True)
@@ -25,6 +26,7 @@ class DocumentEntry:
     late: bool  # published before the digest's day, first seen on it
     corrects: CorrectedEntry | None
     redlines: tuple[RedlineEntry, ...] = ()  # the rule against the prior text, by unit
+    facets: Facets = field(default_factory=Facets)  # what subscriptions filter on
 
 
 @dataclass(frozen=True)
@@ -89,6 +91,7 @@ class CfrChangeEntry:
     diff: DocumentDiff
     text: str  # the redline as plain text
     caused_by: tuple[CitedDocument, ...]
+    facets: Facets = field(default_factory=Facets)
 
 
 @dataclass(frozen=True)
