@@ -44,7 +44,11 @@ def test_feeds_are_valid_complete_and_filtered(config):
     china = feedparser.parse(folder / "entity-list-china.atom")
     assert [e.id for e in china.entries] == ["urn:regwatch:change:cfr:15:744:supp-4:2026-10-09"]
     quantum = feedparser.parse(folder / "quantum.atom")
-    assert [e.id for e in quantum.entries] == ["urn:regwatch:fr:2026-21250"]
+    # the quantum rule, and the Entity List change that adds Hanzhou Quantum Instruments
+    assert sorted(e.id for e in quantum.entries) == [
+        "urn:regwatch:change:cfr:15:744:supp-4:2026-10-09",
+        "urn:regwatch:fr:2026-21250",
+    ]
     proposed = feedparser.parse(folder / "proposed-rules.rss")
     assert [e.id for e in proposed.entries] == ["urn:regwatch:fr:2026-21110"]
 
