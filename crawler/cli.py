@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from datetime import date, timedelta
 from pathlib import Path
@@ -88,7 +89,9 @@ def run(obj: Context, day: date | None) -> None:
 
     config = obj.config
     now = utcnow()
-    report = job.daily(config, day or _today(config), now, utcnow, verbose=obj.verbose)
+    report = job.daily(
+        config, day or _today(config), now, utcnow, verbose=obj.verbose, env=os.environ
+    )
     _print_report(report)
     for path in report.digest:
         click.echo(f"digest: {path}")
@@ -370,6 +373,21 @@ def sources(obj: Context) -> None:
         state = "enabled" if settings.enabled else "disabled"
         click.echo(f"{name}  ({source.title}, {state}, {settings.api_base})")
         click.echo(f"    {source.summary}")
+
+
+@main.command()
+@click.pass_obj
+def send(obj: Context) -> None:
+    """Send the digests waiting in the outbox (queued by `regwatch run`) that are due now:
+    retries after a down server, with backoff. Exit status 3 if some could not be sent."""
+    from crawler import job
+
+    report = job.send(obj.config, utcnow(), os.environ)
+    click.echo(f"email: {report.sent} sent, {report.retry} to retry, {report.failed} failed")
+    for line in report.errors:
+        click.echo(f"  error: email: {line}", err=True)
+    if report.retry or report.failed:
+        raise DegradedRun(f"email: {report.retry} to retry, {report.failed} failed")
 
 
 @main.command()

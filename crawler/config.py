@@ -77,6 +77,20 @@ class SourcesConfig:
 
 
 @dataclass(frozen=True)
+class SmtpConfig:
+    """Where digests are mailed from. No host: no email. The password comes from the
+    REGWATCH_SMTP_PASSWORD environment variable, never from a file."""
+
+    host: str = ""
+    port: int = 25
+    security: str = "starttls"  # none, starttls, ssl
+    user: str = ""
+    sender: str = "regwatch <regwatch@localhost>"
+    timeout: float = 30.0
+    max_bytes: int = 1_000_000  # a digest larger than this is folded into a summary
+
+
+@dataclass(frozen=True)
 class TopicConfig:
     """A topic of the user's own (``[[topics]]``), beside the built-in ones."""
 
@@ -108,6 +122,7 @@ class Config:
     output: OutputConfig = field(default_factory=OutputConfig)
     http: HttpConfig = field(default_factory=HttpConfig)
     sources: SourcesConfig = field(default_factory=SourcesConfig)
+    smtp: SmtpConfig = field(default_factory=SmtpConfig)
     topics: tuple[TopicConfig, ...] = ()
     subscriptions: tuple[SubscriptionConfig, ...] = ()
     root: Path = field(default=Path("."), metadata={"internal": True})
@@ -139,6 +154,10 @@ def load(path: Path | None = None, env: typing.Mapping[str, str] | None = None) 
             raise ConfigError(f"{path}: not valid TOML: {exc}") from None
     _apply_env(data, env)
     config = _build(Config, data, where, "")
+    if config.smtp.security not in ("none", "starttls", "ssl"):
+        raise ConfigError(
+            f"{where}: 'smtp.security' must be none, starttls or ssl, got {config.smtp.security!r}"
+        )
     for watch in config.sources.ecfr.watches:
         if not _WATCH.match(watch.replace(" ", "")):
             raise ConfigError(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -69,9 +69,11 @@ def daily(
     *,
     verbose: bool = False,
     command: str = "run",
+    env: Mapping[str, str] | None = None,
 ) -> RunReport:
-    """Crawl every enabled source from where it last succeeded up to ``day``, then write
-    the day's digest. Rerunning a day adds nothing that is already stored."""
+    """Crawl every enabled source from where it last succeeded up to ``day``, write the day's
+    digest and feeds, and mail the digest to the subscriptions. Rerunning a day adds
+    nothing that is already stored and mails nothing twice."""
     store = open_store(config)
     try:
         run = store.start_run("daily", day.isoformat(), stamp(now), command)
@@ -95,11 +97,61 @@ def daily(
                 stamp(clock()),
             )
 
-        digest = write_digest(store, day, config)
         from crawler.deliver.feeds import write_feeds
 
         write_feeds(store, config)
-        return RunReport(report.run, report.status, report.sources, report.errors, digest)
+        status = report.status
+        if mail_enabled(config):
+            status = _mail(store, config, run, day, now, clock, env or {}) or status
+        digest = write_digest(store, day, config)
+        return RunReport(
+            report.run, status, tuple(store.run_sources([run])), tuple(store.errors([run])), digest
+        )
+    finally:
+        store.close()
+
+
+def mail_enabled(config: Config) -> bool:
+    return bool(config.smtp.host and any(s.recipients for s in config.subscriptions))
+
+
+def _mail(
+    store: Store,
+    config: Config,
+    run: int,
+    day: date,
+    now: datetime,
+    clock: Callable[[], datetime],
+    env: Mapping[str, str],
+) -> str | None:
+    """Queue and send the day's digests; a failure is recorded on the run as source
+    "email" (and makes the run degraded), never lost: queued mail waits for the next run."""
+    from crawler.deliver.email import queue_and_send
+    from crawler.report import digest_for
+
+    digest = digest_for(store, day, config)  # as it stands before mailing
+    store.source_started(run, "email", stamp(now), None, day.isoformat())
+    sent = queue_and_send(store, config, day, digest, now, env)
+    at = stamp(clock())
+    for line in sent.errors:
+        store.record_error(run, "email", "smtp", line, at)
+    state = SourceState.OK if not (sent.retry or sent.failed) else SourceState.DEGRADED
+    store.source_finished(
+        run, "email", at, state, {"sent": sent.sent, "retry": sent.retry, "failed": sent.failed}
+    )
+    if state != SourceState.OK:
+        store.finish_run(run, at, SourceState.DEGRADED)
+        return SourceState.DEGRADED
+    return None
+
+
+def send(config: Config, now: datetime, env: Mapping[str, str]):
+    """``regwatch send``: whatever is due in the outbox, now."""
+    from crawler.deliver.email import send_due
+
+    store = open_store(config)
+    try:
+        return send_due(store, config, now, env)
     finally:
         store.close()
 

@@ -45,6 +45,8 @@ def gather(store: Store, day: date, config: Config) -> DayRecords:
         latest[line.source] = line.run
     sources = tuple(r for r in store.run_sources(runs) if latest.get(r.source) == r.run)
     enabled = {n: s.title for n, s in SOURCES.items() if getattr(config.sources, n).enabled}
+    if config.smtp.host and config.subscriptions:
+        enabled["email"] = "Email"
     redlines = {
         doc.number: _redlines(store, doc.number)
         for _, doc in documents

@@ -39,6 +39,18 @@ def _blob_bases(conn: Connection) -> None:
         conn.execute(text("ALTER TABLE blobs ADD COLUMN base VARCHAR(64)"))
 
 
+@migration("0003_outbox_messages")
+def _outbox_messages(conn: Connection) -> None:
+    columns = {c["name"] for c in inspect(conn).get_columns("outbox")}
+    for name, kind in (
+        ("message_blob", "VARCHAR(64)"),
+        ("subject", "TEXT"),
+        ("last_error", "TEXT"),
+    ):
+        if name not in columns:
+            conn.execute(text(f"ALTER TABLE outbox ADD COLUMN {name} {kind}"))
+
+
 def pending(conn: Connection) -> list[str]:
     if not inspect(conn).has_table("schema_migrations"):
         return [name for name, _ in MIGRATIONS]

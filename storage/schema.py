@@ -145,5 +145,8 @@ outbox = Table(
     Column("attempts", Integer, nullable=False, default=0),
     Column("next_attempt", String),
     Column("sent_at", String),
+    Column("message_blob", String(64)),  # the message as it will be sent, every time
+    Column("subject", Text),
+    Column("last_error", Text),
     UniqueConstraint("digest", "channel", "recipient"),
 )

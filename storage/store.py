@@ -40,6 +40,7 @@ from storage.schema import (
     documents,
     http_cache,
     links,
+    outbox,
     run_errors,
     run_sources,
     runs,
@@ -487,6 +488,61 @@ class Store:
                 t.name: conn.scalar(select(func.count()).select_from(t))
                 for t in (documents, versions, changes, blobs, runs, run_errors)
             }
+
+    # --- outbox ----------------------------------------------------------------------------
+
+    def outbox_add(
+        self,
+        digest: str,
+        channel: str,
+        recipient: str,
+        message_id: str,
+        subject: str,
+        message: bytes,
+        now: str,
+    ) -> bool:
+        """Queue a message unless this digest was already queued for this recipient; the
+        message is stored so that every attempt sends the same bytes. True if queued."""
+        with self.engine.begin() as conn:
+            blob = self._put_blob(conn, message)
+            result = conn.execute(
+                sqlite_insert(outbox)
+                .values(
+                    digest=digest,
+                    channel=channel,
+                    recipient=recipient,
+                    message_id=message_id,
+                    status="pending",
+                    attempts=0,
+                    next_attempt=now,
+                    message_blob=blob,
+                    subject=subject,
+                )
+                .on_conflict_do_nothing()
+            )
+            return result.rowcount == 1
+
+    def outbox_due(self, now: str) -> list[dict[str, Any]]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(outbox)
+                .where(outbox.c.status.in_(("pending", "retry")), outbox.c.next_attempt <= now)
+                .order_by(outbox.c.id)
+            )
+            return [dict(r) for r in rows.mappings()]
+
+    def outbox_mark(self, row_id: int, **values: Any) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(update(outbox).where(outbox.c.id == row_id).values(**values))
+
+    def outbox(self, digest_prefix: str = "") -> list[dict[str, Any]]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(outbox)
+                .where(outbox.c.digest.startswith(digest_prefix))
+                .order_by(outbox.c.id)
+            )
+            return [dict(r) for r in rows.mappings()]
 
     # --- HTTP validators -------------------------------------------------------------------
 

@@ -119,7 +119,7 @@ def test_migrations_are_named_and_applied_once(tmp_path):
     names = (
         sqlite3.connect(tmp_path / "s.db").execute("select name from schema_migrations").fetchall()
     )
-    assert names == [("0001_initial",), ("0002_blob_bases",)]
+    assert names == [("0001_initial",), ("0002_blob_bases",), ("0003_outbox_messages",)]
 
 
 def test_a_store_from_a_newer_regwatch_is_refused(tmp_path):

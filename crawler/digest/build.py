@@ -89,6 +89,9 @@ def build_digest(records: DayRecords, tz: ZoneInfo) -> Digest:
         sections.append(Section("Other documents", others))
     cfr = [_cfr_entry(r, records.topics) for r in records.cfr]
     found = {"federal_register": len(entries), "ecfr": len(cfr)}
+    mailed = next((r for r in records.sources if r.source == "email"), None)
+    if mailed is not None:
+        found["email"] = int(mailed.stats.get("sent", 0))
     lines = tuple(
         _source_line(name, title, records, found.get(name, 0), tz)
         for name, title in sorted(records.source_titles.items())
@@ -207,7 +210,7 @@ def _cfr_entry(record: CfrRecord, topics: tuple[Topic, ...]) -> CfrChangeEntry:
     )
 
 
-NOUNS = {"ecfr": "changed"}
+NOUNS = {"ecfr": "changed", "email": "sent"}
 
 
 def _redline(record: RedlineRecord) -> RedlineEntry:

@@ -1,0 +1,221 @@
+"""Email digests through an outbox: a message is committed to the outbox before it is sent
+and marked after, so a down server means a later retry (with backoff), never a lost digest;
+a server that accepted a message just before a crash may get it again, with the same
+Message-ID; a permanent refusal (5xx) is marked failed and reported, not retried."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import smtplib
+import ssl
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from email import policy
+from email.message import EmailMessage
+from email.parser import BytesParser
+from email.utils import format_datetime, parseaddr
+
+from crawler.clock import stamp
+from crawler.config import Config, SubscriptionConfig
+from crawler.digest.context import Digest
+from crawler.digest.render import render
+from crawler.digest.select import for_subscription
+from storage import Store
+
+MAX_ATTEMPTS = 30
+_SLUG = re.compile(r"[^a-z0-9]+")
+
+
+@dataclass(frozen=True)
+class SendReport:
+    sent: int
+    retry: int
+    failed: int
+    errors: tuple[str, ...]  # one line each
+
+
+def one_line(text: str, limit: int = 200) -> str:
+    """Header-safe text: no CR/LF (no header injection), squashed, bounded."""
+    return " ".join(text.split())[:limit]
+
+
+def slug(name: str) -> str:
+    return _SLUG.sub("-", name.lower()).strip("-") or "subscription"
+
+
+def compose(
+    digest: Digest, subscription: SubscriptionConfig, recipient: str, config: Config, now: datetime
+) -> EmailMessage:
+    """The multipart (text + HTML) digest for one recipient, folded into a summary with
+    links when it would exceed the size budget."""
+    changed = len(digest.cfr_changes) + len(digest.changes)
+    subject = one_line(
+        f"regwatch {subscription.name}: {digest.day} - {digest.total_new} new, "
+        f"{changed} changed" + (" - SOURCES FAILED" if digest.degraded else "")
+    )
+    message = _message(digest, subscription, recipient, config, now, subject, brief=False)
+    if len(message.as_bytes()) > config.smtp.max_bytes:
+        message = _message(digest, subscription, recipient, config, now, subject, brief=True)
+    return message
+
+
+def _message(
+    digest: Digest,
+    subscription: SubscriptionConfig,
+    recipient: str,
+    config: Config,
+    now: datetime,
+    subject: str,
+    brief: bool,
+) -> EmailMessage:
+    message = EmailMessage(policy=policy.SMTP)
+    message["Subject"] = subject
+    message["From"] = one_line(config.smtp.sender)
+    message["To"] = recipient
+    message["Date"] = format_datetime(now)
+    message["Message-ID"] = message_id(digest.day, subscription.name, recipient)
+    name = "summary" if brief else "digest"
+    message.set_content(render(f"digest/{name}.txt.j2", digest=digest))
+    message.add_alternative(render(f"digest/{name}.html.j2", digest=digest), subtype="html")
+    return message
+
+
+def message_id(day: str, subscription: str, recipient: str) -> str:
+    """The same digest for the same recipient always has the same Message-ID."""
+    token = hashlib.sha256(f"{day}\0{subscription}\0{recipient}".encode()).hexdigest()[:16]
+    return f"<{day}.{slug(subscription)}.{token}@regwatch>"
+
+
+def queue_digests(store: Store, config: Config, digest: Digest, now: datetime) -> int:
+    """Put the day's digest for every subscription and recipient in the outbox (once)."""
+    queued = 0
+    for subscription in config.subscriptions:
+        mine = for_subscription(digest, subscription)
+        for recipient in subscription.recipients:
+            address = parseaddr(recipient)[1]
+            if not address or "\n" in recipient or "\r" in recipient or "@" not in address:
+                continue
+            message = compose(mine, subscription, address, config, now)
+            queued += store.outbox_add(
+                f"{digest.day}/{slug(subscription.name)}",
+                "email",
+                address,
+                message["Message-ID"],
+                message["Subject"],
+                message.as_bytes(),
+                stamp(now),
+            )
+    return queued
+
+
+def send_due(store: Store, config: Config, now: datetime, env: Mapping[str, str]) -> SendReport:
+    """Send every queued message that is due; mark each sent, retry (backoff) or failed."""
+    due = store.outbox_due(stamp(now))
+    if not due:
+        return SendReport(0, 0, 0, ())
+    sent = retry = failed = 0
+    errors: list[str] = []
+    try:
+        smtp = _connect(config, env)
+    except (OSError, smtplib.SMTPException) as exc:
+        reason = f"cannot reach SMTP server {config.smtp.host}:{config.smtp.port}: {_why(exc)}"
+        for row in due:
+            _retry(store, row, now, reason)
+        return SendReport(0, len(due), 0, (reason,))
+    with smtp:
+        for row in due:
+            message = BytesParser(policy=policy.SMTP).parsebytes(store.blob(row["message_blob"]))
+            try:
+                smtp.send_message(
+                    message, from_addr=parseaddr(config.smtp.sender)[1], to_addrs=[row["recipient"]]
+                )
+            except smtplib.SMTPRecipientsRefused as exc:
+                codes = [code for code, _ in exc.recipients.values()]
+                reason = f"{row['recipient']}: refused ({_why(exc)})"
+                if all(code >= 500 for code in codes):
+                    _fail(store, row, reason)
+                    failed += 1
+                    errors.append(reason)
+                    continue
+                _retry(store, row, now, reason)
+                retry += 1
+                continue
+            except smtplib.SMTPResponseException as exc:
+                reason = f"{row['recipient']}: {exc.smtp_code} {_why(exc)}"
+                if exc.smtp_code >= 500:
+                    _fail(store, row, reason)
+                    failed += 1
+                    errors.append(reason)
+                else:
+                    _retry(store, row, now, reason)
+                    retry += 1
+                continue
+            except (OSError, smtplib.SMTPException) as exc:
+                _retry(store, row, now, f"{row['recipient']}: {_why(exc)}")
+                retry += 1
+                continue
+            store.outbox_mark(
+                row["id"],
+                status="sent",
+                sent_at=stamp(now),
+                attempts=row["attempts"] + 1,
+                last_error=None,
+            )
+            sent += 1
+    return SendReport(sent, retry, failed, tuple(errors))
+
+
+def _connect(config: Config, env: Mapping[str, str]) -> smtplib.SMTP:
+    s = config.smtp
+    if s.security == "ssl":
+        smtp: smtplib.SMTP = smtplib.SMTP_SSL(
+            s.host, s.port, timeout=s.timeout, context=ssl.create_default_context()
+        )
+    else:
+        smtp = smtplib.SMTP(s.host, s.port, timeout=s.timeout)
+        if s.security == "starttls":
+            smtp.starttls(context=ssl.create_default_context())
+    if s.user:
+        smtp.login(s.user, env.get("REGWATCH_SMTP_PASSWORD", ""))
+    return smtp
+
+
+def _retry(store: Store, row: dict, now: datetime, reason: str) -> None:
+    attempts = row["attempts"] + 1
+    if attempts >= MAX_ATTEMPTS:
+        _fail(store, row, f"gave up after {attempts} attempts: {reason}")
+        return
+    wait = timedelta(minutes=min(5 * 2 ** (attempts - 1), 360))
+    store.outbox_mark(
+        row["id"],
+        status="retry",
+        attempts=attempts,
+        next_attempt=stamp(now + wait),
+        last_error=one_line(reason, 500),
+    )
+
+
+def _fail(store: Store, row: dict, reason: str) -> None:
+    store.outbox_mark(
+        row["id"], status="failed", attempts=row["attempts"] + 1, last_error=one_line(reason, 500)
+    )
+
+
+def _why(exc: BaseException) -> str:
+    if isinstance(exc, smtplib.SMTPResponseException):
+        detail = (
+            exc.smtp_error.decode(errors="replace")
+            if isinstance(exc.smtp_error, bytes)
+            else str(exc.smtp_error)
+        )
+        return one_line(detail, 200)
+    return one_line(str(exc) or type(exc).__name__, 200)
+
+
+def queue_and_send(
+    store: Store, config: Config, day: date, digest: Digest, now: datetime, env: Mapping[str, str]
+) -> SendReport:
+    queue_digests(store, config, digest, now)
+    return send_due(store, config, now, env)
