@@ -393,7 +393,8 @@ def send(obj: Context) -> None:
 @main.command()
 @click.pass_obj
 def feeds(obj: Context) -> None:
-    """Rebuild the Atom and RSS feeds (everything, and one per subscription) from the store."""
+    """Rebuild the Atom and RSS feeds (everything, and one per subscription) and the static
+    site (site/index.html: digests by date, a page per document, a page per change)."""
     from crawler.deliver.feeds import write_feeds
     from crawler.job import open_store
 
@@ -402,6 +403,9 @@ def feeds(obj: Context) -> None:
     try:
         for path in write_feeds(store, config):
             click.echo(str(path))
+        from crawler.deliver.site import write_site
+
+        click.echo(str(write_site(store, config)[-1]))
     finally:
         store.close()
 

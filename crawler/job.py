@@ -104,6 +104,9 @@ def daily(
         if mail_enabled(config):
             status = _mail(store, config, run, day, now, clock, env or {}) or status
         digest = write_digest(store, day, config)
+        from crawler.deliver.site import write_site
+
+        write_site(store, config)
         return RunReport(
             report.run, status, tuple(store.run_sources([run])), tuple(store.errors([run])), digest
         )

@@ -26,7 +26,19 @@ def _environment(escape: bool) -> Environment:
         keep_trailing_newline=True,
     )
     env.globals.update(path_text=path_text, node_lines=lambda node: list(node_text(node)))
+    env.filters["url"] = safe_url
     return env
+
+
+def safe_url(value: str) -> str:
+    """A link target fit for href: http(s), or a relative path; anything else (javascript:,
+    data:, vbscript:, protocol-relative) becomes "#". Every href in the templates uses it."""
+    text = "".join(str(value).split())
+    if text.lower().startswith(("http://", "https://")):
+        return text
+    if text.startswith("//") or ":" in text.split("/", 1)[0]:
+        return "#"
+    return text
 
 
 def render(name: str, **context: Any) -> str:
