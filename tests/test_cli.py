@@ -37,6 +37,7 @@ def test_demo_twice_adds_nothing_the_second_time_and_renders_the_same_digests(tm
         f"2026-10-{d:02d}.{ext}" for d in range(5, 10) for ext in ("html", "txt")
     ]
     assert b"nothing new" in digests["2026-10-07.txt"]
+    assert b"  Topics: quantum\n" in digests["2026-10-08.txt"]  # the 4A906 rule, tagged
     second = regwatch("demo", "--dir", "tour", cwd=tmp_path)
     assert second.returncode == 0, second.stderr
     assert "this demo added 0 documents, 0 versions, 0 changes" in second.stdout
