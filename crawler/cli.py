@@ -149,21 +149,6 @@ def _backfill(
 @main.command()
 @_backfill_options
 @click.pass_obj
-def crawl(
-    obj: Context,
-    source: str,
-    since: date | None,
-    until: date | None,
-    title: int | None,
-    part: str | None,
-) -> None:
-    """Backfill SOURCE (default federal_register) for a date range, with a progress bar."""
-    _backfill(obj, source, since, until, title, part, "crawl")
-
-
-@main.command()
-@_backfill_options
-@click.pass_obj
 def backfill(
     obj: Context,
     source: str,
@@ -172,10 +157,13 @@ def backfill(
     title: int | None,
     part: str | None,
 ) -> None:
-    """Fetch the history of SOURCE: for ecfr, every date on which --title/--part changed
-    since --since (resumable: dates already stored are skipped); for federal_register, as
-    crawl."""
-    _backfill(obj, source, since, until, title, part, "backfill")
+    """Backfill SOURCE (default federal_register) for a date range, with a progress bar:
+    FR documents published from --since to --until; for ecfr, every date on which
+    --title/--part changed (resumable: dates already stored are skipped). Also: crawl."""
+    _backfill(obj, source, since, until, title, part, click.get_current_context().info_name)
+
+
+main.add_command(backfill, name="crawl")
 
 
 @main.command()
