@@ -379,6 +379,22 @@ def send(obj: Context) -> None:
 
 
 @main.command()
+@click.option("--list", "show", is_flag=True, help="Show the jobs and their next run times.")
+@click.pass_obj
+def schedule(obj: Context, show: bool) -> None:
+    """Run the configured jobs ([schedule] in config.toml: the daily job, outbox retries) on
+    time, in the foreground, until SIGTERM; one scheduler per store."""
+    from crawler import schedule as scheduling
+
+    config = obj.config
+    if show:
+        for name, cron, when in scheduling.next_runs(config, utcnow()):
+            click.echo(f"{name:<6} {cron:<20} next: {when.isoformat() if when else 'never'}")
+        return
+    scheduling.serve(config)
+
+
+@main.command()
 @click.pass_obj
 def feeds(obj: Context) -> None:
     """Rebuild the Atom and RSS feeds (everything, and one per subscription) and the static

@@ -77,6 +77,17 @@ class SourcesConfig:
 
 
 @dataclass(frozen=True)
+class ScheduleConfig:
+    """When `regwatch schedule` runs each job: five-field cron expressions in the configured
+    time zone ("" turns a job off). The Federal Register publishes at 6:00 Eastern and posts
+    Public Inspection from 8:45; the eCFR updates daily."""
+
+    run: str = "30 6 * * *"  # the daily job (crawl, digest, feeds, mail)
+    send: str = "15 * * * *"  # mail still waiting in the outbox (retries)
+    misfire_grace_hours: float = 24.0  # a job missed by less than this runs once on restart
+
+
+@dataclass(frozen=True)
 class SmtpConfig:
     """Where digests are mailed from. No host: no email. The password comes from the
     REGWATCH_SMTP_PASSWORD environment variable, never from a file."""
@@ -123,6 +134,7 @@ class Config:
     http: HttpConfig = field(default_factory=HttpConfig)
     sources: SourcesConfig = field(default_factory=SourcesConfig)
     smtp: SmtpConfig = field(default_factory=SmtpConfig)
+    schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
     topics: tuple[TopicConfig, ...] = ()
     subscriptions: tuple[SubscriptionConfig, ...] = ()
     root: Path = field(default=Path("."), metadata={"internal": True})

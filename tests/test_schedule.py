@@ -1,0 +1,114 @@
+"""The scheduler: on time across daylight-saving changes, once after an outage, one per store."""
+
+from __future__ import annotations
+
+import itertools
+import signal
+import subprocess
+import sys
+import time
+from datetime import datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from crawler.errors import ConfigError
+from crawler.schedule import trigger
+
+NY = ZoneInfo("America/New_York")
+TICKS: list[datetime] = []
+
+
+def tick() -> None:
+    TICKS.append(datetime.now(NY))
+
+
+def fire_times(cron: str, start: datetime, count: int) -> list[datetime]:
+    job = trigger(cron, "America/New_York")
+    out: list[datetime] = []
+    previous = None
+    now = start
+    while len(out) < count:
+        nxt = job.get_next_fire_time(previous, now)
+        out.append(nxt)
+        previous, now = nxt, nxt + timedelta(microseconds=1)
+    return out
+
+
+def test_two_years_of_daily_runs_across_daylight_saving_changes():
+    start = datetime(2025, 1, 1, tzinfo=NY)
+    runs = fire_times("30 6 * * *", start, 730)
+    days = [r.date() for r in runs]
+    assert len(set(days)) == 730  # none doubled
+    assert all(b - a == timedelta(days=1) for a, b in itertools.pairwise(days))  # none skipped
+    assert {(r.hour, r.minute) for r in runs} == {(6, 30)}  # 6:30 Eastern, EST and EDT alike
+    assert {r.utcoffset() for r in runs} == {timedelta(hours=-5), timedelta(hours=-4)}
+
+
+def test_cron_weekdays_are_cron_s_not_apscheduler_s():
+    runs = fire_times("30 6 * * 1-5", datetime(2026, 3, 1, tzinfo=NY), 10)
+    assert {r.strftime("%a") for r in runs} == {"Mon", "Tue", "Wed", "Thu", "Fri"}
+    sundays = fire_times("0 9 * * 0", datetime(2026, 3, 1, tzinfo=NY), 3)
+    assert {r.strftime("%a") for r in sundays} == {"Sun"}
+
+
+def test_a_bad_cron_line_is_a_config_error():
+    with pytest.raises(ConfigError, match="five-field"):
+        trigger("30 6 * *", "America/New_York")
+
+
+def test_a_thirty_hour_outage_gives_one_catch_up_run(tmp_path: Path):
+    from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
+    from apscheduler.schedulers.background import BackgroundScheduler
+
+    TICKS.clear()
+    store = f"sqlite:///{tmp_path / 'regwatch.db'}"
+    scheduler = BackgroundScheduler(
+        jobstores={"default": SQLAlchemyJobStore(url=store, tablename="apscheduler_jobs")},
+        job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 86400},
+        timezone=NY,
+    )
+    now = datetime.now(NY)
+    due = (now - timedelta(hours=30)).replace(second=0, microsecond=0)
+    cron = f"{due.minute} {due.hour} * * *"
+    scheduler.add_job(
+        "test_schedule:tick", trigger(cron, "America/New_York"), id="run", next_run_time=due
+    )  # it fell due 30 hours ago, and again 6 hours ago
+    scheduler.start()
+    try:
+        deadline = time.monotonic() + 10
+        while not TICKS and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(1.0)
+        assert len(TICKS) == 1  # coalesced: one catch-up run, not two
+        assert scheduler.get_job("run").next_run_time > now
+    finally:
+        scheduler.shutdown(wait=True)
+
+
+def test_one_scheduler_per_store_and_sigterm_exits_cleanly(tmp_path: Path):
+    config = tmp_path / "regwatch.toml"
+    config.write_text('[schedule]\nrun = "0 3 1 1 *"\nsend = ""\n[sources.ecfr]\nenabled = false\n')
+    command = [sys.executable, "-m", "crawler", "--config", str(config), "schedule"]
+    first = subprocess.Popen(
+        command, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        lock = tmp_path / "regwatch.db.scheduler.lock"
+        deadline = time.monotonic() + 30
+        while not (lock.exists() and lock.read_text().strip()) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        second = subprocess.run(
+            command, cwd=tmp_path, capture_output=True, text=True, timeout=60, check=False
+        )
+        assert second.returncode == 2
+        assert second.stderr.strip() == (
+            f"regwatch: another scheduler is running on {tmp_path / 'regwatch.db'} "
+            f"(pid {first.pid}); not starting a second"
+        )
+        first.send_signal(signal.SIGTERM)
+        assert first.wait(timeout=30) == 0
+    finally:
+        if first.poll() is None:
+            first.kill()
