@@ -44,17 +44,20 @@ class PlannedJob:
 
 
 def trigger(cron: str, timezone: str) -> CronTrigger:
-    """A five-field crontab line as an APScheduler trigger. Day-of-week numbers are cron's
-    (0 or 7 Sunday, 1 Monday); APScheduler 3 counts from Monday, so they become names."""
+    """A five-field crontab line (or six, seconds first) as an APScheduler trigger.
+    Day-of-week numbers are cron's (0 or 7 Sunday, 1 Monday); APScheduler 3 counts from
+    Monday, so they become names."""
     fields = cron.split()
-    if len(fields) != 5:
+    if len(fields) not in (5, 6):
         raise ConfigError(f"schedule: {cron!r} is not a five-field cron expression")
+    second = fields.pop(0) if len(fields) == 6 else "0"
     minute, hour, day, month, dow = fields
     dow = "".join(
         _DAYS[int(part)] if part.isdigit() and int(part) <= 7 else part for part in _split(dow)
     )
     try:
         return CronTrigger(
+            second=second,
             minute=minute,
             hour=hour,
             day=day,
@@ -129,6 +132,16 @@ def serve(config: Config) -> None:
         raise ConfigError(
             "regwatch schedule needs a config file (--config), which each job is run with"
         )
+    stopping: list[BlockingScheduler] = []  # holds the scheduler once it exists
+    requested = []
+
+    def stop(signum: int, _frame: Any) -> None:
+        requested.append(signum)
+        if stopping and stopping[0].running:
+            stopping[0].shutdown(wait=True)  # the running job finishes first
+
+    signal.signal(signal.SIGTERM, stop)  # before anything else: a stop is never lost
+    signal.signal(signal.SIGINT, stop)
     held = lock(config)
     from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 
@@ -156,12 +169,9 @@ def serve(config: Config) -> None:
             replace_existing=True,
         )
 
-    def stop(signum: int, _frame: Any) -> None:
-        scheduler.shutdown(wait=True)  # the running job finishes first
-
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
+    stopping.append(scheduler)
     try:
-        scheduler.start()
+        if not requested:
+            scheduler.start()
     finally:
         held.close()

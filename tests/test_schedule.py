@@ -112,3 +112,46 @@ def test_one_scheduler_per_store_and_sigterm_exits_cleanly(tmp_path: Path):
     finally:
         if first.poll() is None:
             first.kill()
+
+
+def test_the_scheduler_runs_three_crawls_in_a_row_in_subprocesses(tmp_path: Path):
+    from crawler.replay import Corpus, ReplayServer
+    from storage import Store
+
+    with ReplayServer(Corpus.demo()) as server:
+        config = tmp_path / "regwatch.toml"
+        config.write_text(
+            '[schedule]\nrun = "*/4 * * * * *"\nsend = ""\n[http]\npolite = false\n'
+            f'[sources.federal_register]\napi_base = "{server.base}/api/v1"\n'
+            f'site_base = "{server.base}"\n'
+            f'[sources.ecfr]\napi_base = "{server.base}/api/versioner/v1"\n'
+            'watches = ["15:744"]\n'
+        )
+        scheduler = subprocess.Popen(
+            [sys.executable, "-m", "crawler", "--config", str(config), "schedule"],
+            cwd=tmp_path,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            db = tmp_path / "regwatch.db"
+            deadline = time.monotonic() + 120
+            finished = 0
+            while finished < 3 and time.monotonic() < deadline:
+                time.sleep(1)
+                if db.exists():
+                    store = Store.open(db)
+                    runs = [r for r in store.runs_on(datetime.now(NY).date().isoformat())]
+                    finished = sum(1 for r in runs if r.finished)
+                    store.close()
+            scheduler.send_signal(signal.SIGTERM)
+            assert scheduler.wait(timeout=60) == 0
+        finally:
+            if scheduler.poll() is None:
+                scheduler.kill()
+        store = Store.open(db)
+        runs = store.runs_on(datetime.now(NY).date().isoformat())
+        assert len(runs) >= 3 and all(r.finished for r in runs)  # SIGTERM let the last finish
+        assert {r.status for r in runs} == {"ok"}
+        assert store.keys("cfr:")  # the crawls really ran (the eCFR part was stored)
