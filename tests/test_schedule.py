@@ -155,3 +155,19 @@ def test_the_scheduler_runs_three_crawls_in_a_row_in_subprocesses(tmp_path: Path
         assert len(runs) >= 3 and all(r.finished for r in runs)  # SIGTERM let the last finish
         assert {r.status for r in runs} == {"ok"}
         assert store.keys("cfr:")  # the crawls really ran (the eCFR part was stored)
+
+
+def test_list_shows_the_jobs_and_their_next_run_times(tmp_path: Path):
+    from click.testing import CliRunner
+
+    from crawler.cli import main
+
+    config = tmp_path / "regwatch.toml"
+    config.write_text('[schedule]\nrun = "30 6 * * 1-5"\nsend = ""\n')
+    result = CliRunner().invoke(main, ["--config", str(config), "schedule", "--list"])
+    assert result.exit_code == 0, result.output
+    [line] = result.output.splitlines()
+    name, *_cron, _next, when = line.split()
+    when = datetime.fromisoformat(when)
+    assert name == "run" and (when.hour, when.minute) == (6, 30)
+    assert when.strftime("%a") in {"Mon", "Tue", "Wed", "Thu", "Fri"}
