@@ -379,6 +379,31 @@ def send(obj: Context) -> None:
 
 
 @main.command()
+@click.option("--since", callback=_date, required=True, help="First eCFR date, e.g. 2026-10-01.")
+@click.option("--country", help="Only entries under this country (e.g. IRAN).")
+@click.pass_obj
+def entities(obj: Context, since: date, country: str | None) -> None:
+    """Entity List entries added, removed and revised since a date (from the stored eCFR
+    versions of Supplement No. 4 to Part 744), with the FR document behind each."""
+    from crawler.entities import history
+    from crawler.job import open_store
+
+    store = open_store(obj.config)
+    try:
+        changes = history(store, since.isoformat(), country)
+    finally:
+        store.close()
+    for c in changes:
+        fields = f" [{', '.join(c.fields)}]" if c.fields else ""
+        rule = f"FR Doc. {c.fr_document}" if c.fr_document else ""
+        said = " = ".join(x for x in (c.citation, rule) if x)
+        source = f" ({said})" if said else ""
+        click.echo(f"{c.day}  {c.op:<8} {c.country}: {c.entity}{fields}{source}")
+    if not changes:
+        click.echo(f"no Entity List changes stored since {since}")
+
+
+@main.command()
 @click.option("--list", "show", is_flag=True, help="Show the jobs and their next run times.")
 @click.pass_obj
 def schedule(obj: Context, show: bool) -> None:

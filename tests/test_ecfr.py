@@ -297,3 +297,40 @@ def test_a_backfill_starts_from_the_text_in_effect_on_since(config, demo_server)
     store = Store.open(config.store_path)
     # the 2026-10-01 text was in effect on 2026-10-05: it is stored under its own date
     assert [v.valid_from for v in store.history("cfr:15:744.11")] == ["2026-10-01", "2026-10-09"]
+
+
+def test_entity_list_changes_entry_by_entry_with_the_rules_behind_them(config):
+    from crawler.entities import history
+
+    run_day(config, MON)
+    run_day(config, FRI)
+    store = Store.open(config.store_path)
+    changes = [
+        (c.op, c.country, c.entity, c.fields, c.fr_document) for c in history(store, "2026-10-01")
+    ]
+    assert changes == [
+        (
+            "added",
+            "CHINA, PEOPLE'S REPUBLIC OF",
+            "Hanzhou Quantum Instruments Co., Ltd.",
+            (),
+            "2026-21001",
+        ),
+        (
+            "removed",
+            "CHINA, PEOPLE'S REPUBLIC OF",
+            "Shenzhen Lumen Photonics Technology Co.",
+            (),
+            "2026-21390",
+        ),
+        (
+            "revised",
+            "IRAN",
+            "Pars Aero Parts Trading",
+            ("Address", "Federal Register citation"),
+            "C1-2026-21001",
+        ),
+    ]
+    assert [c.entity for c in history(store, "2026-10-01", "iran")] == ["Pars Aero Parts Trading"]
+    text = (config.digest_dir / "2026-10-09.txt").read_text()
+    assert "Entity List: 1 added (China 1), 1 removed (China 1), 1 revised (Iran 1)" in text

@@ -22,6 +22,8 @@ from crawler.digest.context import (
     SourceLine,
 )
 from crawler.digest.select import change_facets, document_facets
+from crawler.entities import ENTITY_LIST
+from crawler.entities import summary as entity_summary
 from crawler.records import FrDocument, Node
 from crawler.topics import Topic
 from storage import DocumentRow, ErrorRow, RunSourceRow
@@ -207,6 +209,7 @@ def _cfr_entry(record: CfrRecord, topics: tuple[Topic, ...]) -> CfrChangeEntry:
         text=text_view(diff),
         caused_by=record.caused_by,
         facets=change_facets(record.row.key, record.row.title, diff, topics),
+        summary=entity_summary(diff) if record.row.key == ENTITY_LIST else "",
     )
 
 

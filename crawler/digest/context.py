@@ -92,6 +92,7 @@ class CfrChangeEntry:
     text: str  # the redline as plain text
     caused_by: tuple[CitedDocument, ...]
     facets: Facets = field(default_factory=Facets)
+    summary: str = ""  # "Entity List: 7 added (Iran 7), 1 removed (China 1)" and the like
 
 
 @dataclass(frozen=True)

@@ -93,9 +93,10 @@ def change_facets(key: str, title: str, diff: DocumentDiff, topics: tuple[Topic,
         + [f.new for c in diff.changes for f in c.fields]
         + [" ".join(_node_text(c.node)) for c in diff.changes if c.node]
     )
+    mentioned = re.findall(r"\b[0-9][A-E][0-9]{3}\b", text)  # sections that cite an ECCN
     return Facets(
         cfr=(key.removeprefix("cfr:").split("~")[0],),
-        eccns=tuple(x for x in labels if _ECCN.match(x)),
+        eccns=tuple(dict.fromkeys([*(x for x in labels if _ECCN.match(x)), *mentioned])),
         entities=entities,
         text=text,
         topics=tag(text, topics),
