@@ -404,6 +404,27 @@ def entities(obj: Context, since: date, country: str | None) -> None:
 
 
 @main.command()
+@click.argument("eccn")
+@click.pass_obj
+def eccn(obj: Context, eccn: str) -> None:
+    """The history of one Commerce Control List entry (e.g. 3A090): each date it was added,
+    removed or changed, what part of it changed, and the redline."""
+    from crawler.entities import eccn_history
+    from crawler.job import open_store
+
+    store = open_store(obj.config)
+    try:
+        changes = eccn_history(store, eccn.upper())
+    finally:
+        store.close()
+    if not changes:
+        click.echo(f"no stored change of ECCN {eccn.upper()} (is 15 CFR 774 watched?)")
+    for c in changes:
+        click.echo(f"{c.day}  {c.op}: {', '.join(c.parts)}")
+        click.echo("".join(f"    {line}\n" for line in c.text.splitlines()), nl=False)
+
+
+@main.command()
 @click.option("--list", "show", is_flag=True, help="Show the jobs and their next run times.")
 @click.pass_obj
 def schedule(obj: Context, show: bool) -> None:

@@ -94,3 +94,62 @@ def history(store: Store, since: str, country: str | None = None) -> list[Entity
                 )
         previous = tree if tree.kind != "removed" else previous
     return out
+
+
+CCL = "cfr:15:774:supp-1"
+
+
+@dataclass(frozen=True)
+class EccnChange:
+    day: str
+    op: str  # added, removed, changed
+    parts: tuple[str, ...]  # what changed: heading, reasons for control, license exceptions...
+    text: str  # the redline of the entry, as plain text
+
+
+_PARTS = (
+    ("reason for control", "reasons for control"),
+    ("license exception", "license exceptions"),
+    ("list of items controlled", "items"),
+    ("items:", "items"),
+    ("related controls", "related controls"),
+    ("related definitions", "definitions"),
+)
+
+
+def eccn_history(store: Store, eccn: str) -> list[EccnChange]:
+    """Each stored date on which the CCL entry ``eccn`` was added, removed or changed."""
+    from crawler.diff.model import DocumentDiff
+    from crawler.diff.views import text_view
+
+    out: list[EccnChange] = []
+    previous: Node | None = None
+    for version in store.history(CCL):
+        tree = from_json(Node, store.blob(version.tree_blob))
+        if previous is not None and tree.kind != "removed":
+            mine = tuple(
+                c
+                for c in diff_documents(previous, tree).changes
+                if eccn in c.path or (c.old_path and eccn in c.old_path)
+            )
+            if mine:
+                top = next((c for c in mine if c.path[-1] == eccn), None)
+                op = str(top.op) if top and str(top.op) in ("added", "removed") else "changed"
+                out.append(
+                    EccnChange(version.valid_from, op, _what(mine), text_view(DocumentDiff(mine)))
+                )
+        previous = tree if tree.kind != "removed" else previous
+    return out
+
+
+def _what(changes: tuple) -> tuple[str, ...]:
+    parts: list[str] = []
+    for change in changes:
+        if any(f.name == "title" for f in change.fields) and change.kind == "eccn":
+            parts.append("heading")
+        text = " ".join(f.old + " " + f.new for f in change.fields).lower()
+        named = [name for key, name in _PARTS if key in text]
+        if change.fields and not named and change.kind != "eccn":
+            named = ["text"]
+        parts += named
+    return tuple(dict.fromkeys(parts or ["text"]))

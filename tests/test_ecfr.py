@@ -334,3 +334,30 @@ def test_entity_list_changes_entry_by_entry_with_the_rules_behind_them(config):
     assert [c.entity for c in history(store, "2026-10-01", "iran")] == ["Pars Aero Parts Trading"]
     text = (config.digest_dir / "2026-10-09.txt").read_text()
     assert "Entity List: 1 added (China 1), 1 removed (China 1), 1 revised (Iran 1)" in text
+
+
+def test_an_eccn_s_history_from_the_stored_ccl(tmp_path):
+    from pathlib import Path
+
+    from crawler.entities import eccn_history
+    from crawler.items import FetchedCfrPart
+    from crawler.versioning import store_cfr_part
+
+    xml = (Path(__file__).parent / "data" / "ecfr" / "part-774_supp-1_excerpt.xml").read_bytes()
+    later = xml.replace(b"34 or more physical qubits", b"40 or more physical qubits").replace(
+        b"NS, RS, AT</P>\n<P>a. Quantum", b"NS, RS, AT, UI</P>\n<P>a. Quantum"
+    )
+    store = Store.open(tmp_path / "regwatch.db")
+    run = store.start_run("crawl", None, "2026-10-01T00:00:00+00:00")
+    for day, body in ((date(2026, 10, 1), xml), (date(2026, 10, 8), later)):
+        store_cfr_part(
+            store,
+            FetchedCfrPart("ecfr", 15, "774", day, "x", body, "2026-10-08T00:00:00+00:00"),
+            run,
+            "https://x",
+        )
+    [change] = eccn_history(store, "4A906")
+    assert (change.day, change.op) == ("2026-10-08", "changed")
+    assert change.parts == ("reasons for control", "text")
+    assert "[-34-]{+40+}" in change.text
+    assert eccn_history(store, "3A090") == []
