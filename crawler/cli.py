@@ -99,27 +99,26 @@ def run(obj: Context, day: date | None) -> None:
         raise DegradedRun(_degraded_line(report))
 
 
-def _backfill_options(fn: Any) -> Any:
-    fn = click.option("--part", help="eCFR only: the part, e.g. 744.")(fn)
-    fn = click.option("--title", type=int, help="eCFR only: the CFR title, e.g. 15.")(fn)
-    fn = click.option("--until", callback=_date, help="Last day (default: today).")(fn)
-    fn = click.option(
-        "--since",
-        callback=_date,
-        help="First day (default: 30 days before --until; eCFR: 2017-01-01).",
-    )(fn)
-    return click.argument("source", default="federal_register")(fn)
-
-
-def _backfill(
+@main.command()
+@click.argument("source", default="federal_register")
+@click.option(
+    "--since", callback=_date, help="First day (default: 30 days before --until; eCFR: 2017-01-01)."
+)
+@click.option("--until", callback=_date, help="Last day (default: today).")
+@click.option("--title", type=int, help="eCFR only: the CFR title, e.g. 15.")
+@click.option("--part", help="eCFR only: the part, e.g. 744.")
+@click.pass_obj
+def backfill(
     obj: Context,
     source: str,
     since: date | None,
     until: date | None,
     title: int | None,
     part: str | None,
-    command: str,
 ) -> None:
+    """Backfill SOURCE (default federal_register) for a date range, with a progress bar:
+    FR documents published from --since to --until; for ecfr, every date on which
+    --title/--part changed (resumable: dates already stored are skipped). Also: crawl."""
     from crawler import job
 
     config = obj.config
@@ -137,30 +136,13 @@ def _backfill(
         utcnow,
         verbose=obj.verbose,
         progress=sys.stderr.isatty() or obj.verbose,
-        command=command,
+        command=click.get_current_context().info_name,
         title=title,
         part=part,
     )
     _print_report(report)
     if not report.ok:
         raise DegradedRun(_degraded_line(report))
-
-
-@main.command()
-@_backfill_options
-@click.pass_obj
-def backfill(
-    obj: Context,
-    source: str,
-    since: date | None,
-    until: date | None,
-    title: int | None,
-    part: str | None,
-) -> None:
-    """Backfill SOURCE (default federal_register) for a date range, with a progress bar:
-    FR documents published from --since to --until; for ecfr, every date on which
-    --title/--part changed (resumable: dates already stored are skipped). Also: crawl."""
-    _backfill(obj, source, since, until, title, part, click.get_current_context().info_name)
 
 
 main.add_command(backfill, name="crawl")

@@ -129,12 +129,13 @@ def _mail(
 ) -> str | None:
     """Queue and send the day's digests; a failure is recorded on the run as source
     "email" (and makes the run degraded), never lost: queued mail waits for the next run."""
-    from crawler.deliver.email import queue_and_send
+    from crawler.deliver.email import queue_digests, send_due
     from crawler.report import digest_for
 
     digest = digest_for(store, day, config)  # as it stands before mailing
     store.source_started(run, "email", stamp(now), None, day.isoformat())
-    sent = queue_and_send(store, config, day, digest, now, env)
+    queue_digests(store, config, digest, now)
+    sent = send_due(store, config, now, env)
     at = stamp(clock())
     for line in sent.errors:
         store.record_error(run, "email", "smtp", line, at)

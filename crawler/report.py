@@ -47,8 +47,12 @@ def gather(store: Store, day: date, config: Config) -> DayRecords:
     enabled = {n: s.title for n, s in SOURCES.items() if getattr(config.sources, n).enabled}
     if config.smtp.host and config.subscriptions:
         enabled["email"] = "Email"
+    projected: dict[str, list[str]] = {}  # FR document number -> its redline keys
+    for key in store.keys("cfr:"):
+        if "~fr:" in key:
+            projected.setdefault(key.rsplit("~fr:", 1)[1], []).append(key)
     redlines = {
-        doc.number: _redlines(store, doc.number)
+        doc.number: _redlines(store, projected.get(doc.number, []))
         for _, doc in documents
         if doc.type in ("Rule", "Proposed Rule")
     }
@@ -67,11 +71,9 @@ def gather(store: Store, day: date, config: Config) -> DayRecords:
     )
 
 
-def _redlines(store: Store, number: str) -> tuple[RedlineRecord, ...]:
+def _redlines(store: Store, keys: list[str]) -> tuple[RedlineRecord, ...]:
     out = []
-    for key in store.keys("cfr:"):
-        if not key.endswith(f"~fr:{number}"):
-            continue
+    for key in keys:
         version = store.latest_version(key)
         row = store.document(key)
         if version is None or row is None:

@@ -11,7 +11,7 @@ import smtplib
 import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from email import policy
 from email.message import EmailMessage
 from email.parser import BytesParser
@@ -212,10 +212,3 @@ def _why(exc: BaseException) -> str:
         )
         return one_line(detail, 200)
     return one_line(str(exc) or type(exc).__name__, 200)
-
-
-def queue_and_send(
-    store: Store, config: Config, day: date, digest: Digest, now: datetime, env: Mapping[str, str]
-) -> SendReport:
-    queue_digests(store, config, digest, now)
-    return send_due(store, config, now, env)
