@@ -305,7 +305,7 @@ def demo(obj: Context, folder: Path) -> None:
     click.echo(f"Replay server: {result.server} (the project's recorded-format BIS week)")
     for entry in result.days:
         stats = {line.source: line.stats for line in entry.report.sources}
-        fr, ecfr = stats.get("federal_register", {}), stats.get("ecfr", {})
+        fr, ecfr, bis = (stats.get(s, {}) for s in ("federal_register", "ecfr", "bis"))
         inspection = sum(v for k, v in fr.items() if k.startswith("inspection_"))
         sections = sum(
             v
@@ -314,7 +314,8 @@ def demo(obj: Context, folder: Path) -> None:
         )
         click.echo(
             f"  {entry.day}  {entry.report.status:<8}  FR new {fr.get('new', 0)}, "
-            f"public inspection {inspection}; eCFR sections new/changed {sections}"
+            f"public inspection {inspection}; eCFR sections new/changed {sections}; "
+            f"BIS pages new/changed {bis.get('new', 0) + bis.get('changed', 0)}"
             f"  -> {entry.report.digest[0]}"
         )
     added = {k: result.after[k] - result.before[k] for k in ("documents", "versions", "changes")}

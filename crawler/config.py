@@ -71,9 +71,27 @@ class EcfrConfig:
 
 
 @dataclass(frozen=True)
+class BisConfig:
+    """bis.gov web pages: the items linked from ``listings`` (press releases, news) and the
+    ``pages`` watched whole. A page that moved (301/308) or went missing (404/410) is an
+    alert on the run, never a silent stop."""
+
+    enabled: bool = True
+    site_base: str = "https://www.bis.gov"
+    # pages listing items: every link on them whose path starts with one of item_paths
+    listings: tuple[str, ...] = ("/news-updates",)
+    item_paths: tuple[str, ...] = ("/press-release/", "/news-updates/")
+    max_items: int = 20  # the newest items per listing followed in one run
+    # pages tracked whole for changes ("/licensing/end-user-guidance/denied-persons-list-dpl")
+    pages: tuple[str, ...] = ()
+    rate: float = 0.5  # requests per second: a web site, not an API
+
+
+@dataclass(frozen=True)
 class SourcesConfig:
     federal_register: FederalRegisterConfig = field(default_factory=FederalRegisterConfig)
     ecfr: EcfrConfig = field(default_factory=EcfrConfig)
+    bis: BisConfig = field(default_factory=BisConfig)
 
 
 @dataclass(frozen=True)

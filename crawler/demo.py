@@ -74,7 +74,12 @@ def run_demo(base: Config, folder: Path, verbose: bool = False) -> DemoResult:
             store=dataclasses.replace(base.store, path="regwatch.db"),
             output=dataclasses.replace(base.output, digests="digests"),
             http=dataclasses.replace(base.http, polite=False),  # loopback: no need to wait
-            sources=dataclasses.replace(base.sources, federal_register=fr, ecfr=ecfr),
+            sources=dataclasses.replace(
+                base.sources,
+                federal_register=fr,
+                ecfr=ecfr,
+                bis=dataclasses.replace(base.sources.bis, site_base=server.base),
+            ),
         )
         before = _counts(config)
         days = []

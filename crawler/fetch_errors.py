@@ -33,6 +33,8 @@ def describe(failure: Any) -> str:
             tries = response.request.meta.get("retry_after_tries", 0) + 1
             text += f" after {tries} tries" + (f" (Retry-After: {wait.decode()})" if wait else "")
         return text
+    if isinstance(exc, scrapy_errors.IgnoreRequest) and "robots.txt" in str(exc):
+        return f"{host}{parts.path} is disallowed by the site's robots.txt; not fetched"
     for kinds, reason in _REACH:
         if isinstance(exc, kinds):
             return f"cannot reach {host}: {reason}"

@@ -48,6 +48,21 @@ class FetchedCfrPart:
 
 
 @dataclass(frozen=True)
+class FetchedWebPage:
+    """One web page as fetched: ``path`` is its identity (``bis:<path>``), also after a
+    redirect; ``listing`` names the page that linked to it (None: a watched page)."""
+
+    source: str
+    path: str
+    url: str
+    body: bytes
+    day: date  # the run's day: a page's version is keyed by the day it was seen
+    fetched_at: str
+    listing: str | None = None
+    validators: Validators = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class Unchanged:
     """A document whose payloads the server said are unchanged (HTTP 304 on both)."""
 

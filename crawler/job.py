@@ -58,7 +58,16 @@ def _ecfr_window(config: Config, store: Store, day: date) -> tuple[None, dict[st
     return None, {"until": day.isoformat()}
 
 
-DAILY = {"federal_register": _federal_register_window, "ecfr": _ecfr_window}
+def _bis_window(config: Config, store: Store, day: date) -> tuple[None, dict[str, str]]:
+    """Web pages have no history to ask for: what they say on ``day``."""
+    return None, {"day": day.isoformat()}
+
+
+DAILY = {
+    "federal_register": _federal_register_window,
+    "ecfr": _ecfr_window,
+    "bis": _bis_window,
+}
 
 
 def daily(

@@ -17,13 +17,15 @@ from crawler.items import (
     FetchedCfrPart,
     FetchedDocument,
     FetchedPublicInspection,
+    FetchedWebPage,
     Unchanged,
     WindowCounted,
 )
 from crawler.parse.fr_json import parse_document, parse_public_inspection
 from crawler.parse.fr_xml import parse_document_xml
+from crawler.parse.web_page import parse_web_page
 from crawler.records import Outcome, SourceState
-from crawler.snapshot import fr_version, pi_version
+from crawler.snapshot import fr_version, pi_version, web_version
 from crawler.versioning import snapshot, store_cfr_part
 from storage import NewVersion, Store
 
@@ -69,6 +71,8 @@ class StorePipeline:
                 counts.update(self._public_inspection(item))
             elif isinstance(item, FetchedCfrPart):
                 counts.update(self._cfr_part(item))
+            elif isinstance(item, FetchedWebPage):
+                counts[self._web_page(item)] += 1
             elif isinstance(item, Unchanged):
                 counts[Outcome.UNCHANGED] += 1
             elif isinstance(item, WindowCounted):
@@ -84,6 +88,8 @@ class StorePipeline:
                 if isinstance(item, FetchedDocument)
                 else f"cfr:{item.title}:{item.part}"
                 if isinstance(item, FetchedCfrPart)
+                else f"bis:{item.path}"
+                if isinstance(item, FetchedWebPage)
                 else item.url
             )
             self._error(source, target, str(exc))
@@ -128,6 +134,23 @@ class StorePipeline:
     def _cfr_part(self, item: FetchedCfrPart) -> Counter[str]:
         assert self.store is not None
         return store_cfr_part(self.store, item, self.run, self.config.sources.ecfr.site_base)
+
+    def _web_page(self, item: FetchedWebPage) -> Outcome:
+        page = parse_web_page(item.body, item.path, item.url, f"bis:{item.path}")
+        new = web_version(
+            page,
+            item.body,
+            item.day,
+            run=self.run,
+            fetched_at=item.fetched_at,
+            source=item.source,
+            listing=item.listing,
+        )
+        assert self.store is not None
+        outcome = snapshot(self.store, new, node_tree=True)
+        for url, (etag, modified) in item.validators.items():
+            self.store.set_validators(url, etag, modified, self.now)
+        return outcome
 
     def _snapshot(self, new: NewVersion) -> Outcome:
         assert self.store is not None

@@ -154,6 +154,34 @@ class PublicInspectionDocument:
         return f"pi:{self.number}"
 
 
+# --- parse: web pages (bis.gov) --------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class WebBlock:
+    """One block of a page's main content: a heading, a paragraph, a list item or a table
+    row (cells joined with " | ")."""
+
+    kind: str  # heading, paragraph, item, row
+    text: str
+
+
+@dataclass(frozen=True)
+class WebPage:
+    """The main content of one web page, without navigation, footer or scripts."""
+
+    path: str  # "/press-release/commerce-adds-entities"
+    url: str
+    kind: str  # "Press Release", "News", "Web Page"
+    title: str
+    published: date | None  # as the page states it, if it does
+    blocks: tuple[WebBlock, ...]
+
+    @property
+    def key(self) -> str:
+        return f"bis:{self.path}"
+
+
 # --- serialisation -------------------------------------------------------------------------
 
 

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 from crawler.config import Config
 from crawler.deliver.files import write_atomic
-from crawler.digest.build import CfrRecord, DayRecords, RedlineRecord, build_digest
+from crawler.digest.build import CfrRecord, DayRecords, RedlineRecord, WebRecord, build_digest
 from crawler.digest.context import CitedDocument, Digest
 from crawler.digest.render import render
 from crawler.parse.cfr_units import fr_citations
@@ -32,9 +32,13 @@ def gather(store: Store, day: date, config: Config) -> DayRecords:
             originals[original.key] = original
     changes = []
     cfr = []
+    web = [_web_record(store, row, None) for row in store.documents(first_runs=runs, prefix="bis:")]
     for change in store.changes_in(runs):
         row = store.document(change["document"])
-        if row is not None and row.key.startswith("cfr:"):
+        if row is not None and row.key.startswith("bis:"):
+            if row.first_run not in runs:  # a page first seen today is shown as new
+                web.append(_web_record(store, row, change))
+        elif row is not None and row.key.startswith("cfr:"):
             if row.kind not in ("part", "as-amended"):  # manifests and redlines are shown
                 cfr.append(_cfr_record(store, row, change))  # elsewhere
         elif row is not None:
@@ -68,6 +72,22 @@ def gather(store: Store, day: date, config: Config) -> DayRecords:
         cfr=tuple(cfr),
         topics=all_topics(config),
         redlines={k: v for k, v in redlines.items() if v},
+        web=tuple(web),
+    )
+
+
+def _web_record(store: Store, row: DocumentRow, change: dict | None) -> WebRecord:
+    """A page first seen (no change) or changed: its tree before and after."""
+    if change is None:
+        version = store.latest_version(row.key)
+        assert version is not None, row.key
+        return WebRecord(row, None, from_json(Node, store.blob(version.tree_blob)))
+    old = store.version(change["from_version"])
+    new = store.version(change["to_version"])
+    return WebRecord(
+        row,
+        from_json(Node, store.blob(old.tree_blob)),
+        from_json(Node, store.blob(new.tree_blob)),
     )
 
 

@@ -9,6 +9,7 @@ from crawler.config import Config
 API_SLOT = "fr-api"
 XML_SLOT = "fr-xml"
 ECFR_SLOT = "ecfr"
+BIS_SLOT = "bis"
 
 
 def build_settings(
@@ -26,7 +27,7 @@ def build_settings(
     return {
         "BOT_NAME": "regwatch",
         "USER_AGENT": http.user_agent,
-        "ROBOTSTXT_OBEY": False,  # APIs only; the HTML site is not fetched
+        "ROBOTSTXT_OBEY": False,  # APIs; the bis spider (a web site) turns it on for itself
         "TELNETCONSOLE_ENABLED": False,
         "REMOTE_CONTROL_ENABLED": False,
         "TWISTED_REACTOR": "twisted.internet.asyncioreactor.AsyncioSelectorReactor",
@@ -47,6 +48,7 @@ def build_settings(
             API_SLOT: slot(fr.api_rate),
             XML_SLOT: slot(fr.xml_rate),
             ECFR_SLOT: slot(config.sources.ecfr.rate),
+            BIS_SLOT: slot(config.sources.bis.rate),
         },
         "AUTOTHROTTLE_ENABLED": False,
         "RETRY_ENABLED": True,

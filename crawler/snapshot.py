@@ -10,7 +10,8 @@ from urllib.parse import quote
 
 from crawler.parse.cfr_units import manifest, units
 from crawler.parse.text import fold
-from crawler.records import FrDocument, Node, PublicInspectionDocument, to_json
+from crawler.parse.web_page import page_tree
+from crawler.records import FrDocument, Node, PublicInspectionDocument, WebPage, to_json
 from storage import NewVersion
 
 
@@ -113,6 +114,40 @@ def pi_version(
         tree=tree,
         text_hash=text_hash(tree),
         valid_from=doc.available_on.isoformat(),
+        fetched_at=fetched_at,
+        run=run,
+    )
+
+
+def web_version(
+    page: WebPage,
+    raw: bytes,
+    day: date,
+    *,
+    run: int,
+    fetched_at: str,
+    source: str,
+    listing: str | None,
+) -> NewVersion:
+    """A web page as seen on ``day`` (pages carry no effective date of their own)."""
+    tree = to_json(page_tree(page))
+    meta = {
+        "published": page.published and page.published.isoformat(),
+        "listing": listing,
+        "fetched_url": page.url,
+    }
+    return NewVersion(
+        key=page.key,
+        kind=page.kind,
+        source=source,
+        title=page.title,
+        url=page.url,
+        published=(page.published or day).isoformat(),
+        meta=meta,
+        raw={"html": raw},
+        tree=tree,
+        text_hash=text_hash(tree),
+        valid_from=day.isoformat(),
         fetched_at=fetched_at,
         run=run,
     )

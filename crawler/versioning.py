@@ -15,14 +15,15 @@ from crawler.snapshot import cfr_versions, changed_fields, removed_version
 from storage import NewVersion, Store
 
 
-def prepare(store: Store, new: NewVersion, cfr: bool = False) -> NewVersion | None:
+def prepare(store: Store, new: NewVersion, node_tree: bool = False) -> NewVersion | None:
     """``new`` with its change against the version in effect before it, or None when it
-    is that version."""
+    is that version. ``node_tree``: the tree is a Node (CFR units, web pages), judged by
+    the diff engine rather than field by field."""
     before = store.version_at(new.key, new.valid_from)
     if before is not None and before.text_hash == new.text_hash:
         return None
     old_tree = store.blob(before.tree_blob) if before else None
-    if cfr and old_tree is not None and new.kind not in ("part", "removed"):
+    if node_tree and old_tree is not None and new.kind not in ("part", "removed"):
         diff = diff_documents(from_json(Node, old_tree), from_json(Node, new.tree))
         stats, substantive = {"diff": diff.stats()}, bool(diff.substantive)
     else:
@@ -30,8 +31,8 @@ def prepare(store: Store, new: NewVersion, cfr: bool = False) -> NewVersion | No
     return NewVersion(**{**new.__dict__, "change_stats": stats, "substantive": substantive})
 
 
-def snapshot(store: Store, new: NewVersion) -> Outcome:
-    prepared = prepare(store, new)
+def snapshot(store: Store, new: NewVersion, node_tree: bool = False) -> Outcome:
+    prepared = prepare(store, new, node_tree)
     if prepared is None:
         return Outcome.UNCHANGED
     return store.snapshot(prepared).outcome
@@ -78,7 +79,7 @@ def store_cfr_part(store: Store, item: FetchedCfrPart, run: int, site_base: str)
     counts: Counter[str] = Counter()
     ready = []
     for new in news:
-        prepared = prepare(store, new, cfr=True)
+        prepared = prepare(store, new, node_tree=True)
         if prepared is None:
             counts[f"sections_{Outcome.UNCHANGED}"] += new.kind != "part"
         else:

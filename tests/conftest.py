@@ -30,10 +30,12 @@ def point_at(
     server: ReplayServer,
     folder: Path,
     ecfr: bool = False,
+    bis: bool = False,
     **fr_changes: object,
 ) -> config_module.Config:
     """A config whose store, digests and source URLs are the test's own (the eCFR source
-    only with ``ecfr``, watching 15 CFR 744 on the same replay server)."""
+    only with ``ecfr``, watching 15 CFR 744, and bis.gov only with ``bis``, all on the same
+    replay server)."""
     fr_changes = {"first_run_days": 0, **fr_changes}
     fr = dataclasses.replace(
         config.sources.federal_register,
@@ -54,6 +56,7 @@ def point_at(
                 api_base=f"{server.base}/api/versioner/v1",
                 watches=("15:744",),
             ),
+            bis=dataclasses.replace(config.sources.bis, enabled=bis, site_base=server.base),
         ),
     )
 

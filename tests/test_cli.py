@@ -30,8 +30,9 @@ def regwatch(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
 def test_demo_twice_adds_nothing_the_second_time_and_renders_the_same_digests(tmp_path):
     first = regwatch("demo", "--dir", "tour", cwd=tmp_path)
     assert first.returncode == 0, first.stderr
-    # 7 FR documents, 6 on public inspection, 4 CFR units and their part, 6 redlines
-    assert "this demo added 24 documents" in first.stdout
+    # 7 FR documents, 6 on public inspection, 4 CFR units and their part, 6 redlines,
+    # 2 BIS press releases
+    assert "this demo added 26 documents" in first.stdout
     digests = {p.name: p.read_bytes() for p in (tmp_path / "tour" / "digests").iterdir()}
     assert sorted(digests) == [
         f"2026-10-{d:02d}.{ext}" for d in range(5, 10) for ext in ("html", "txt")
@@ -54,6 +55,7 @@ def test_run_against_an_unreachable_source_fails_with_one_line_and_status_3(tmp_
     (tmp_path / "config.toml").write_text(
         '[sources.federal_register]\napi_base = "http://127.0.0.1:9/api/v1"\n'
         'site_base = "http://127.0.0.1:9"\n[sources.ecfr]\nenabled = false\n'
+        "[sources.bis]\nenabled = false\n"
     )
     result = regwatch("run", "--date", "2026-10-05", cwd=tmp_path)
     assert result.returncode == 3
@@ -76,7 +78,7 @@ def test_config_errors_are_one_line_with_exit_status_2(tmp_path):
 def test_unknown_source_is_named_with_the_known_ones(tmp_path):
     result = regwatch("crawl", "ecfr-typo", "--since", "2026-10-01", cwd=tmp_path)
     assert result.returncode == 2
-    assert "unknown source 'ecfr-typo'; known sources: ecfr, federal_register" in result.stderr
+    assert "unknown source 'ecfr-typo'; known sources: bis, ecfr, federal_register" in result.stderr
 
 
 @pytest.mark.parametrize("command", COMMANDS)

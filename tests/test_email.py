@@ -6,6 +6,7 @@ import dataclasses
 import socket
 from datetime import UTC, date, datetime, timedelta
 from email import message_from_bytes, policy
+from pathlib import Path
 
 import pytest
 from aiosmtpd.controller import Controller
@@ -162,3 +163,90 @@ def test_a_digest_over_the_size_budget_is_folded_into_a_summary(mail_config):
     for _, raw in inbox.messages:
         text = message_from_bytes(raw, policy=policy.default).get_body(("plain",))
         assert "larger than the mail size budget" in text.get_content()
+
+
+def test_an_eccn_watch_gets_exactly_the_changes_that_touch_it(demo_server, tmp_path):
+    """3A090*: its own CCL entry (not the 4A906 and 3A001 edits made on the same day), an EAR
+    section that starts to name it, the proposed rule and the press releases that name it;
+    nothing else."""
+    corpus = demo_server.corpus
+    ccl = (Path(__file__).parent / "data" / "ecfr" / "part-774_supp-1_excerpt.xml").read_bytes()
+    corpus.ecfr_full[("2026-10-01", 15, "774")] = ccl
+    corpus.ecfr_full[("2026-10-09", 15, "774")] = (
+        ccl.replace(b"4800 or more", b"4000 or more")
+        .replace(b"34 or more physical qubits", b"40 or more physical qubits")
+        .replace(b"NS, RS, MT, NP, AT</P>", b"NS, RS, MT, NP, AT, UI</P>")
+    )
+    part = corpus.ecfr_full[("2026-10-09", 15, "744")]
+    corpus.ecfr_full[("2026-10-09", 15, "744")] = part.replace(
+        b"to defined nuclear end uses.</P>",
+        b"to defined nuclear end uses, and of items in ECCN 3A090 to certain data centers.</P>",
+    )
+    rows = corpus.ecfr_versions[15]["content_versions"]
+    for day, identifier, part_number in (
+        ("2026-10-01", "Supplement No. 1 to Part 774", "774"),
+        ("2026-10-09", "Supplement No. 1 to Part 774", "774"),
+        ("2026-10-09", "744.1", "744"),
+    ):
+        rows.append(
+            {
+                **rows[0],
+                "date": day,
+                "amendment_date": day,
+                "issue_date": day,
+                "identifier": identifier,
+                "part": part_number,
+            }
+        )
+    listing = corpus.web["/news-updates"]
+    corpus.web["/news-updates"] = listing.replace(
+        b'<div class="view-content">',
+        b'<div class="view-content"><a href="/press-release/deemed-export-seminar">Seminar</a>',
+    )
+    corpus.web["/press-release/deemed-export-seminar"] = corpus.web[
+        "/press-release/bis-proposes-revisions-license-exception-aca"
+    ].replace(b"3A090", b"the export of technology")  # names no ECCN at all
+    base = point_at(config_module.load(None, env={}), demo_server, tmp_path, ecfr=True, bis=True)
+    config = dataclasses.replace(
+        base,
+        sources=dataclasses.replace(
+            base.sources, ecfr=dataclasses.replace(base.sources.ecfr, watches=("15:744,774",))
+        ),
+        subscriptions=(
+            SubscriptionConfig(
+                name="AI chips", recipients=("dana@example.com",), eccns=("3A090*",)
+            ),
+        ),
+        smtp=SmtpConfig(host="127.0.0.1", port=free_port(), security="none"),
+    )
+    inbox = Inbox()
+    controller = serve(config, inbox)
+    try:
+        for day in (MON, date(2026, 10, 6), date(2026, 10, 9)):
+            report = run_day(config, day)
+            assert report.ok, report.errors
+    finally:
+        controller.stop()
+    mails = {}
+    for _, raw in inbox.messages:
+        message = message_from_bytes(raw, policy=policy.default)
+        mails[message["Subject"].split(": ")[1][:10]] = (
+            message.get_body(("plain",)).get_content().replace("\r\n", "\n")
+        )
+
+    monday = mails["2026-10-05"]  # the press releases that name 3A090; no FR document does
+    assert "Commerce Adds Eleven Entities to the Entity List\n  Press Release" in monday
+    assert "BIS Proposes Revisions to License Exception ACA\n  Press Release" in monday
+    assert "Seminar" not in monday and "deemed-export" not in monday
+    assert "0 new documents, 2 on public inspection." in monday  # that list is not filtered
+    assert "Additions to the Entity List\n  " not in monday and "Aerotrans" not in monday
+    tuesday = mails["2026-10-06"]  # the proposed rule amends License Exception ACA for 3A090
+    assert "Revisions to License Exception Advanced Computing Authorized (ACA)" in tuesday
+    assert "Five-Year Records Retention" not in tuesday
+    friday = mails["2026-10-09"]
+    assert "== eCFR: prior rule text changed (2) ==" in friday
+    assert "* 15 CFR 744.1 -- " in friday and "{+, and of items in ECCN 3A090" in friday
+    assert "* 15 CFR 774 Supp. No. 1 -- " in friday and "[-4800-]{+4000+}" in friday
+    for other in ("qubits", "UI", "4A906", "3A001", "744.11", "744 Supp. No. 4"):
+        assert other not in friday, other
+    assert "Removal of Certain Entities" not in friday

@@ -126,6 +126,7 @@ def test_the_scheduler_runs_three_crawls_in_a_row_in_subprocesses(tmp_path: Path
             f'site_base = "{server.base}"\n'
             f'[sources.ecfr]\napi_base = "{server.base}/api/versioner/v1"\n'
             'watches = ["15:744"]\n'
+            f'[sources.bis]\nsite_base = "{server.base}"\n'
         )
         scheduler = subprocess.Popen(
             [sys.executable, "-m", "crawler", "--config", str(config), "schedule"],

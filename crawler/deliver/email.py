@@ -50,9 +50,11 @@ def compose(
 ) -> EmailMessage:
     """The multipart (text + HTML) digest for one recipient, folded into a summary with
     links when it would exceed the size budget."""
-    changed = len(digest.cfr_changes) + len(digest.changes)
+    pages = [e.op for e in digest.web]
+    changed = len(digest.cfr_changes) + len(digest.changes) + pages.count("changed")
     subject = one_line(
-        f"regwatch {subscription.name}: {digest.day} - {digest.total_new} new, "
+        f"regwatch {subscription.name}: {digest.day} - "
+        f"{digest.total_new + pages.count('new')} new, "
         f"{changed} changed" + (" - SOURCES FAILED" if digest.degraded else "")
     )
     message = _message(digest, subscription, recipient, config, now, subject, brief=False)

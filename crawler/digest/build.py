@@ -20,8 +20,9 @@ from crawler.digest.context import (
     RedlineEntry,
     Section,
     SourceLine,
+    WebEntry,
 )
-from crawler.digest.select import change_facets, document_facets
+from crawler.digest.select import change_facets, document_facets, web_facets
 from crawler.entities import ENTITY_LIST
 from crawler.entities import summary as entity_summary
 from crawler.records import FrDocument, Node
@@ -51,6 +52,16 @@ class DayRecords:
     cfr: tuple[CfrRecord, ...] = ()
     topics: tuple[Topic, ...] = ()
     redlines: dict[str, tuple[RedlineRecord, ...]] = field(default_factory=dict)
+    web: tuple[WebRecord, ...] = ()
+
+
+@dataclass(frozen=True)
+class WebRecord:
+    """A BIS web page first seen (``old`` None) or changed in the day's runs."""
+
+    row: DocumentRow
+    old: Node | None
+    new: Node
 
 
 @dataclass(frozen=True)
@@ -90,7 +101,8 @@ def build_digest(records: DayRecords, tz: ZoneInfo) -> Digest:
     if others:
         sections.append(Section("Other documents", others))
     cfr = [_cfr_entry(r, records.topics) for r in records.cfr]
-    found = {"federal_register": len(entries), "ecfr": len(cfr)}
+    web = [_web_entry(r, records.topics) for r in records.web]
+    found = {"federal_register": len(entries), "ecfr": len(cfr), "bis": len(web)}
     mailed = next((r for r in records.sources if r.source == "email"), None)
     if mailed is not None:
         found["email"] = int(mailed.stats.get("sent", 0))
@@ -114,8 +126,22 @@ def build_digest(records: DayRecords, tz: ZoneInfo) -> Digest:
         inspection=tuple(_inspection(r) for r in records.inspection),
         sources=lines,
         total_new=len(entries),
-        degraded=any(line.status != "ok" for line in lines),
+        # mail is sent from the digest before the email line can say how sending went
+        degraded=any(
+            line.status != "ok" and (line.name, line.status) != ("email", "not run")
+            for line in lines
+        ),
+        web=tuple(e for e in web if e.substantive),
+        web_quiet=tuple(e for e in web if not e.substantive),
+        alerts=tuple(
+            f"{e.target}: {e.message}"
+            for e in records.errors
+            if e.message.startswith(ALERTS) and e.run in {r.run for r in records.sources}
+        ),
     )
+
+
+ALERTS = ("source moved", "source missing")
 
 
 FIELD_NAMES = {
@@ -213,7 +239,41 @@ def _cfr_entry(record: CfrRecord, topics: tuple[Topic, ...]) -> CfrChangeEntry:
     )
 
 
-NOUNS = {"ecfr": "changed", "email": "sent"}
+def _web_entry(record: WebRecord, topics: tuple[Topic, ...]) -> WebEntry:
+    row, new = record.row, record.new
+    if record.old is None:
+        diff, op, substantive = None, "new", True
+        said = [c.text for c in new.children if c.kind != "heading" and c.text != row.title]
+        summary = _clip(" ".join(t for t in said if len(t) > 40)[:600] or " ".join(said))
+        text = " ".join(c.text for c in new.children)
+    else:
+        diff, op, summary = diff_documents(record.old, new), "changed", ""
+        substantive = bool(diff.substantive)
+        text = " ".join([f.new for c in diff.changes for f in c.fields])
+        text += " ".join(c.node.text for c in diff.changes if c.node)
+    return WebEntry(
+        key=row.key,
+        kind=row.kind,
+        title=row.title,
+        url=row.url,
+        published=row.meta.get("published") or "",
+        op=op,
+        summary=summary,
+        diff=diff,
+        text=text_view(diff) if diff is not None else "",
+        substantive=substantive,
+        facets=web_facets(row.kind, row.title, text, topics),
+    )
+
+
+def _clip(text: str, limit: int = 400) -> str:
+    """``text`` cut at a word boundary near ``limit`` characters, marked when cut."""
+    if len(text) <= limit:
+        return text
+    return text[:limit].rsplit(" ", 1)[0] + " ..."
+
+
+NOUNS = {"ecfr": "changed", "email": "sent", "bis": "new or changed"}
 
 
 def _redline(record: RedlineRecord) -> RedlineEntry:

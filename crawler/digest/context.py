@@ -96,6 +96,23 @@ class CfrChangeEntry:
 
 
 @dataclass(frozen=True)
+class WebEntry:
+    """A BIS web page: a new item (press release, news) or a watched page that changed."""
+
+    key: str  # bis:/press-release/...
+    kind: str  # Press Release, News, Web Page
+    title: str
+    url: str
+    published: str  # ISO, as the page states it, or ""
+    op: str  # new, changed
+    summary: str  # a new item's opening paragraphs
+    diff: DocumentDiff | None  # a changed page's redline
+    text: str  # the redline as plain text
+    substantive: bool
+    facets: Facets = field(default_factory=Facets)
+
+
+@dataclass(frozen=True)
 class InspectionEntry:
     number: str
     kind: str
@@ -130,3 +147,6 @@ class Digest:
     sources: tuple[SourceLine, ...]
     total_new: int
     degraded: bool
+    web: tuple[WebEntry, ...] = ()  # new BIS items and substantive page changes
+    web_quiet: tuple[WebEntry, ...] = ()  # BIS page changes of typography only (folded)
+    alerts: tuple[str, ...] = ()  # "source moved: ..." / "source missing: ..." lines

@@ -9,13 +9,15 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from crawler.config import SubscriptionConfig
+from crawler.diff import DocumentDiff
+from crawler.diff.views import text_view
+from crawler.entities import summary as entity_summary
 from crawler.parse.text import fold
 from crawler.records import FrDocument, Node
 from crawler.topics import Topic, tag
 
 if TYPE_CHECKING:
-    from crawler.diff import DocumentDiff
-    from crawler.digest.context import Digest
+    from crawler.digest.context import CfrChangeEntry, Digest
 
 TYPES = {
     "RULE": "Rule",
@@ -75,13 +77,24 @@ _ECCN = re.compile(r"^[0-9][A-E][0-9]{3}$")
 
 def document_facets(doc: FrDocument, topics: tuple[Topic, ...]) -> Facets:
     text = " ".join((doc.title, doc.abstract, doc.action))
+    regtext = " ".join(
+        line
+        for r in (doc.xml.regtexts if doc.xml else ())
+        for line in (*r.text, *(p for s in r.sections for p in s.paragraphs))
+    )
     return Facets(
         agencies=doc.agency_slugs,
         type=doc.type,
         cfr=doc.cfr_parts,
+        eccns=_mentioned(f"{text} {regtext}"),  # a rule that amends or names an ECCN
         text=text,
         topics=tag(text, topics),
     )
+
+
+def _mentioned(text: str) -> tuple[str, ...]:
+    """ECCNs named in ``text`` ("3A090", also as "3A090.a"), each once, in order."""
+    return tuple(dict.fromkeys(re.findall(r"\b[0-9][A-E][0-9]{3}\b", text)))
 
 
 def change_facets(key: str, title: str, diff: DocumentDiff, topics: tuple[Topic, ...]) -> Facets:
@@ -93,13 +106,28 @@ def change_facets(key: str, title: str, diff: DocumentDiff, topics: tuple[Topic,
         + [f.new for c in diff.changes for f in c.fields]
         + [" ".join(_node_text(c.node)) for c in diff.changes if c.node]
     )
-    mentioned = re.findall(r"\b[0-9][A-E][0-9]{3}\b", text)  # sections that cite an ECCN
+    own = [x for x in labels if _ECCN.match(x)]
     return Facets(
         cfr=(key.removeprefix("cfr:").split("~")[0],),
-        eccns=tuple(dict.fromkeys([*(x for x in labels if _ECCN.match(x)), *mentioned])),
+        eccns=tuple(dict.fromkeys([*own, *_mentioned(text)])),  # and sections citing one
         entities=entities,
         text=text,
         topics=tag(text, topics),
+    )
+
+
+BIS_SLUG = "industry-and-security-bureau"
+
+
+def web_facets(kind: str, title: str, text: str, topics: tuple[Topic, ...]) -> Facets:
+    """Facets of a BIS web page: BIS's own, and the ECCNs its text names."""
+    said = f"{title} {text}"
+    return Facets(
+        agencies=(BIS_SLUG,),
+        type=kind,
+        eccns=_mentioned(said),
+        text=said,
+        topics=tag(said, topics),
     )
 
 
@@ -116,6 +144,9 @@ def for_subscription(digest: Digest, subscription: SubscriptionConfig) -> Digest
     def keep(entries: tuple) -> tuple:
         return tuple(e for e in entries if matches(subscription, e.facets))
 
+    def narrow(entries: tuple) -> tuple:
+        return tuple(narrowed(e, subscription) for e in keep(entries))
+
     sections = tuple(dataclasses.replace(s, entries=keep(s.entries)) for s in digest.sections)
     sections = tuple(s for s in sections if s.entries)
     corrections = keep(digest.corrections)
@@ -123,10 +154,43 @@ def for_subscription(digest: Digest, subscription: SubscriptionConfig) -> Digest
         digest,
         sections=sections,
         corrections=corrections,
-        cfr_changes=keep(digest.cfr_changes),
-        cfr_quiet=keep(digest.cfr_quiet),
+        cfr_changes=narrow(digest.cfr_changes),
+        cfr_quiet=narrow(digest.cfr_quiet),
+        web=keep(digest.web),
+        web_quiet=keep(digest.web_quiet),
         changes=() if subscription_filters(subscription) else digest.changes,
         total_new=sum(len(s.entries) for s in sections) + len(corrections),
+    )
+
+
+def narrowed(entry: CfrChangeEntry, subscription: SubscriptionConfig) -> CfrChangeEntry:
+    """A change to a list (the CCL by ECCN, the Entity List by country) cut down to the
+    rows the subscription watches: a 3A090 watch is not sent the 4A906 edit made by the
+    same rule. Other changes are kept whole."""
+    s = subscription
+
+    def wanted(label: str) -> bool:
+        if _ECCN.match(label):
+            return not s.eccns or any(fnmatch.fnmatchcase(label, p.upper()) for p in s.eccns)
+        if "|" in label:
+            country = fold(label.partition("|")[0]).upper()
+            return not s.entity_countries or country in {
+                fold(c).upper() for c in s.entity_countries
+            }
+        return True
+
+    listed = [c for c in entry.diff.changes if any(_ECCN.match(x) or "|" in x for x in c.path)]
+    if not listed:
+        return entry
+    kept = tuple(c for c in entry.diff.changes if all(wanted(x) for x in c.path))
+    if len(kept) == len(entry.diff.changes):
+        return entry
+    diff = DocumentDiff(kept)
+    return dataclasses.replace(
+        entry,
+        diff=diff,
+        text=text_view(diff),
+        summary=entity_summary(diff) if entry.summary else "",
     )
 
 

@@ -45,6 +45,9 @@ class Corpus:
     ecfr_versions: dict[int, dict[str, Any]] = field(default_factory=dict)  # title -> JSON
     ecfr_full: dict[tuple[str, int, str], bytes] = field(default_factory=dict)  # date,title,part
     ecfr_page_size: int = 1000  # rows per page of versions/title-N.json, as the API pages
+    web: dict[str, bytes] = field(default_factory=dict)  # site path -> HTML (bis.gov pages)
+    web_redirects: dict[str, tuple[int, str]] = field(default_factory=dict)  # path -> status, to
+    robots: bytes | None = None  # /robots.txt (None: 404, which allows everything)
 
     @classmethod
     def load(cls, folder: Path) -> Corpus:
@@ -65,6 +68,12 @@ class Corpus:
         for path in sorted((ecfr / "full").glob("*/title-*/part-*.xml")):
             day, title = path.parent.parent.name, int(path.parent.name.removeprefix("title-"))
             corpus.ecfr_full[(day, title, path.stem.removeprefix("part-"))] = path.read_bytes()
+        web = folder / "web"
+        for path in sorted(web.rglob("*.html")):
+            corpus.web["/" + path.relative_to(web).with_suffix("").as_posix()] = path.read_bytes()
+        if (web / "redirects.json").exists():
+            moves = json.loads((web / "redirects.json").read_text(encoding="utf-8"))
+            corpus.web_redirects = {k: (int(v[0]), v[1]) for k, v in moves.items()}
         return corpus
 
     def ecfr_part(self, day: str, title: int, part: str) -> bytes | None:

@@ -1,4 +1,4 @@
-"""A Federal Register API look-alike on 127.0.0.1, serving a Corpus with the API's quirks.
+"""The FR API, the eCFR API and bis.gov look-alike on 127.0.0.1, serving a Corpus with quirks.
 
 It reproduces what the spider must cope with (SOURCES.md 1.4): ``per_page`` outside
 2..2000 silently becomes 20, ``page`` outside 1..50 or past 10,000 results silently
@@ -51,6 +51,11 @@ NOT_COMPRESSED = (
 MAINTENANCE = (
     b"<!DOCTYPE html><html><head><title>Federal Register :: Scheduled Maintenance"
     b"</title></head><body><h1>We'll be back shortly</h1></body></html>"
+)
+
+NOT_FOUND_PAGE = (
+    b"<!DOCTYPE html><html><head><title>Page not found | Bureau of Industry and Security"
+    b"</title></head><body><main><h1>Page not found</h1></main></body></html>"
 )
 
 
@@ -145,6 +150,9 @@ class _Handler(BaseHTTPRequestHandler):
             return self._send(fault.status, b'{"status":%d}' % fault.status, headers=headers)
         if fault and fault.html:
             return self._send(200, MAINTENANCE, "text/html; charset=utf-8")
+        moved = self.replay.corpus.web_redirects.get(urlsplit(self.path).path)
+        if moved is not None:
+            return self._send(moved[0], b"", "text/html", {"Location": moved[1]})
         status, body, ctype = self._route(fault)
         if fault and fault.truncate is not None:
             body = body[: fault.truncate]
@@ -197,6 +205,12 @@ class _Handler(BaseHTTPRequestHandler):
         )
         if match and (xml := corpus.xml_for(match.group(1))) is not None:
             return 200, xml, "text/xml; charset=utf-8"
+        if url.path == "/robots.txt" and corpus.robots is not None:
+            return 200, corpus.robots, "text/plain; charset=utf-8"
+        if url.path in corpus.web:
+            return 200, corpus.web[url.path], "text/html; charset=utf-8"
+        if not url.path.startswith(("/api/", "/documents/")):
+            return 404, NOT_FOUND_PAGE, "text/html; charset=utf-8"
         return 404, b'{"status":404,"message":"Not Found"}', "application/json"
 
 

@@ -59,3 +59,13 @@ register(
         spider="crawler.spiders.ecfr:EcfrSpider",
     )
 )
+register(
+    Source(
+        name="bis",
+        title="BIS web site",
+        summary="bis.gov press releases and news (the items linked from the configured "
+        "listings) and watched pages: main content only, new items and changed pages, "
+        "moved (301) and missing (404) pages as alerts.",
+        spider="crawler.spiders.bis:BisSpider",
+    )
+)

@@ -7,9 +7,10 @@ from collections.abc import Iterator
 from typing import Any
 
 import scrapy
+from scrapy.http import Response
 
 from crawler.fetch_errors import describe
-from crawler.items import CrawlError
+from crawler.items import CrawlError, Validators
 from storage import Store
 
 
@@ -38,3 +39,26 @@ class RegwatchSpider(scrapy.Spider):
             describe(failure),
             fatal=bool(request.meta.get("fatal")),
         )
+
+    def conditional(self, url: str) -> dict[str, str]:
+        """If-None-Match / If-Modified-Since for ``url`` from the validators last stored."""
+        etag, modified = self.store.validators([url]).get(url, (None, None))
+        headers = {}
+        if etag:
+            headers["If-None-Match"] = etag
+        if modified:
+            headers["If-Modified-Since"] = modified
+        return headers
+
+
+def validators(response: Response) -> Validators:
+    """The response's ETag and Last-Modified, to be stored once its payload is."""
+    if response.status != 200:
+        return {}
+    etag = response.headers.get("ETag")
+    modified = response.headers.get("Last-Modified")
+    if not etag and not modified:
+        return {}
+    return {
+        response.url: (etag.decode() if etag else None, modified.decode() if modified else None)
+    }

@@ -24,12 +24,11 @@ from crawler.items import (
     FetchedDocument,
     FetchedPublicInspection,
     Unchanged,
-    Validators,
     WindowCounted,
 )
 from crawler.parse.fr_json import document_number_from_url, load_json, parse_search_page
 from crawler.settings import API_SLOT, XML_SLOT
-from crawler.spiders.base import RegwatchSpider
+from crawler.spiders.base import RegwatchSpider, validators
 
 API_CAP = 10_000
 SEARCH_FIELDS = ("document_number", "publication_date", "json_url", "full_text_xml_url")
@@ -185,7 +184,7 @@ class FederalRegisterSpider(RegwatchSpider):
             xml_url=xml_url,
             xml=None,
             fetched_at=self.now,
-            validators=_validators(response),
+            validators=validators(response),
             reference_for=reference_for,
         )
         if xml_url is None:
@@ -215,19 +214,11 @@ class FederalRegisterSpider(RegwatchSpider):
         except ParseError as exc:
             yield CrawlError(self.name, f"fr:{fetched.number}", str(exc))
             return
-        validators = {**fetched.validators, **_validators(response)}
-        yield FetchedDocument(**{**fetched.__dict__, "xml": xml, "validators": validators})
+        both = {**fetched.validators, **validators(response)}
+        yield FetchedDocument(**{**fetched.__dict__, "xml": xml, "validators": both})
 
     def _conditional(self, url: str, number: str) -> dict[str, str]:
-        if f"fr:{number}" not in self.known:
-            return {}
-        etag, modified = self.store.validators([url]).get(url, (None, None))
-        headers = {}
-        if etag:
-            headers["If-None-Match"] = etag
-        if modified:
-            headers["If-Modified-Since"] = modified
-        return headers
+        return self.conditional(url) if f"fr:{number}" in self.known else {}
 
     def _body_or_stored(self, response: Response, number: str, role: str) -> bytes:
         if response.status != 304:
@@ -269,15 +260,3 @@ class FederalRegisterSpider(RegwatchSpider):
         yield FetchedPublicInspection(self.name, day, response.url, response.body, self.now)
 
     # --- failures ------------------------------------------------------------------------
-
-
-def _validators(response: Response) -> Validators:
-    if response.status != 200:
-        return {}
-    etag = response.headers.get("ETag")
-    modified = response.headers.get("Last-Modified")
-    if not etag and not modified:
-        return {}
-    return {
-        response.url: (etag.decode() if etag else None, modified.decode() if modified else None)
-    }

@@ -1,0 +1,158 @@
+"""The ``bis`` spider: bis.gov press releases, news and watched pages.
+
+Each configured listing (``/news-updates``) is read for links to items (``/press-release/...``);
+the newest ``max_items`` of them and every watched page are fetched, conditionally when
+already stored. Redirects are not followed blindly: a permanent one (301/308) is recorded as
+a "source moved" alert (and followed on the same host, so the page stays tracked under its
+configured path); a 404/410 is a "source missing" alert. Both reach the digest. robots.txt is
+obeyed: this is a web site, not an API.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from datetime import date
+from typing import Any, ClassVar
+from urllib.parse import urljoin, urlsplit
+
+import scrapy
+from scrapy.http import Response
+
+from crawler.errors import ParseError
+from crawler.items import CrawlError, FetchedWebPage, Unchanged
+from crawler.parse.web_page import listing_links
+from crawler.settings import BIS_SLOT
+from crawler.spiders.base import RegwatchSpider, validators
+
+MOVED = (301, 308)
+REDIRECTS = (301, 302, 303, 307, 308)
+MISSING = (404, 410)
+MAX_HOPS = 5
+
+
+class BisSpider(RegwatchSpider):
+    name = "bis"
+    custom_settings: ClassVar[dict[str, Any]] = {"ROBOTSTXT_OBEY": True}
+
+    def __init__(self, day: str, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.day = date.fromisoformat(day)
+
+    @classmethod
+    def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> BisSpider:
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        spider.site = spider.cfg.site_base.rstrip("/")
+        spider.allowed_domains = [urlsplit(spider.site).hostname]
+        spider.known = spider.store.known_keys("bis:")
+        spider.requested: set[str] = set()
+        return spider
+
+    async def start(self) -> AsyncIterator[Any]:
+        for path in self.cfg.listings:
+            yield self._request(self.site + path, path, listing=None, is_listing=True)
+        for path in self.cfg.pages:
+            yield self._request(self.site + path, path, listing=None)
+
+    def _request(
+        self,
+        url: str,
+        path: str,
+        listing: str | None,
+        is_listing: bool = False,
+        hops: int = 0,
+    ) -> scrapy.Request:
+        self.requested.add(path)
+        known = not is_listing and f"bis:{path}" in self.known
+        headers = self.conditional(url) if known else {}
+        return scrapy.Request(
+            url,
+            headers=headers,
+            callback=self.parse_page,
+            errback=self.failed,
+            dont_filter=True,
+            cb_kwargs={"path": path, "listing": listing, "is_listing": is_listing, "hops": hops},
+            meta={
+                "download_slot": BIS_SLOT,
+                "target": f"bis:{path}",
+                "dont_redirect": True,
+                "handle_httpstatus_list": [304, *REDIRECTS, *MISSING],
+            },
+        )
+
+    def parse_page(
+        self, response: Response, path: str, listing: str | None, is_listing: bool, hops: int
+    ) -> Iterator[Any]:
+        status = response.status
+        if status in REDIRECTS:
+            yield from self._redirect(response, path, listing, is_listing, hops)
+            return
+        if status in MISSING:
+            yield CrawlError(
+                self.name,
+                f"bis:{path}",
+                f"source missing: {response.url} answers HTTP {status}; "
+                "remove it from [sources.bis] or find where it went",
+            )
+            return
+        if status == 304:
+            yield Unchanged(self.name, f"bis:{path}")
+            return
+        if is_listing:
+            yield from self._items(response, path)
+            return
+        yield FetchedWebPage(
+            source=self.name,
+            path=path,
+            url=response.url,
+            body=response.body,
+            day=self.day,
+            fetched_at=self.now,
+            listing=listing,
+            validators=validators(response),
+        )
+
+    def _redirect(
+        self, response: Response, path: str, listing: str | None, is_listing: bool, hops: int
+    ) -> Iterator[Any]:
+        location = response.headers.get("Location")
+        target = urljoin(response.url, location.decode("latin-1")) if location else ""
+        same_host = urlsplit(target).netloc == urlsplit(response.url).netloc
+        if response.status in MOVED:
+            follow = "followed" if same_host and target else "not followed"
+            yield CrawlError(
+                self.name,
+                f"bis:{path}",
+                f"source moved: {response.url} redirects permanently (HTTP {response.status}) "
+                f"to {target or 'nowhere'} ({follow}); update [sources.bis]",
+            )
+        if not target or not same_host or hops >= MAX_HOPS:
+            if response.status not in MOVED:
+                yield CrawlError(
+                    self.name,
+                    f"bis:{path}",
+                    f"{response.url} redirects (HTTP {response.status}) to "
+                    f"{target or 'nowhere'}, not followed",
+                )
+            return
+        yield self._request(target, path, listing, is_listing, hops + 1)
+
+    def _items(self, response: Response, listing: str) -> Iterator[Any]:
+        try:
+            paths = listing_links(
+                response.body, response.url, tuple(self.cfg.item_paths), f"bis:{listing}"
+            )
+        except ParseError as exc:
+            yield CrawlError(self.name, f"bis:{listing}", str(exc))
+            return
+        if not paths:
+            yield CrawlError(
+                self.name,
+                f"bis:{listing}",
+                f"{response.url}: no links to items under {', '.join(self.cfg.item_paths)} "
+                "(has the page changed its layout?)",
+            )
+            return
+        base = f"{urlsplit(response.url).scheme}://{urlsplit(response.url).netloc}"
+        for path in paths[: self.cfg.max_items]:
+            if path not in self.requested:
+                yield self._request(base + path, path, listing=listing)

@@ -1,0 +1,210 @@
+"""The bis spider: bis.gov pages through a real Scrapy crawl against the replay server."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from datetime import date
+
+import pytest
+from conftest import point_at, run_day
+
+from crawler import config as config_module
+from crawler.errors import ParseError
+from crawler.parse.web_page import listing_links, parse_web_page
+from crawler.replay import Corpus, ReplayServer
+from storage import Store
+
+MON, TUE, WED = date(2026, 10, 5), date(2026, 10, 6), date(2026, 10, 7)
+GUIDANCE = "/licensing/end-user-guidance/validated-end-user-program"
+
+
+def page(title: str, paragraphs: list[str], when: str = "", menu: str = "Licensing") -> bytes:
+    """A page in bis.gov's shape: banner, header and menu, breadcrumb, main, footer, scripts."""
+    stamp = (
+        f'<p class="date"><time datetime="{when}T09:00:00-04:00">{when}</time></p>' if when else ""
+    )
+    body = "".join(f"<p>{p}</p>" for p in paragraphs)
+    return f"""<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">
+<title>{title} | Bureau of Industry and Security</title>
+<script>var tracker = "{title}";</script><style>p {{ margin: 0 }}</style></head>
+<body><a class="skip-link" href="#main-content">Skip to main content</a>
+<header role="banner"><nav aria-label="Primary"><ul><li><a href="/licensing">{menu}</a></li>
+<li><a href="/press-release/in-the-menu">A press release</a></li></ul></nav></header>
+<main id="main-content"><nav class="breadcrumb"><a href="/">Home</a></nav>
+<h1>{title}</h1>{stamp}{body}
+<script>document.write("injected")</script></main>
+<footer role="contentinfo"><p>1401 Constitution Ave. NW</p></footer></body></html>""".encode()
+
+
+def listing(*paths: str) -> bytes:
+    links = "".join(f'<div class="views-row"><a href="{p}">{p}</a></div>' for p in paths)
+    return page("News &amp; Updates", []).replace(b"</h1>", b"</h1>" + links.encode())
+
+
+def release(n: int, eccn: str = "") -> bytes:
+    extra = f" The rule controls items under ECCN {eccn}." if eccn else ""
+    return page(
+        f"Press release number {n}",
+        ["FOR IMMEDIATE RELEASE", f"WASHINGTON, D.C. - BIS announced action number {n}.{extra}"],
+        when=f"2026-10-0{n}",
+    )
+
+
+@pytest.fixture
+def site():
+    corpus = Corpus(
+        web={
+            "/news-updates": listing("/press-release/one", "/press-release/two"),
+            "/press-release/one": release(1),
+            "/press-release/two": release(2, "3A090"),
+            GUIDANCE: page("Validated End-User Program", ["VEUs may receive items.", "Apply."]),
+        }
+    )
+    with ReplayServer(corpus) as server:
+        yield server
+
+
+@pytest.fixture
+def config(site, tmp_path):
+    base = point_at(config_module.load(None, env={}), site, tmp_path, bis=True)
+    bis = dataclasses.replace(base.sources.bis, pages=(GUIDANCE,))
+    return dataclasses.replace(base, sources=dataclasses.replace(base.sources, bis=bis))
+
+
+def digest(config, day: date) -> str:
+    return (config.digest_dir / f"{day.isoformat()}.txt").read_text()
+
+
+def test_main_content_without_navigation_footer_or_scripts():
+    parsed = parse_web_page(release(1, "3A090"), "/press-release/one", "https://x/p", "p")
+    assert parsed.title == "Press release number 1"
+    assert parsed.kind == "Press Release"
+    assert parsed.published == date(2026, 10, 1)
+    texts = [b.text for b in parsed.blocks]
+    assert texts == [
+        "Press release number 1",
+        "2026-10-01",
+        "FOR IMMEDIATE RELEASE",
+        "WASHINGTON, D.C. - BIS announced action number 1. The rule controls items under "
+        "ECCN 3A090.",
+    ]
+    joined = " ".join(texts)
+    for noise in ("Skip to", "Licensing", "menu", "Home", "Constitution", "tracker", "injected"):
+        assert noise not in joined
+
+
+def test_a_listing_yields_its_items_once_in_order_on_the_same_host_only():
+    body = listing(
+        "/press-release/b",
+        "https://x.example/press-release/a?utm=1",
+        "/press-release/b/",
+        "https://elsewhere.example/press-release/c",
+        "/news-updates/d",
+        "/about",
+    )
+    paths = listing_links(
+        body, "https://x.example/news-updates", ("/press-release/", "/news-updates/"), "l"
+    )
+    assert paths == ["/press-release/b", "/press-release/a", "/news-updates/d"]  # not the menu's
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        (b'{"status": 503}', "not an HTML page (got JSON)"),
+        (b"", "not an HTML page (got nothing)"),
+        (release(1)[:400], "cut short"),
+        (b"<!DOCTYPE html><html><body><main></main></body></html>", "no main content"),
+    ],
+)
+def test_what_is_not_a_whole_page_is_a_one_line_error(body, message):
+    with pytest.raises(ParseError, match=re.escape(message)):
+        parse_web_page(body, "/p", "https://x/p", "bis:/p")
+
+
+def test_new_items_and_watched_pages_then_a_change_as_a_redline(config, site):
+    report = run_day(config, MON)
+    assert report.ok, report.errors
+    store = Store.open(config.store_path)
+    assert store.keys("bis:") == sorted(
+        ["bis:/press-release/one", "bis:/press-release/two", f"bis:{GUIDANCE}"]
+    )
+    text = digest(config, MON)
+    assert "== BIS web site: new and changed pages (3) ==" in text
+    assert "Press release number 2\n  Press Release, 2026-10-02 -- new" in text
+    assert "BIS web site: ok" in text
+
+    site.corpus.web["/news-updates"] = listing(
+        "/press-release/three", "/press-release/one", "/press-release/two"
+    )
+    site.corpus.web["/press-release/three"] = release(3)
+    site.corpus.web[GUIDANCE] = page(
+        "Validated End-User Program",
+        ["VEUs may receive eligible items.", "Apply."],
+        menu="Licensing &amp; Compliance",  # the menu changed too: noise, never shown
+    )
+    site.requests.clear()
+    report = run_day(config, TUE)
+    assert report.ok, report.errors
+    text = digest(config, TUE)
+    assert "== BIS web site: new and changed pages (2) ==" in text
+    assert "* Press release number 3\n  Press Release, 2026-10-03 -- new" in text
+    assert "Validated End-User Program\n  Web Page -- changed" in text
+    assert "VEUs may receive {+eligible +}items." in text
+    assert "Press release number 1" not in text and "Licensing" not in text
+    known = [h for p, h in site.requests if p == "/press-release/one"]
+    assert known and known[0].get("If-None-Match")  # asked conditionally, answered 304
+    bis = next(s for s in report.sources if s.source == "bis")
+    assert bis.stats == {"new": 1, "changed": 1, "unchanged": 2}
+
+    versions = store.counts()["versions"]
+    again = run_day(config, TUE)  # a rerun converges
+    assert again.ok and store.counts()["versions"] == versions
+    store.close()
+
+
+def test_a_moved_page_and_a_missing_one_are_alerts_and_lose_nothing(config, site):
+    run_day(config, MON)
+    site.corpus.web["/press-release/two-renamed"] = site.corpus.web.pop("/press-release/two")
+    site.corpus.web_redirects["/press-release/two"] = (301, "/press-release/two-renamed")
+    del site.corpus.web[GUIDANCE]
+    report = run_day(config, TUE)
+    assert report.status == "degraded"
+    messages = [e.message for e in report.errors]
+    assert any(
+        m.startswith("source moved: ") and "(HTTP 301) to " in m and "/two-renamed (followed)" in m
+        for m in messages
+    ), messages
+    assert any(m.startswith("source missing: ") and "HTTP 404" in m for m in messages), messages
+    text = digest(config, TUE)
+    head = text.split("==", 1)[0]  # the alerts stand at the top, before any section
+    assert "!! bis:/press-release/two: source moved: " in head
+    assert f"!! bis:{GUIDANCE}: source missing: " in head
+    html = (config.digest_dir / f"{TUE.isoformat()}.html").read_text()
+    assert "Source alerts" in html
+    store = Store.open(config.store_path)
+    assert [v.valid_from for v in store.history(f"bis:{GUIDANCE}")] == ["2026-10-05"]  # kept
+    assert [v.valid_from for v in store.history("bis:/press-release/two")] == ["2026-10-05"]
+    store.close()
+
+
+def test_an_html_error_page_or_json_where_a_page_was_expected_stores_nothing(config, site):
+    site.corpus.web[GUIDANCE] = b'{"error": "maintenance"}'
+    report = run_day(config, MON)
+    assert report.status == "degraded"
+    [error] = report.errors
+    assert error.target == f"bis:{GUIDANCE}"
+    assert error.message == f"bis:{GUIDANCE}: not an HTML page (got JSON)"
+    store = Store.open(config.store_path)
+    assert store.latest_version(f"bis:{GUIDANCE}") is None
+    store.close()
+
+
+def test_robots_txt_is_obeyed(config, site):
+    site.corpus.robots = b"User-agent: *\nDisallow: /licensing/\n"
+    report = run_day(config, MON)
+    store = Store.open(config.store_path)
+    assert f"bis:{GUIDANCE}" not in store.keys("bis:")
+    assert any("robots.txt" in e.message for e in report.errors), report.errors
+    store.close()
