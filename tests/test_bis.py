@@ -208,3 +208,13 @@ def test_robots_txt_is_obeyed(config, site):
     assert f"bis:{GUIDANCE}" not in store.keys("bis:")
     assert any("robots.txt" in e.message for e in report.errors), report.errors
     store.close()
+
+
+def test_an_unreachable_site_fails_the_source_with_one_line(config):
+    down = dataclasses.replace(config.sources.bis, site_base="http://127.0.0.1:9")
+    config = dataclasses.replace(config, sources=dataclasses.replace(config.sources, bis=down))
+    report = run_day(config, MON)
+    bis = next(s for s in report.sources if s.source == "bis")
+    assert bis.status == "failed"
+    messages = [e.message for e in report.errors if e.source == "bis"]
+    assert "cannot reach 127.0.0.1:9: connection refused" in messages

@@ -74,6 +74,7 @@ class BisSpider(RegwatchSpider):
             meta={
                 "download_slot": BIS_SLOT,
                 "target": f"bis:{path}",
+                "fatal": is_listing,  # no listing, no news: the source failed
                 "dont_redirect": True,
                 "handle_httpstatus_list": [304, *REDIRECTS, *MISSING],
             },
