@@ -19,6 +19,7 @@ from crawler.items import (
     FetchedPublicInspection,
     FetchedWebPage,
     Unchanged,
+    Validators,
     WindowCounted,
 )
 from crawler.parse.fr_json import parse_document, parse_public_inspection
@@ -114,9 +115,7 @@ class StorePipeline:
             reference_for=item.reference_for,
         )
         outcome = self._snapshot(new)
-        assert self.store is not None
-        for url, (etag, modified) in item.validators.items():
-            self.store.set_validators(url, etag, modified, self.now)
+        self._save_validators(item.validators)
         return outcome
 
     def _public_inspection(self, item: FetchedPublicInspection) -> Counter[str]:
@@ -148,9 +147,14 @@ class StorePipeline:
         )
         assert self.store is not None
         outcome = snapshot(self.store, new, node_tree=True)
-        for url, (etag, modified) in item.validators.items():
-            self.store.set_validators(url, etag, modified, self.now)
+        self._save_validators(item.validators)
         return outcome
+
+    def _save_validators(self, validators: Validators) -> None:
+        """Only once the payload they validate is stored (a failed one is refetched whole)."""
+        assert self.store is not None
+        for url, (etag, modified) in validators.items():
+            self.store.set_validators(url, etag, modified, self.now)
 
     def _snapshot(self, new: NewVersion) -> Outcome:
         assert self.store is not None

@@ -131,11 +131,7 @@ def web_version(
 ) -> NewVersion:
     """A web page as seen on ``day`` (pages carry no effective date of their own)."""
     tree = to_json(page_tree(page))
-    meta = {
-        "published": page.published and page.published.isoformat(),
-        "listing": listing,
-        "fetched_url": page.url,
-    }
+    meta = {"published": page.published and page.published.isoformat(), "listing": listing}
     return NewVersion(
         key=page.key,
         kind=page.kind,

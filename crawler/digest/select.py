@@ -48,13 +48,8 @@ def matches(subscription: SubscriptionConfig, item: Facets) -> bool:
         not s.agencies or bool(set(s.agencies) & set(item.agencies)),
         not s.types or item.type in {TYPES.get(t.upper(), t) for t in s.types},
         not s.cfr or any(_cfr(want, have) for want in s.cfr for have in item.cfr),
-        not s.eccns
-        or any(fnmatch.fnmatchcase(e.upper(), p.upper()) for p in s.eccns for e in item.eccns),
-        not s.entity_countries
-        or any(
-            fold(c).upper() in {fold(x).upper() for x in s.entity_countries}
-            for c, _ in item.entities
-        ),
+        not s.eccns or any(_eccn_in(e, s.eccns) for e in item.eccns),
+        not s.entity_countries or any(_country_in(c, s.entity_countries) for c, _ in item.entities),
         not s.entity_names
         or any(
             fold(n).lower() in fold(name).lower()
@@ -65,6 +60,14 @@ def matches(subscription: SubscriptionConfig, item: Facets) -> bool:
         not s.topics or bool(set(s.topics) & set(item.topics)),
     ]
     return all(checks)
+
+
+def _eccn_in(eccn: str, patterns: tuple[str, ...]) -> bool:
+    return any(fnmatch.fnmatchcase(eccn.upper(), p.upper()) for p in patterns)
+
+
+def _country_in(country: str, countries: tuple[str, ...]) -> bool:
+    return fold(country).upper() in {fold(c).upper() for c in countries}
 
 
 def _cfr(want: str, have: str) -> bool:
@@ -171,16 +174,13 @@ def narrowed(entry: CfrChangeEntry, subscription: SubscriptionConfig) -> CfrChan
 
     def wanted(label: str) -> bool:
         if _ECCN.match(label):
-            return not s.eccns or any(fnmatch.fnmatchcase(label, p.upper()) for p in s.eccns)
+            return not s.eccns or _eccn_in(label, s.eccns)
         if "|" in label:
-            country = fold(label.partition("|")[0]).upper()
-            return not s.entity_countries or country in {
-                fold(c).upper() for c in s.entity_countries
-            }
+            country = label.partition("|")[0]
+            return not s.entity_countries or _country_in(country, s.entity_countries)
         return True
 
-    listed = [c for c in entry.diff.changes if any(_ECCN.match(x) or "|" in x for x in c.path)]
-    if not listed:
+    if not any(_ECCN.match(x) or "|" in x for c in entry.diff.changes for x in c.path):
         return entry
     kept = tuple(c for c in entry.diff.changes if all(wanted(x) for x in c.path))
     if len(kept) == len(entry.diff.changes):

@@ -61,21 +61,21 @@ def _soup(body: bytes, what: str) -> BeautifulSoup:
     return BeautifulSoup(body, "lxml")
 
 
-def _main(soup: BeautifulSoup) -> Tag:
-    for selector in _MAIN:
-        found = soup.select_one(selector)
-        if found is not None:
-            return found
-    raise ParseError("no <body>")
+def _content(body: bytes, what: str) -> tuple[BeautifulSoup, Tag]:
+    """The parsed page and its main content, with the page furniture (_DROP) taken out."""
+    soup = _soup(body, what)
+    main = next((m for s in _MAIN if (m := soup.select_one(s)) is not None), None)
+    if main is None:
+        raise ParseError(f"{what}: the page has no <body>")
+    for tag in main.select(_DROP):
+        tag.decompose()
+    return soup, main
 
 
 def parse_web_page(body: bytes, path: str, url: str, what: str) -> WebPage:
     """The page's main content. Raises ParseError for what is not a whole HTML page."""
-    soup = _soup(body, what)
+    soup, main = _content(body, what)
     published = _published(soup)
-    main = _main(soup)
-    for tag in main.select(_DROP):
-        tag.decompose()
     blocks = tuple(_blocks(main))
     if not blocks:
         raise ParseError(f"{what}: the page has no main content")
@@ -94,7 +94,7 @@ def _published(soup: BeautifulSoup) -> date | None:
     meta = soup.find("meta", attrs={"property": "article:published_time"})
     stamp = meta.get("content") if meta else None
     if not stamp:
-        when = soup.select_one("main time[datetime], article time[datetime], time[datetime]")
+        when = soup.find("time", datetime=True)
         stamp = when.get("datetime") if when else None
     if not stamp:
         return None
@@ -145,10 +145,7 @@ def _blocks(main: Tag) -> list[WebBlock]:
 def listing_links(body: bytes, url: str, item_paths: tuple[str, ...], what: str) -> list[str]:
     """Paths of the items a listing page links to (same host, under one of ``item_paths``),
     in page order, each once."""
-    soup = _soup(body, what)
-    main = _main(soup)
-    for tag in main.select(_DROP):
-        tag.decompose()
+    _, main = _content(body, what)
     host = urlsplit(url).netloc
     out: dict[str, None] = {}
     for anchor in main.find_all("a", href=True):

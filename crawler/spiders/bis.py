@@ -118,24 +118,24 @@ class BisSpider(RegwatchSpider):
         location = response.headers.get("Location")
         target = urljoin(response.url, location.decode("latin-1")) if location else ""
         same_host = urlsplit(target).netloc == urlsplit(response.url).netloc
+        follow = bool(target) and same_host and hops < MAX_HOPS
         if response.status in MOVED:
-            follow = "followed" if same_host and target else "not followed"
             yield CrawlError(
                 self.name,
                 f"bis:{path}",
                 f"source moved: {response.url} redirects permanently (HTTP {response.status}) "
-                f"to {target or 'nowhere'} ({follow}); update [sources.bis]",
+                f"to {target or 'nowhere'} ({'followed' if follow else 'not followed'}); "
+                "update [sources.bis]",
             )
-        if not target or not same_host or hops >= MAX_HOPS:
-            if response.status not in MOVED:
-                yield CrawlError(
-                    self.name,
-                    f"bis:{path}",
-                    f"{response.url} redirects (HTTP {response.status}) to "
-                    f"{target or 'nowhere'}, not followed",
-                )
-            return
-        yield self._request(target, path, listing, is_listing, hops + 1)
+        elif not follow:
+            yield CrawlError(
+                self.name,
+                f"bis:{path}",
+                f"{response.url} redirects (HTTP {response.status}) to "
+                f"{target or 'nowhere'}, not followed",
+            )
+        if follow:
+            yield self._request(target, path, listing, is_listing, hops + 1)
 
     def _items(self, response: Response, listing: str) -> Iterator[Any]:
         try:
