@@ -32,7 +32,8 @@ def gather(store: Store, day: date, config: Config) -> DayRecords:
             originals[original.key] = original
     changes = []
     cfr = []
-    web = [_web_record(store, row, None) for row in store.documents(first_runs=runs, prefix="bis:")]
+    first_seen = store.documents(first_runs=runs, prefix="bis:") if runs else []
+    web = [_web_record(store, row, None) for row in first_seen]
     for change in store.changes_in(runs):
         row = store.document(change["document"])
         if row is not None and row.key.startswith("bis:"):

@@ -218,3 +218,25 @@ def test_an_unreachable_site_fails_the_source_with_one_line(config):
     assert bis.status == "failed"
     messages = [e.message for e in report.errors if e.source == "bis"]
     assert "cannot reach 127.0.0.1:9: connection refused" in messages
+
+
+def test_main_content_that_is_itself_a_block_keeps_its_own_text():
+    body = b"<html><body><div id='main-content'>Notice: <b>read</b> this.<p>Then this.</p></div>"
+    parsed = parse_web_page(body + b"</body></html>", "/p", "https://x/p", "p")
+    assert [b.text for b in parsed.blocks] == ["Notice: read this.", "Then this."]
+
+
+def test_a_changed_page_is_tagged_with_the_eccns_its_new_text_names(config, site):
+    from crawler.report import digest_for
+
+    run_day(config, MON)
+    site.corpus.web[GUIDANCE] = page(
+        "Validated End-User Program",
+        ["VEUs may receive items.", "Apply now", "3A090 items need a license."],
+    )
+    run_day(config, TUE)
+    store = Store.open(config.store_path)
+    [entry] = digest_for(store, TUE, config).web
+    assert entry.op == "changed" and entry.facets.eccns == ("3A090",)
+    assert digest_for(store, WED, config).web == ()  # no run that day: nothing new
+    store.close()

@@ -110,6 +110,7 @@ def build_digest(records: DayRecords, tz: ZoneInfo) -> Digest:
         _source_line(name, title, records, found.get(name, 0), tz)
         for name, title in sorted(records.source_titles.items())
     )
+    latest = {r.source: r.run for r in records.sources}
     return Digest(
         day=records.day.isoformat(),
         day_long=f"{records.day:%A, %B} {records.day.day}, {records.day.year}",
@@ -136,7 +137,7 @@ def build_digest(records: DayRecords, tz: ZoneInfo) -> Digest:
         alerts=tuple(
             f"{e.target}: {e.message}"
             for e in records.errors
-            if e.message.startswith(ALERTS) and e.run in {r.run for r in records.sources}
+            if e.message.startswith(ALERTS) and latest.get(e.source) == e.run
         ),
     )
 
@@ -244,13 +245,15 @@ def _web_entry(record: WebRecord, topics: tuple[Topic, ...]) -> WebEntry:
     if record.old is None:
         diff, op, substantive = None, "new", True
         said = [c.text for c in new.children if c.kind != "heading" and c.text != row.title]
-        summary = _clip(" ".join(t for t in said if len(t) > 40)[:600] or " ".join(said))
+        summary = _clip(" ".join(t for t in said if len(t) > 40) or " ".join(said))
         text = " ".join(c.text for c in new.children)
     else:
         diff, op, summary = diff_documents(record.old, new), "changed", ""
         substantive = bool(diff.substantive)
-        text = " ".join([f.new for c in diff.changes for f in c.fields])
-        text += " ".join(c.node.text for c in diff.changes if c.node)
+        text = " ".join(
+            [f.new for c in diff.changes for f in c.fields]
+            + [c.node.text for c in diff.changes if c.node]
+        )
     return WebEntry(
         key=row.key,
         kind=row.kind,

@@ -133,9 +133,9 @@ def _blocks(main: Tag) -> list[WebBlock]:
             if isinstance(child, Tag):
                 walk(child)
 
-    text = own_text(main) if main.name not in _BLOCKS else ""
+    text = own_text(main)
     if text:
-        out.append(WebBlock("paragraph", text))
+        out.append(WebBlock(_BLOCKS.get(main.name, "paragraph"), text))
     for child in main.children:
         if isinstance(child, Tag):
             walk(child)
