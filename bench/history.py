@@ -27,6 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from regulation_gen import evolve
 from tqdm import tqdm
 
+from crawler.config import EcfrConfig
 from crawler.items import FetchedCfrPart
 from crawler.versioning import store_cfr_part
 from storage import Store
@@ -59,7 +60,7 @@ def store_all(files: list[bytes], folder: Path) -> Path:
     for i, data in enumerate(tqdm(files, desc="storing", unit="version", file=sys.stderr)):
         day = START + timedelta(days=i)
         item = FetchedCfrPart("ecfr", 99, "999", day, "bench", data, "2026-01-01T00:00:00+00:00")
-        store_cfr_part(store, item, run, "https://www.ecfr.gov")
+        store_cfr_part(store, item, run, EcfrConfig())
     store.close()
     with sqlite3.connect(path) as conn:
         conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import sys
 from datetime import date, timedelta
@@ -14,7 +15,7 @@ import click
 
 from crawler import config as config_module
 from crawler.clock import utcnow
-from crawler.errors import DegradedRun, RegwatchError
+from crawler.errors import DegradedRun, RegwatchError, StorageError
 
 
 class Context:
@@ -71,6 +72,11 @@ def _today(config: config_module.Config) -> date:
 def main(ctx: click.Context, config_path: Path | None, verbose: bool) -> None:
     """regwatch: tracks changes to US regulations (Federal Register, eCFR, BIS) and tells you
     what changed."""
+    # without --verbose nothing is logged: errors reach the user as one line each
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.CRITICAL + 1,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
     ctx.obj = Context(config_path, verbose)
 
 
@@ -157,7 +163,7 @@ def digest(obj: Context, day: date) -> None:
     from crawler.report import write_digest
 
     config = obj.config
-    store = open_store(config)
+    store = open_store(config, create=False)
     try:
         for path in write_digest(store, day, config):
             click.echo(str(path))
@@ -211,7 +217,7 @@ def diff(
     from crawler.lookup import Lookup
 
     config = obj.config
-    store = open_store(config)
+    store = open_store(config, create=False)
     try:
         lookup = Lookup(store, config, utcnow())
         key = lookup.resolve(citation)
@@ -243,6 +249,12 @@ def diff(
             ),
             nl=False,
         )
+    elif found.old.version.id == found.new.version.id:
+        click.echo(
+            f"{name}: no change from {from_day} to {to_day or 'the latest stored version'}: "
+            f"the text in effect since "
+            f"{found.new.day} stood throughout"
+        )
     else:
         colour = sys.stdout.isatty() if color is None else color
         counts = found.diff.stats()
@@ -263,21 +275,24 @@ def history(obj: Context, citation: str) -> None:
     from crawler.lookup import Lookup
 
     config = obj.config
-    store = open_store(config)
+    store = open_store(config, create=False)
     try:
         lookup = Lookup(store, config, utcnow())
-        key = lookup.resolve(citation)
-        lines = lookup.history(key)
-        titles = {c: store.by_citation(c) for line in lines for c in line.sources}
+        found = lookup.history(lookup.resolve(citation))
     finally:
         store.close()
-    click.echo(_display(key))
-    for line in lines:
+    click.echo(_display(found.key))
+    for line in found.lines:
         click.echo(f"  {line.day}  v{line.seq}  {line.change}")
-        for cite in line.sources:
-            docs = titles.get(cite) or []
-            said = f" = FR Doc. {docs[0].key.removeprefix('fr:')}: {docs[0].title}" if docs else ""
-            click.echo(f"      source: {cite}{said}")
+        for cited in line.sources:
+            said = f" = FR Doc. {cited.number}: {cited.title}" if cited.number else ""
+            click.echo(f"      source: {cited.citation}{said}")
+    if found.checked is None:
+        click.echo("  (fetched on demand; no run has checked the eCFR: nothing else is known)")
+    else:
+        click.echo(
+            f"  (checked {found.checked.span()}; nothing is known after {found.checked.last})"
+        )
 
 
 def _display(key: str) -> str:
@@ -335,55 +350,123 @@ def demo(obj: Context, folder: Path) -> None:
 @main.command()
 @click.pass_obj
 def sources(obj: Context) -> None:
-    """List the sources regwatch can crawl, whether each is enabled, and where it points."""
+    """List the sources regwatch can crawl, whether each is enabled, where it points, and
+    from which day through which day the store has checked it."""
+    from crawler.coverage import checked
+    from crawler.job import open_store
     from crawler.spiders import SOURCES
 
     config = obj.config
-    for name, source in SOURCES.items():
-        settings = getattr(config.sources, name)
-        state = "enabled" if settings.enabled else "disabled"
-        click.echo(f"{name}  ({source.title}, {state}, {settings.api_base})")
-        click.echo(f"    {source.summary}")
+    try:
+        store = open_store(config, create=False)
+    except StorageError as exc:
+        store, missing = None, str(exc)
+    try:
+        for name, source in SOURCES.items():
+            settings = getattr(config.sources, name)
+            state = "enabled" if settings.enabled else "disabled"
+            where = getattr(settings, "api_base", settings.site_base)
+            click.echo(f"{name}  ({source.title}, {state}, {where})")
+            click.echo(f"    {source.summary}")
+            seen = checked(store, name) if store else None
+            click.echo(
+                f"    checked: {seen.first} to {seen.last}" if seen else "    checked: never"
+            )
+    finally:
+        if store is not None:
+            store.close()
+    if store is None:
+        click.echo(f"({missing})")
 
 
 @main.command()
+@click.option(
+    "--list",
+    "show",
+    is_flag=True,
+    help="Send nothing; show what waits in the outbox and why (status, attempts, next "
+    "attempt, last error).",
+)
 @click.pass_obj
-def send(obj: Context) -> None:
+def send(obj: Context, show: bool) -> None:
     """Send the digests waiting in the outbox (queued by `regwatch run`) that are due now:
-    retries after a down server, with backoff. Exit status 3 if some could not be sent."""
-    from crawler import job
+    retries after a down server, with backoff. Exit status 3 if some could not be sent or
+    wait for a retry. --list shows what waits and why."""
+    if show:
+        _list_outbox(obj.config)
+        return
+    from crawler.outbox import send as send_due
 
-    report = job.send(obj.config, utcnow(), os.environ)
-    click.echo(f"email: {report.sent} sent, {report.retry} to retry, {report.failed} failed")
+    sent = send_due(obj.config, utcnow(), os.environ)
+    report, waiting = sent.report, sent.waiting
+    later = f"{waiting.count} waiting for retry at {waiting.next_attempt}" if waiting.count else ""
+    click.echo(f"email: {report.sent} sent, {report.failed} failed{'; ' + later if later else ''}")
     for line in report.errors:
         click.echo(f"  error: email: {line}", err=True)
-    if report.retry or report.failed:
-        raise DegradedRun(f"email: {report.retry} to retry, {report.failed} failed")
+    if waiting.count or report.failed:
+        raise DegradedRun(f"email: {report.failed} failed, {waiting.count} waiting for retry")
+
+
+def _list_outbox(config: config_module.Config) -> None:
+    from crawler.job import open_store
+    from crawler.outbox import unsent
+
+    store = open_store(config, create=False)
+    try:
+        found = unsent(store)
+    finally:
+        store.close()
+    for line in found:
+        after = f", next attempt {line.next_attempt}" if line.next_attempt else ""
+        click.echo(
+            f"{line.digest}  {line.recipient}  {line.status} after {line.attempts} "
+            f"attempt(s){after}"
+        )
+        if line.last_error:
+            click.echo(f"    last error: {line.last_error}")
+    if not found:
+        click.echo("nothing waits in the outbox")
 
 
 @main.command()
-@click.option("--since", callback=_date, required=True, help="First eCFR date, e.g. 2026-10-01.")
+@click.option(
+    "--since",
+    callback=_date,
+    required=True,
+    help="The first effective date, e.g. 2026-10-01.",
+)
 @click.option("--country", help="Only entries under this country (e.g. IRAN).")
 @click.pass_obj
 def entities(obj: Context, since: date, country: str | None) -> None:
-    """Entity List entries added, removed and revised since a date (from the stored eCFR
-    versions of Supplement No. 4 to Part 744), with the FR document behind each."""
+    """Entity List entries added, removed and revised that took legal effect since a date,
+    with the FR rule behind each: from the stored eCFR versions of Supplement No. 4 to Part
+    744 and, before the eCFR shows them, from the rules themselves. Each row gives the
+    effective, published and in-eCFR dates."""
+    from crawler.coverage import first_known, last_known
     from crawler.entities import history
     from crawler.job import open_store
 
-    store = open_store(obj.config)
+    store = open_store(obj.config, create=False)
     try:
-        changes = history(store, since.isoformat(), country)
+        found = history(store, since.isoformat(), country)
     finally:
         store.close()
-    for c in changes:
+    for c in found.changes:
         fields = f" [{', '.join(c.fields)}]" if c.fields else ""
         rule = f"FR Doc. {c.fr_document}" if c.fr_document else ""
         said = " = ".join(x for x in (c.citation, rule) if x)
         source = f" ({said})" if said else ""
-        click.echo(f"{c.day}  {c.op:<8} {c.country}: {c.entity}{fields}{source}")
-    if not changes:
-        click.echo(f"no Entity List changes stored since {since}")
+        click.echo(f"{c.effective}  {c.op:<8} {c.country}: {c.entity}{fields}{source}")
+        click.echo(
+            f"            effective {c.effective}, published {c.published or 'unknown'}, "
+            f"in eCFR: {c.in_ecfr or 'not yet'}"
+        )
+    last, first = last_known(found.checked), first_known(found.checked)
+    if not found.changes:
+        click.echo(f"no Entity List change took effect from {since} to {last}")
+    spans = " and ".join(c.span() for c in found.checked)
+    before = f"; nothing is known before {first}" if since.isoformat() < first else ""
+    click.echo(f"(checked {spans}; nothing is known after {last}{before})")
 
 
 @main.command()
@@ -392,19 +475,20 @@ def entities(obj: Context, since: date, country: str | None) -> None:
 def eccn(obj: Context, eccn: str) -> None:
     """The history of one Commerce Control List entry (e.g. 3A090): each date it was added,
     removed or changed, what part of it changed, and the redline."""
-    from crawler.entities import eccn_history
+    from crawler.entities import eccn_report
     from crawler.job import open_store
 
-    store = open_store(obj.config)
+    store = open_store(obj.config, create=False)
     try:
-        changes = eccn_history(store, eccn.upper())
+        found = eccn_report(store, eccn.upper())
     finally:
         store.close()
-    if not changes:
-        click.echo(f"no stored change of ECCN {eccn.upper()} (is 15 CFR 774 watched?)")
-    for c in changes:
+    for c in found.changes:
         click.echo(f"{c.day}  {c.op}: {', '.join(c.parts)}")
         click.echo("".join(f"    {line}\n" for line in c.text.splitlines()), nl=False)
+    if not found.changes:
+        click.echo(f"no change of ECCN {found.eccn} from {found.checked.first}")
+    click.echo(f"(checked {found.checked.span()}; nothing is known after {found.checked.last})")
 
 
 @main.command()
@@ -432,7 +516,7 @@ def feeds(obj: Context) -> None:
     from crawler.job import open_store
 
     config = obj.config
-    store = open_store(config)
+    store = open_store(config, create=False)
     try:
         for path in write_feeds(store, config):
             click.echo(str(path))

@@ -17,6 +17,7 @@ import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from crawler.errors import ConfigError
 
@@ -26,6 +27,8 @@ USER_AGENT = "regwatch/0.1 (regulatory change tracker; +https://github.com/regwa
 @dataclass(frozen=True)
 class StoreConfig:
     path: str = "regwatch.db"
+    # seconds a crawl waits for another run crawling the same source before it gives up
+    lock_wait: float = 60.0
 
 
 @dataclass(frozen=True)
@@ -43,6 +46,11 @@ class HttpConfig:
     retries: int = 2
     max_retry_after: float = 300.0
     polite: bool = True
+    # A body after decompression; the largest watched payload (15 CFR part 774, a few MB of
+    # XML) fits many times over, a gzip bomb is stopped here while it inflates.
+    max_bytes: int = 64_000_000
+    # A body as received, compressed or not (declared Content-Length or bytes read).
+    max_compressed_bytes: int = 16_000_000
 
 
 @dataclass(frozen=True)
@@ -68,6 +76,10 @@ class EcfrConfig:
     # "TITLE:PARTS": a part, a range, or a comma list ("15:730-774", "22:120-130", "31:560")
     watches: tuple[str, ...] = ("15:730-774",)
     rate: float = 1.0
+    # a fetch that loses more than this share of its part's sections and appendices, or of
+    # the Entity List's entries, is held (not applied) until confirmed (issue 11)
+    max_section_loss: float = 0.5
+    max_entity_loss: float = 0.10
 
 
 @dataclass(frozen=True)
@@ -188,14 +200,35 @@ def load(path: Path | None = None, env: typing.Mapping[str, str] | None = None) 
         raise ConfigError(
             f"{where}: 'smtp.security' must be none, starttls or ssl, got {config.smtp.security!r}"
         )
+    for key in ("max_bytes", "max_compressed_bytes"):
+        if getattr(config.http, key) <= 0:
+            raise ConfigError(f"{where}: 'http.{key}' must be a positive number of bytes")
+    _check_timezone(config.timezone, "REGWATCH_TIMEZONE" if "REGWATCH_TIMEZONE" in env else where)
     for watch in config.sources.ecfr.watches:
         if not _WATCH.match(watch.replace(" ", "")):
             raise ConfigError(
                 f"{where}: 'sources.ecfr.watches' entry {watch!r} is not "
                 'TITLE:PARTS, e.g. "15:730-774", "22:120-130" or "31:560,561"'
             )
+    for key in ("max_section_loss", "max_entity_loss"):
+        if not 0 <= getattr(config.sources.ecfr, key) <= 1:
+            raise ConfigError(
+                f"{where}: 'sources.ecfr.{key}' must be a share between 0 and 1 (0.5 = half), "
+                f"got {getattr(config.sources.ecfr, key)!r}"
+            )
     root = Path(path).resolve().parent if path is not None else Path.cwd()
     return dataclasses.replace(config, root=root, file=Path(path) if path else None)
+
+
+def _check_timezone(name: str, where: str) -> None:
+    """An IANA zone name such as America/New_York, or a ConfigError naming the key."""
+    try:
+        ZoneInfo(name)
+    except (ValueError, OSError, ZoneInfoNotFoundError):
+        raise ConfigError(
+            f"{where}: 'timezone' {name!r} is not a time zone; "
+            'use an IANA name such as "America/New_York" or "UTC"'
+        ) from None
 
 
 def _apply_env(data: dict[str, Any], env: typing.Mapping[str, str]) -> None:

@@ -16,6 +16,8 @@ from typing import Any
 from crawler.config import Config, to_dict
 from crawler.errors import CrawlFailed
 
+STORAGE_FAILED = 4  # the crawl process's exit status when the store could not be written
+
 
 @dataclass(frozen=True)
 class CrawlRequest:
@@ -51,4 +53,6 @@ def run_crawl(
     )
     if proc.returncode != 0:
         tail = proc.stdout.decode(errors="replace").strip().splitlines()[-1:] or ["no output"]
+        if proc.returncode == STORAGE_FAILED:
+            raise CrawlFailed(tail[0], storage=True)
         raise CrawlFailed(f"crawl process exited with status {proc.returncode}: {tail[0]}")

@@ -8,7 +8,9 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 
+from crawler.coverage import Checked, checked, last_known, never, scope
 from crawler.diff import DocumentDiff, diff_documents
+from crawler.errors import NotCovered
 from crawler.records import Node, from_json
 from storage import Store
 
@@ -18,13 +20,27 @@ _CITE = re.compile(r"\b(\d+) FR (\d+)\b")
 
 @dataclass(frozen=True)
 class EntityChange:
-    day: str  # the date the eCFR version took effect
+    """One Entity List entry added, removed or revised, dated three ways: when it took legal
+    effect, when the FR rule saying so was published, and when the eCFR first showed it."""
+
+    effective: str  # the rule's effective date (the eCFR's date when no rule is known)
+    published: str  # the rule's publication date, "" when no rule is known
+    in_ecfr: str  # the eCFR version that first shows it, "" when the eCFR does not yet
     op: str  # added, removed, revised
     country: str
     entity: str
     fields: tuple[str, ...]  # revised: Aliases, Address, License requirement, ...
     citation: str  # the newest FR citation in the entry's citation cell
     fr_document: str  # its document number, when the store has it
+
+
+@dataclass(frozen=True)
+class EntityHistory:
+    """The changes that took effect from ``since`` on, and what the store has checked."""
+
+    since: str
+    changes: tuple[EntityChange, ...]
+    checked: tuple[Checked, ...]  # the eCFR and the Federal Register, those ever checked
 
 
 def entity_changes(diff: DocumentDiff) -> list[tuple[str, str, str, tuple[str, ...], str]]:
@@ -70,30 +86,126 @@ def summary(diff: DocumentDiff) -> str:
     return "Entity List: " + ", ".join(parts) if parts else ""
 
 
-def history(store: Store, since: str, country: str | None = None) -> list[EntityChange]:
-    versions = store.history(ENTITY_LIST)
+SOURCES = ("ecfr", "federal_register")  # the eCFR's text and the FR rules amending it
+
+
+def history(store: Store, since: str, country: str | None = None) -> EntityHistory:
+    """Entity List entries that took effect on or after ``since``: those the eCFR shows,
+    and those FR rules made effective that the eCFR does not show yet. NotCovered when
+    the store has checked neither source through ``since``."""
+    first = store.history(ENTITY_LIST)[:1]
+    checks = tuple(
+        c
+        for c in (
+            checked(store, "ecfr", first[0].valid_from if first else None),
+            checked(store, "federal_register"),
+        )
+        if c is not None
+    )
+    if not checks:
+        raise NotCovered(never("Entity List", SOURCES))
+    if since > last_known(checks):
+        raise NotCovered(scope("Entity List", checks) + f"; asked from {since}")
+    ecfr = _ecfr_changes(store)
+    changes = ecfr + [c for c in _rule_changes(store) if not _shown(c, ecfr)]
+    wanted = [
+        c
+        for c in changes
+        if c.effective >= since and (not country or country.upper() in c.country.upper())
+    ]
+    wanted.sort(key=lambda c: (c.effective, OPS.index(c.op), c.country, c.entity))
+    return EntityHistory(since, tuple(wanted), checks)
+
+
+OPS = ("added", "removed", "revised", "moved", "redesignated")
+
+
+def _ecfr_changes(store: Store) -> list[EntityChange]:
+    """Each entry change between successive eCFR versions, dated by the rule behind it."""
     rules: dict[str, list[str]] = {}  # effective date -> rules that amend the Entity List then
     for key in store.keys(f"{ENTITY_LIST}~fr:"):
         for version in store.history(key):
             rules.setdefault(version.valid_from, []).append(key.rsplit("~fr:", 1)[1])
     out: list[EntityChange] = []
     previous: Node | None = None
-    for version in versions:
+    for version in store.history(ENTITY_LIST):
         tree = from_json(Node, store.blob(version.tree_blob))
-        if previous is not None and version.valid_from >= since and tree.kind != "removed":
+        if previous is not None and tree.kind != "removed":
             for op, where, entity, fields, cite in entity_changes(diff_documents(previous, tree)):
-                if country and country.upper() not in where.upper():
-                    continue
                 found = store.by_citation(cite) if cite and op != "removed" else []
                 number = found[0].key.removeprefix("fr:") if found else ""
                 if not number and len(rules.get(version.valid_from, [])) == 1:
                     number = rules[version.valid_from][0]  # the rule effective that day
-                cited = cite if op != "removed" else ""
+                effective, published = _rule_dates(store, number)
                 out.append(
-                    EntityChange(version.valid_from, op, where, entity, fields, cited, number)
+                    EntityChange(
+                        effective or version.valid_from,
+                        published,
+                        version.valid_from,
+                        op,
+                        where,
+                        entity,
+                        fields,
+                        cite if op != "removed" else "",
+                        number,
+                    )
                 )
         previous = tree if tree.kind != "removed" else previous
     return out
+
+
+def _rule_changes(store: Store) -> list[EntityChange]:
+    """Each entry change an FR rule makes, read from its publication-day redline of the
+    Entity List (crawler.amend) against the prior text it was projected onto."""
+    out: list[EntityChange] = []
+    for key in store.keys(f"{ENTITY_LIST}~fr:"):
+        row = store.document(key)
+        projected = store.latest_version(key)
+        base = row.meta.get("base_version") if row else None
+        if projected is None or not base:
+            continue
+        tree = from_json(Node, store.blob(projected.tree_blob))
+        if tree.kind in ("flagged", "removed"):
+            continue
+        prior = from_json(Node, store.blob(store.version(base).tree_blob))
+        number = key.rsplit("~fr:", 1)[1]
+        rule = store.document(f"fr:{number}")
+        if rule is None or rule.kind != "Rule":
+            continue  # a proposed rule's redline takes effect nowhere
+        published = row.published or "" if row else ""
+        for op, where, entity, fields, cite in entity_changes(diff_documents(prior, tree)):
+            out.append(
+                EntityChange(
+                    projected.valid_from,
+                    published,
+                    "",
+                    op,
+                    where,
+                    entity,
+                    fields,
+                    cite if op != "removed" else "",
+                    number,
+                )
+            )
+    return out
+
+
+def _shown(rule: EntityChange, ecfr: list[EntityChange]) -> bool:
+    """Whether the eCFR shows ``rule``'s change: the same rule's row, or any change to the
+    same entry that took effect on or after the rule (a later text of the entry)."""
+    return any(
+        (c.country, c.entity) == (rule.country, rule.entity)
+        and (c.fr_document == rule.fr_document or c.in_ecfr >= rule.effective)
+        for c in ecfr
+    )
+
+
+def _rule_dates(store: Store, number: str) -> tuple[str, str]:
+    """(effective, published) of FR document ``number``, "" for what is not known."""
+    row = store.document(f"fr:{number}") if number else None
+    if row is None:
+        return "", ""
+    return row.meta.get("effective_on") or row.published or "", row.published or ""
 
 
 CCL = "cfr:15:774:supp-1"
@@ -115,6 +227,26 @@ _PARTS = (
     ("related controls", "related controls"),
     ("related definitions", "definitions"),
 )
+
+
+@dataclass(frozen=True)
+class EccnHistory:
+    eccn: str
+    changes: tuple[EccnChange, ...]
+    checked: Checked  # the days the store has checked the CCL in the eCFR
+
+
+def eccn_report(store: Store, eccn: str) -> EccnHistory:
+    """``eccn_history`` with what the store has checked; NotCovered when the store holds
+    no version of the CCL at all (15 CFR 774 not watched, or never checked)."""
+    first = store.history(CCL)[:1]
+    seen = checked(store, "ecfr", first[0].valid_from) if first else None
+    if seen is None:
+        raise NotCovered(
+            f"ECCN {eccn}: the store holds no version of the Commerce Control List "
+            "(15 CFR 774 Supp. No. 1); is 15 CFR 774 watched and has `regwatch run` run?"
+        )
+    return EccnHistory(eccn, tuple(eccn_history(store, eccn)), seen)
 
 
 def eccn_history(store: Store, eccn: str) -> list[EccnChange]:

@@ -34,12 +34,27 @@ class ParseError(RegwatchError):
 
 class FetchError(RegwatchError):
     """Raised inside the spiders for a request that failed for good (unreachable host,
-    HTTP error after retries, an API cap hit). Recorded on the run, never stored."""
+    HTTP error after retries, an API cap hit), and by ``crawler.fetch_policy`` (through the
+    downloader middlewares and the on-demand eCFR client) for what the fetch policy refuses:
+    another host, port or scheme, a redirect there, a body over the size limits, a
+    Retry-After too long to wait. Recorded on the run, never stored."""
 
 
 class CrawlFailed(RegwatchError):
     """Raised by ``crawler.crawl.run_crawl`` when the crawl subprocess itself died (not
-    when a source reported errors, which are data)."""
+    when a source reported errors, which are data). ``storage``: it stopped because the
+    store could not be written (disk full, read-only)."""
+
+    def __init__(self, message: str, storage: bool = False) -> None:
+        super().__init__(message)
+        self.storage = storage
+
+
+class Busy(RegwatchError):
+    """Raised by ``crawler.job`` when another run holds the crawl lock of a source for
+    longer than ``[store] lock_wait``: two runs never crawl one source at once."""
+
+    exit_code = 4
 
 
 class UnknownSource(RegwatchError):
@@ -53,6 +68,12 @@ class UsageError(RegwatchError):
     backfill of the eCFR without --title and --part)."""
 
     exit_code = 2
+
+
+class NotCovered(RegwatchError):
+    """Raised by ``crawler.lookup`` and ``crawler.entities`` when a question is about days
+    the store has not checked (and the eCFR cannot be asked): the answer is "not known",
+    never "no change". Its message names what was checked, from when to when."""
 
 
 class DegradedRun(RegwatchError):

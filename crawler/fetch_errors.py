@@ -1,4 +1,7 @@
-"""One-line descriptions of failed requests, for the run's error records."""
+"""One-line descriptions of failed requests, for the run's error records.
+
+What the fetch policy refuses arrives as a FetchError whose message is already that line
+(``crawler.fetch_policy``); everything else Scrapy or Twisted raises is named here."""
 
 from __future__ import annotations
 
@@ -9,6 +12,8 @@ from scrapy import exceptions as scrapy_errors
 from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.internet import error as net
 from twisted.web._newclient import ResponseFailed, ResponseNeverReceived
+
+from crawler.errors import RegwatchError
 
 _REACH = (
     ((scrapy_errors.CannotResolveHostError, net.DNSLookupError), "DNS lookup failed"),
@@ -25,14 +30,10 @@ def describe(failure: Any) -> str:
     url = failure.request.url if hasattr(failure, "request") else ""
     parts = urlsplit(url)
     host = parts.netloc
+    if isinstance(exc, RegwatchError):
+        return str(exc)
     if isinstance(exc, HttpError):
-        response = exc.response
-        text = f"HTTP {response.status} from {host}{parts.path}"
-        if response.status in (429, 503):
-            wait = response.headers.get("Retry-After")
-            tries = response.request.meta.get("retry_after_tries", 0) + 1
-            text += f" after {tries} tries" + (f" (Retry-After: {wait.decode()})" if wait else "")
-        return text
+        return f"HTTP {exc.response.status} from {host}{parts.path}"
     if isinstance(exc, scrapy_errors.IgnoreRequest) and "robots.txt" in str(exc):
         return f"{host}{parts.path} is disallowed by the site's robots.txt; not fetched"
     for kinds, reason in _REACH:

@@ -45,6 +45,9 @@ class FetchedCfrPart:
     url: str
     body: bytes
     fetched_at: str
+    # (unit key, amendment date) of each unit the versions API marks removed up to ``day``:
+    # what confirms a loss that would otherwise be held as implausible
+    removed: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -72,12 +75,15 @@ class Unchanged:
 
 @dataclass(frozen=True)
 class CrawlError:
-    """A request or payload that failed for good. ``fatal``: the source as a whole failed."""
+    """A request or payload that failed for good. ``fatal``: the source as a whole failed.
+    ``kind`` says whose fault (storage.ErrorKind): the source's (``fetch``, ``input``) or
+    regwatch's own (``bug``: a spider callback raised)."""
 
     source: str
     target: str
     message: str
     fatal: bool = False
+    kind: str = "fetch"
 
 
 @dataclass(frozen=True)

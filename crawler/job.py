@@ -2,18 +2,38 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import logging
+import os
+import uuid
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from crawler.clock import stamp
 from crawler.config import Config
 from crawler.crawl import CrawlRequest, run_crawl
-from crawler.errors import CrawlFailed, StorageError, UsageError
+from crawler.errors import Busy, CrawlFailed, StorageError, UsageError
 from crawler.records import SourceState
 from crawler.spiders import SOURCES, get
-from storage import ErrorRow, RunSourceRow, Store, StoreOpenError
+from crawler.versioning import review_held
+from storage import (
+    ErrorKind,
+    ErrorRow,
+    Held,
+    LockBusy,
+    RunSourceRow,
+    Store,
+    StoreMissing,
+    StoreOpenError,
+)
+
+log = logging.getLogger(__name__)
+
+CORRECTIONS_DAYS = 7  # how far back a run looks for mailed digests to correct
 
 
 @dataclass(frozen=True)
@@ -29,9 +49,13 @@ class RunReport:
         return self.status == SourceState.OK
 
 
-def open_store(config: Config) -> Store:
+def open_store(config: Config, *, create: bool = True) -> Store:
+    """The configured store; commands that only read pass ``create=False`` and get one
+    line naming the path and how to make a store when there is none."""
     try:
-        return Store.open(config.store_path)
+        return Store.open(config.store_path, create=create)
+    except StoreMissing as exc:
+        raise StorageError(f"{exc}: make one with `regwatch run` or `regwatch demo`") from None
     except StoreOpenError as exc:
         raise StorageError(str(exc)) from None
 
@@ -82,45 +106,160 @@ def daily(
 ) -> RunReport:
     """Crawl every enabled source from where it last succeeded up to ``day``, write the day's
     digest and feeds, and mail the digest to the subscriptions. Rerunning a day adds
-    nothing that is already stored and mails nothing twice."""
-    store = open_store(config)
-    try:
-        run = store.start_run("daily", day.isoformat(), stamp(now), command)
+    nothing that is already stored and mails nothing twice; a run killed at any moment is
+    closed as ``interrupted`` by the next, which redoes what it left undone."""
+    names = enabled_sources(config)
+    with _run(config, names, "daily", day, now, command) as (store, run):
         crawls = []
-        for name in enabled_sources(config):
+        for name in names:
             since, args = DAILY[name](config, store, day)
             store.source_started(run, name, stamp(now), since, day.isoformat())
             crawls.append(CrawlRequest(name, args))
-        report = _crawl_and_close(store, config, run, now, clock, crawls, verbose, False)
-        from crawler.amend.store import project_rules  # the report half: only after a crawl
-        from crawler.report import write_digest
+        _crawl(store, run, config, now, clock, crawls, verbose, False)
+        _redlines(store, run, now, clock)
+        review_held(store, run, config.sources.ecfr)  # a rule just redlined may confirm
+        digest = _report(store, config, run, day, now, clock, env or {})
+        return _closed(store, run, clock, digest)
 
-        try:
-            project_rules(store, run, stamp(now))
-        except Exception as exc:  # a redline that cannot be made must not cost the digest
-            store.record_error(
-                run,
-                "federal_register",
-                "publication-day redlines",
-                f"{type(exc).__name__}: {exc}",
-                stamp(clock()),
-            )
 
-        from crawler.deliver.feeds import write_feeds
-
-        write_feeds(store, config)
-        status = report.status
-        if mail_enabled(config):
-            status = _mail(store, config, run, day, now, clock, env or {}) or status
-        digest = write_digest(store, day, config)
-        from crawler.deliver.site import write_site
-
-        write_site(store, config)
-        return RunReport(
-            report.run, status, tuple(store.run_sources([run])), tuple(store.errors([run])), digest
-        )
+@contextmanager
+def _run(
+    config: Config, names: list[str], kind: str, day: date | None, now: datetime, command: str
+) -> Iterator[tuple[Store, int]]:
+    """The store and a new run holding the crawl locks of ``names``; a store or disk that
+    fails on the way is one line (StorageError), the run closed by the next one."""
+    store = open_store(config)
+    try:
+        with _crawling(store, config, names), _opened(store, kind, day, now, command) as run:
+            yield store, run
+    except (SQLAlchemyError, OSError) as exc:
+        raise StorageError(_storage_line(exc)) from None
     finally:
         store.close()
+
+
+def _closed(
+    store: Store, run: int, clock: Callable[[], datetime], digest: tuple[Path, ...]
+) -> RunReport:
+    status = _close(store, run, clock)
+    sources, errors = tuple(store.run_sources([run])), tuple(store.errors([run]))
+    return RunReport(run, status, sources, errors, digest)
+
+
+def _report(
+    store: Store,
+    config: Config,
+    run: int,
+    day: date,
+    now: datetime,
+    clock: Callable[[], datetime],
+    env: Mapping[str, str],
+) -> tuple[Path, ...]:
+    """Feeds, mail, the day's digest files and the site; a folder that cannot be written is
+    an error on the run (which then fails), never a traceback."""
+    from crawler.deliver.feeds import write_feeds
+    from crawler.deliver.site import write_site
+    from crawler.report import write_digest
+
+    _output(
+        store, run, config.root / config.output.feeds, lambda: write_feeds(store, config), clock
+    )
+    if mail_enabled(config):
+        _mail(store, config, run, day, now, clock, env)
+    written: list[tuple[Path, ...]] = []
+    _output(
+        store,
+        run,
+        config.digest_dir,
+        lambda: written.append(tuple(write_digest(store, day, config))),
+        clock,
+    )
+    _output(store, run, config.root / "site", lambda: write_site(store, config), clock)
+    return written[0] if written else ()
+
+
+def _output(
+    store: Store, run: int, folder: Path, write: Callable[[], object], clock: Callable[[], datetime]
+) -> None:
+    try:
+        write()
+    except OSError as exc:
+        where = exc.filename or folder
+        reason = exc.strerror or type(exc).__name__
+        store.source_started(run, "output", stamp(clock()), None, None)
+        store.record_error(
+            run,
+            "output",
+            str(where),
+            f"cannot write {where}: {reason}",
+            stamp(clock()),
+            ErrorKind.STORAGE,
+        )
+        store.source_finished(run, "output", stamp(clock()), SourceState.FAILED, {"error": 1})
+
+
+def _redlines(store: Store, run: int, now: datetime, clock: Callable[[], datetime]) -> None:
+    """Publication-day redlines for every stored rule that has none yet (not only this
+    run's: a killed run's rules get theirs from the next run)."""
+    from crawler.amend.store import project_rules
+
+    try:
+        project_rules(store, run, stamp(now))
+    except (SQLAlchemyError, OSError):
+        raise
+    except Exception as exc:  # a redline that cannot be made must not cost the digest
+        log.exception("publication-day redlines failed")
+        store.record_error(
+            run,
+            "federal_register",
+            "publication-day redlines",
+            f"regwatch failed while making publication-day redlines: {type(exc).__name__}: "
+            f"{exc} (a regwatch bug: rerun with --verbose for the traceback)",
+            stamp(clock()),
+            ErrorKind.BUG,
+        )
+
+
+@contextmanager
+def _crawling(store: Store, config: Config, names: list[str]) -> Iterator[None]:
+    """Hold the crawl lock of each source: two runs never crawl one source at once (the
+    second waits ``[store] lock_wait`` seconds, then gives up with one line)."""
+    held: list[Held] = []
+    try:
+        for name in sorted(names):
+            try:
+                held.append(store.lock(f"source:{name}", wait=config.store.lock_wait))
+            except LockBusy:
+                raise Busy(
+                    f"another regwatch run is crawling {name} in {config.store_path} "
+                    f"(waited {config.store.lock_wait:g} s); try again when it is done"
+                ) from None
+        yield
+    finally:
+        for lock in held:
+            lock.release()
+
+
+@contextmanager
+def _opened(
+    store: Store, kind: str, day: date | None, now: datetime, command: str
+) -> Iterator[int]:
+    """A new run, holding its ``run:<id>`` lock while it lasts (a run found ``running``
+    without its lock was killed: closed as ``interrupted`` here, before the new one)."""
+    with store.lock("runs", wait=30.0):
+        store.close_interrupted(stamp(now))
+        run = store.start_run(kind, day.isoformat() if day else None, stamp(now), command)
+        alive = store.lock(f"run:{run}")
+    try:
+        yield run
+    finally:
+        alive.release()
+
+
+def _storage_line(exc: BaseException) -> str:
+    orig = getattr(exc, "orig", None) or exc
+    reason = getattr(orig, "strerror", None) or str(orig).splitlines()[0][:200]
+    return f"cannot write the store or an output folder: {reason}"
 
 
 def mail_enabled(config: Config) -> bool:
@@ -135,7 +274,7 @@ def _mail(
     now: datetime,
     clock: Callable[[], datetime],
     env: Mapping[str, str],
-) -> str | None:
+) -> SourceState:
     """Queue and send the day's digests; a failure is recorded on the run as source
     "email" (and makes the run degraded), never lost: queued mail waits for the next run."""
     from crawler.deliver.email import queue_digests, send_due
@@ -144,7 +283,12 @@ def _mail(
     digest = digest_for(store, day, config)  # as it stands before mailing
     store.source_started(run, "email", stamp(now), None, day.isoformat())
     queue_digests(store, config, digest, now)
-    sent = send_due(store, config, now, env)
+    # a digest mailed while sources failed, in the last week: corrected if it now says more
+    since = (day - timedelta(days=CORRECTIONS_DAYS)).isoformat()
+    for past in store.outbox_degraded_days(since):
+        if past < day.isoformat():
+            queue_digests(store, config, digest_for(store, date.fromisoformat(past), config), now)
+    sent = send_due(store, config, now, env, holder=f"run:{run}")  # the run holds its lock
     at = stamp(clock())
     for line in sent.errors:
         store.record_error(run, "email", "smtp", line, at)
@@ -152,19 +296,18 @@ def _mail(
     store.source_finished(
         run, "email", at, state, {"sent": sent.sent, "retry": sent.retry, "failed": sent.failed}
     )
-    if state != SourceState.OK:
-        store.finish_run(run, at, SourceState.DEGRADED)
-        return SourceState.DEGRADED
-    return None
+    return state
 
 
 def send(config: Config, now: datetime, env: Mapping[str, str]):
     """``regwatch send``: whatever is due in the outbox, now."""
     from crawler.deliver.email import send_due
 
-    store = open_store(config)
+    store = open_store(config, create=False)
+    holder = f"send:{os.getpid()}:{uuid.uuid4().hex[:8]}"
     try:
-        return send_due(store, config, now, env)
+        with store.lock(holder):  # the claim on each message lives as long as this lock
+            return send_due(store, config, now, env, holder=holder)
     finally:
         store.close()
 
@@ -191,43 +334,47 @@ def backfill(
         if title is None or part is None:
             raise UsageError("backfill ecfr needs --title and --part (e.g. --title 15 --part 744)")
         args |= {"title": str(title), "part": part}
-    store = open_store(config)
-    try:
-        run = store.start_run("crawl", None, stamp(now), command)
+    with _run(config, [source], "crawl", None, now, command) as (store, run):
         store.source_started(run, source, stamp(now), since.isoformat(), until.isoformat())
-        crawl = CrawlRequest(source, args)
-        return _crawl_and_close(store, config, run, now, clock, [crawl], verbose, progress)
-    finally:
-        store.close()
+        _crawl(store, run, config, now, clock, [CrawlRequest(source, args)], verbose, progress)
+        return _closed(store, run, clock, ())
 
 
-def _crawl_and_close(
+def _crawl(
     store: Store,
-    config: Config,
     run: int,
+    config: Config,
     now: datetime,
     clock: Callable[[], datetime],
     crawls: list[CrawlRequest],
     verbose: bool,
     progress: bool,
-) -> RunReport:
+) -> None:
+    """Run the crawls; a crawl process that died fails the sources it left running."""
     try:
         if crawls:
             run_crawl(config, run, stamp(now), crawls, verbose=verbose, progress=progress)
     except CrawlFailed as exc:
         at = stamp(clock())
+        kind = ErrorKind.STORAGE if exc.storage else ErrorKind.BUG
         for line in store.run_sources([run]):
             if line.status == "running":
-                store.record_error(run, line.source, line.source, str(exc), at)
+                store.record_error(run, line.source, line.source, str(exc), at, kind)
                 store.source_finished(run, line.source, at, SourceState.FAILED, {"error": 1})
-    sources = tuple(store.run_sources([run]))
+
+
+def _close(store: Store, run: int, clock: Callable[[], datetime]) -> SourceState:
+    """Finish the run: failed if every source failed (or an output could not be written),
+    degraded if any source did not go cleanly, else ok."""
+    sources = store.run_sources([run])
     states = {s.status for s in sources}
-    status = (
-        SourceState.FAILED
-        if states and states <= {SourceState.FAILED}
-        else SourceState.DEGRADED
-        if states - {SourceState.OK}
-        else SourceState.OK
-    )
+    output_failed = any(s.source == "output" for s in sources)
+    crawled = states - {SourceState.OK} if sources else set()
+    if output_failed or (states and states <= {SourceState.FAILED}):
+        status = SourceState.FAILED
+    elif crawled:
+        status = SourceState.DEGRADED
+    else:
+        status = SourceState.OK
     store.finish_run(run, stamp(clock()), status)
-    return RunReport(run, status, sources, tuple(store.errors([run])), ())
+    return status

@@ -6,13 +6,15 @@ from __future__ import annotations
 import contextlib
 from dataclasses import dataclass
 from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
 from crawler.citations import display, parse_citation
 from crawler.clock import stamp
 from crawler.config import Config
+from crawler.coverage import Checked, checked, never, scope
 from crawler.diff import DocumentDiff, diff_documents
 from crawler.ecfr_client import EcfrClient
-from crawler.errors import FetchError, UsageError
+from crawler.errors import FetchError, NotCovered, UsageError
 from crawler.items import FetchedCfrPart
 from crawler.parse.cfr_units import fr_citations, parse_watch, rebuild, unit_refs
 from crawler.records import Node, from_json
@@ -41,12 +43,27 @@ class Comparison:
 
 
 @dataclass(frozen=True)
+class Cited:
+    """An FR citation named in a unit's source note, with the stored document it is."""
+
+    citation: str  # "91 FR 70101"
+    number: str  # its FR document number, "" when the store does not have it
+    title: str
+
+
+@dataclass(frozen=True)
 class HistoryLine:
     day: str
     seq: int
-    fetched_at: str
     change: str  # "first version", "3 changes (2 substantive)", "removed"
-    sources: tuple[str, ...]  # FR citations newly named in the unit's source note
+    sources: tuple[Cited, ...]  # FR citations newly named in the unit's source note
+
+
+@dataclass(frozen=True)
+class History:
+    key: str
+    lines: tuple[HistoryLine, ...]
+    checked: Checked | None  # None: only versions fetched on demand, no run checked it
 
 
 class Lookup:
@@ -71,23 +88,46 @@ class Lookup:
             )
 
     def compare(self, key: str, old_day: date | None, new_day: date | None) -> Comparison:
-        history = self.store.history(key)
-        if new_day is None and history:
-            new_day = date.fromisoformat(history[-1].valid_from)
-        if old_day is None:
-            earlier = [v for v in history if new_day and v.valid_from < new_day.isoformat()]
-            if not earlier:
-                raise UsageError(
-                    f"{display(key)} has one stored version only ("
-                    f"{history[-1].valid_from if history else 'none'}); give --from"
-                )
-            old_day = date.fromisoformat(earlier[-1].valid_from)
-        assert new_day is not None
-        old, new = self.side(key, old_day), self.side(key, new_day)
+        """The version in effect on ``new_day`` (default: the latest stored) against the one
+        in effect on ``old_day`` (default: the version before it)."""
+        self._check_dates(old_day, new_day)
+        new = self.side(key, new_day) if new_day else self._latest(key)
+        old = self.side(key, old_day) if old_day else self._before(key, new)
         row = self.store.document(key)
         return Comparison(
-            key, row.title if row else display(key), old, new, diff_documents(old.tree, new.tree)
+            key,
+            row.title if row else display(key),
+            old,
+            new,
+            diff_documents(old.tree, new.tree),
         )
+
+    def _check_dates(self, old_day: date | None, new_day: date | None) -> None:
+        if old_day and new_day and old_day > new_day:
+            raise UsageError(f"--from {old_day} is after --to {new_day}")
+        today = self.now.astimezone(ZoneInfo(self.config.timezone)).date()
+        for name, day in (("--from", old_day), ("--to", new_day)):
+            if day and day > today:
+                raise UsageError(
+                    f"{name} {day} is in the future (today is {today}): nothing is known of it"
+                )
+
+    def _latest(self, key: str) -> Side:
+        latest = self.store.latest_version(key)
+        if latest is None and self.checked(key) is None:
+            raise NotCovered(never(display(key), ["ecfr"]))
+        if latest is None:
+            raise UsageError(f"no version of {display(key)} in the store")
+        return Side(latest, self._tree(key, latest))
+
+    def _before(self, key: str, new: Side) -> Side:
+        earlier = [v for v in self.store.history(key) if v.valid_from < new.day]
+        if not earlier:
+            raise UsageError(
+                f"{display(key)}: no version before the one in effect since {new.day} is "
+                "stored; give --from to fetch an earlier one from the eCFR"
+            )
+        return Side(earlier[-1], self._tree(key, earlier[-1]))
 
     def compare_rule(self, key: str, number: str, new_day: date | None) -> Comparison:
         """The unit as FR doc ``number`` said it would read (its publication-day redline)
@@ -118,42 +158,42 @@ class Lookup:
             diff_documents(tree, new.tree),
         )
 
+    def checked(self, key: str) -> Checked | None:
+        """The days the store has checked the eCFR for ``key`` (from its first version)."""
+        first = self.store.history(key)[:1]
+        return checked(self.store, "ecfr", first[0].valid_from if first else None)
+
     def side(self, key: str, day: date) -> Side:
-        """The version of ``key`` in effect on ``day``, fetched on demand if need be."""
+        """The version of ``key`` in effect on ``day``: from the store when the store has
+        checked that day, else from the eCFR (kept once fetched), else NotCovered."""
         if day < FIRST_DAY:
             raise UsageError(
                 f"the eCFR has no point-in-time text before {FIRST_DAY} (asked for {day})"
             )
+        cover = self.checked(key)
         version = self.store.version_at(key, day.isoformat())
-        latest = self.store.last_valid_from(key)
-        if version is None or (latest and day.isoformat() > latest):
-            version = self._on_demand(key, day) or version
-        if version is None:
-            raise UsageError(f"no version of {display(key)} in effect on {day}")
+        if version is None or cover is None or not cover.knows(day.isoformat()):
+            version = self._on_demand(key, day, cover)
         return Side(version, self._tree(key, version))
 
-    def _on_demand(self, key: str, day: date) -> VersionRow | None:
+    def _on_demand(self, key: str, day: date, cover: Checked | None) -> VersionRow:
         title, part = _title_part(key)
         try:
             latest = self.client.up_to_date_as_of(title)
         except FetchError as exc:
-            if self.store.version_at(key, day.isoformat()):
-                return None  # offline: the store's own latest version stands
-            raise UsageError(
-                f"{display(key)} on {day} is not in the store and the eCFR cannot be asked: {exc}"
-            ) from None
+            known = scope(display(key), [cover]) if cover else never(display(key), ["ecfr"])
+            raise NotCovered(f"{known}; the eCFR cannot be asked for {day}: {exc}") from None
         if day > latest:
             raise UsageError(f"the eCFR is up to date as of {latest}; {day} is later")
         dates = self.client.amendment_dates(title, part, day)
-        if not dates:
-            return None
-        effective = date.fromisoformat(dates[-1])
-        if (
-            self.store.version_at(f"cfr:{title}:{part}", effective.isoformat()) is None
-            or self.store.last_valid_from(f"cfr:{title}:{part}") < effective.isoformat()
-        ):
-            self._fetch(title, part, effective)
-        return self.store.version_at(key, day.isoformat())
+        if dates:
+            effective = date.fromisoformat(dates[-1])
+            if effective.isoformat() not in self.store.valid_dates(f"cfr:{title}:{part}"):
+                self._fetch(title, part, effective)
+        version = self.store.version_at(key, day.isoformat())
+        if version is None:
+            raise UsageError(f"no version of {display(key)} in effect on {day}")
+        return version
 
     def _fetch(self, title: int, part: str, day: date) -> None:
         from crawler.versioning import store_cfr_part  # parsing only when fetching
@@ -162,7 +202,7 @@ class Lookup:
         run = self.store.start_run("ondemand", None, stamp(self.now), f"fetch {title}:{part}")
         item = FetchedCfrPart("ecfr", title, part, day, url, body, stamp(self.now))
         try:
-            store_cfr_part(self.store, item, run, self.config.sources.ecfr.site_base)
+            store_cfr_part(self.store, item, run, self.config.sources.ecfr, hold=False)
             self.store.finish_run(run, stamp(self.now), "ok")
         except Exception:
             self.store.finish_run(run, stamp(self.now), "failed")
@@ -181,7 +221,17 @@ class Lookup:
                 units[digest] = from_json(Node, self.store.blob(match.tree_blob))
         return rebuild(tree, units)
 
-    def history(self, key: str) -> list[HistoryLine]:
+    def history(self, key: str) -> History:
+        """Every stored version of ``key`` with what changed and the FR documents its
+        source note newly names, and what the store has checked; NotCovered when nothing
+        is stored and the eCFR was never checked."""
+        cover = self.checked(key)
+        lines = self._history_lines(key)
+        if not lines and cover is None:
+            raise NotCovered(never(display(key), ["ecfr"]))
+        return History(key, tuple(lines), cover)
+
+    def _history_lines(self, key: str) -> list[HistoryLine]:
         lines = []
         previous: Node | None = None
         for version in self.store.history(key):
@@ -193,17 +243,16 @@ class Lookup:
             else:
                 diff = diff_documents(previous, tree)
                 change = f"{len(diff.changes)} changes ({len(diff.substantive)} substantive)"
-            lines.append(
-                HistoryLine(
-                    version.valid_from,
-                    version.seq,
-                    version.fetched_at,
-                    change,
-                    _new_sources(previous, tree),
-                )
-            )
+            sources = tuple(self._cited(c) for c in _new_sources(previous, tree))
+            lines.append(HistoryLine(version.valid_from, version.seq, change, sources))
             previous = tree
         return lines
+
+    def _cited(self, citation: str) -> Cited:
+        found = self.store.by_citation(citation)
+        if not found:
+            return Cited(citation, "", "")
+        return Cited(citation, found[0].key.removeprefix("fr:"), found[0].title)
 
 
 def _title_part(key: str) -> tuple[int, str]:

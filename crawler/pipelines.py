@@ -1,15 +1,22 @@
 """The one writer of a crawl: parse each fetched payload and snapshot it into the store.
 
-A payload that fails to parse is recorded as an error on the run and stores nothing; HTTP
-validators are saved only after their document is safely stored, so a failed document is
-fetched in full again by the next run.
+Whatever goes wrong with one document is data: the source sent something else than expected
+(``input``/``fetch``), or regwatch failed while reading it (``bug``, traceback in the log with
+--verbose); the document goes on the retry list, which every later run retries until it is
+stored. A failing store or disk stops the crawl (nothing half-written: each document is one
+transaction) and the crawl process exits with STORAGE_FAILED and one line. HTTP validators
+are saved only after their document is safely stored, so a failed document is fetched in
+full again by the next run.
 """
 
 from __future__ import annotations
 
+import logging
 import sys
 from collections import Counter
 from typing import Any
+
+from sqlalchemy.exc import SQLAlchemyError
 
 from crawler.errors import ParseError
 from crawler.items import (
@@ -28,7 +35,35 @@ from crawler.parse.web_page import parse_web_page
 from crawler.records import Outcome, SourceState
 from crawler.snapshot import fr_version, pi_version, web_version
 from crawler.versioning import snapshot, store_cfr_part
-from storage import NewVersion, Store
+from storage import ErrorKind, NewVersion, Store
+
+log = logging.getLogger(__name__)
+
+storage_failures: list[str] = []  # one line each, printed by the crawl process at exit
+
+
+def target_of(item: Any) -> str:
+    """The document key an item is about (what goes on the retry list), else its URL."""
+    if isinstance(item, FetchedDocument | Unchanged):
+        return f"fr:{item.number}"
+    if isinstance(item, FetchedCfrPart):
+        return f"cfr:{item.title}:{item.part}"
+    if isinstance(item, FetchedWebPage):
+        return f"bis:{item.path}"
+    if isinstance(item, CrawlError):
+        return item.target
+    return str(getattr(item, "url", type(item).__name__))
+
+
+def is_document(target: str) -> bool:
+    return target.startswith(("fr:", "cfr:", "bis:"))
+
+
+def storage_line(exc: BaseException) -> str:
+    """One line for a store or disk failure, without SQL or parameters (payloads)."""
+    orig = getattr(exc, "orig", None) or exc
+    reason = getattr(orig, "strerror", None) or str(orig).splitlines()[0][:200]
+    return f"cannot write the store: {reason}"
 
 
 class StorePipeline:
@@ -41,6 +76,8 @@ class StorePipeline:
         self.stats: dict[str, Counter[str]] = {}
         self.fatal: set[str] = set()
         self.store: Store | None = None
+        self.broken: str | None = None  # the store failed: stop storing, say so once
+        self.to_retry: set[str] = set()
 
     @classmethod
     def from_crawler(cls, crawler: Any) -> StorePipeline:
@@ -48,58 +85,97 @@ class StorePipeline:
 
     def open_spider(self) -> None:
         self.store = Store.open(self.config.store_path)
+        self.to_retry = {row.target for row in self.store.retry_list()}
 
     def close_spider(self) -> None:
         assert self.store is not None
         self.stats.setdefault(self.crawler.spider.name, Counter())  # even if it yielded nothing
-        for source, counts in self.stats.items():
-            if source in self.fatal:
-                state = SourceState.FAILED
-            elif counts[Outcome.ERROR]:
-                state = SourceState.DEGRADED
-            else:
-                state = SourceState.OK
-            self.store.source_finished(self.run, source, self.now, state, dict(counts))
+        try:
+            for source, counts in self.stats.items():
+                if source in self.fatal or self.broken:
+                    state = SourceState.FAILED
+                elif counts[Outcome.ERROR]:
+                    state = SourceState.DEGRADED
+                else:
+                    state = SourceState.OK
+                self.store.source_finished(self.run, source, self.now, state, dict(counts))
+        except (SQLAlchemyError, OSError) as exc:
+            self._storage_failed(exc)
         self.store.close()
 
     def process_item(self, item: Any) -> Any:
         source = item.source
         counts = self.stats.setdefault(source, Counter())
+        if self.broken:
+            return item
+        target = target_of(item)
         try:
-            if isinstance(item, FetchedDocument):
-                counts[self._document(item)] += 1
-            elif isinstance(item, FetchedPublicInspection):
-                counts.update(self._public_inspection(item))
-            elif isinstance(item, FetchedCfrPart):
-                counts.update(self._cfr_part(item))
-            elif isinstance(item, FetchedWebPage):
-                counts[self._web_page(item)] += 1
-            elif isinstance(item, Unchanged):
-                counts[Outcome.UNCHANGED] += 1
-            elif isinstance(item, WindowCounted):
-                counts["found"] += item.count
-            elif isinstance(item, CrawlError):
-                self._error(source, item.target, item.message)
+            if isinstance(item, CrawlError):
+                self._failed(source, target, ErrorKind(item.kind), item.message)
                 counts[Outcome.ERROR] += 1
                 if item.fatal:
                     self.fatal.add(source)
+                return item
+            counts.update(self._store(item))
+            if is_document(target):
+                self._stored(target)
         except ParseError as exc:
-            target = (
-                f"fr:{item.number}"
-                if isinstance(item, FetchedDocument)
-                else f"cfr:{item.title}:{item.part}"
-                if isinstance(item, FetchedCfrPart)
-                else f"bis:{item.path}"
-                if isinstance(item, FetchedWebPage)
-                else item.url
-            )
-            self._error(source, target, str(exc))
+            self._failed(source, target, ErrorKind.INPUT, str(exc))
+            counts[Outcome.ERROR] += 1
+        except (SQLAlchemyError, OSError) as exc:
+            self._storage_failed(exc)
+        except Exception as exc:  # our own bug: recorded as one, never as bad input
+            log.exception("regwatch failed while reading %s", target)
+            line = f"regwatch failed while reading {target}: {type(exc).__name__}: {exc}"
+            self._failed(source, target, ErrorKind.BUG, _bug_line(line))
             counts[Outcome.ERROR] += 1
         return item
 
-    def _error(self, source: str, target: str, message: str) -> None:
+    def _store(self, item: Any) -> Counter[str]:
+        if isinstance(item, FetchedDocument):
+            return Counter([self._document(item)])
+        if isinstance(item, FetchedPublicInspection):
+            return self._public_inspection(item)
+        if isinstance(item, FetchedCfrPart):
+            return self._cfr_part(item)
+        if isinstance(item, FetchedWebPage):
+            return Counter([self._web_page(item)])
+        if isinstance(item, Unchanged):
+            return Counter([Outcome.UNCHANGED])
+        if isinstance(item, WindowCounted):
+            return Counter({"found": item.count})
+        raise TypeError(f"the pipeline does not know {type(item).__name__} items")
+
+    def _failed(self, source: str, target: str, kind: ErrorKind, message: str) -> None:
+        """An error row on the run; a document also goes on (or stays on) the retry list."""
         assert self.store is not None
-        self.store.record_error(self.run, source, target, message, self.now)
+        try:
+            if is_document(target):
+                self.to_retry.add(target)
+                self.store.retry_failed(self.run, source, target, kind, message, self.now)
+            else:
+                self.store.record_error(self.run, source, target, message, self.now, kind)
+        except (SQLAlchemyError, OSError) as exc:
+            self._storage_failed(exc)
+
+    def _stored(self, target: str) -> None:
+        assert self.store is not None
+        if target in self.to_retry:
+            self.store.retry_done([target])
+            self.to_retry.discard(target)
+
+    def _storage_failed(self, exc: BaseException) -> None:
+        """The store cannot be written: stop this crawl; the parent closes the run."""
+        if self.broken:
+            return
+        log.debug("store failure", exc_info=exc)
+        self.broken = storage_line(exc)
+        storage_failures.append(self.broken)
+        engine = self.crawler.engine
+        if engine is not None and engine.spider is not None:
+            from scrapy.utils.defer import deferred_from_coro
+
+            deferred_from_coro(engine.close_spider_async(reason="storage_failed"))
 
     def _document(self, item: FetchedDocument) -> Outcome:
         what = f"fr:{item.number}"
@@ -132,7 +208,7 @@ class StorePipeline:
 
     def _cfr_part(self, item: FetchedCfrPart) -> Counter[str]:
         assert self.store is not None
-        return store_cfr_part(self.store, item, self.run, self.config.sources.ecfr.site_base)
+        return store_cfr_part(self.store, item, self.run, self.config.sources.ecfr)
 
     def _web_page(self, item: FetchedWebPage) -> Outcome:
         page = parse_web_page(item.body, item.path, item.url, f"bis:{item.path}")
@@ -159,6 +235,41 @@ class StorePipeline:
     def _snapshot(self, new: NewVersion) -> Outcome:
         assert self.store is not None
         return snapshot(self.store, new)
+
+
+def _bug_line(line: str) -> str:
+    line = " ".join(line.split())
+    if len(line) > 300:
+        line = line[:297] + "..."
+    return f"{line} (a regwatch bug: rerun with --verbose for the traceback)"
+
+
+class CallbackErrors:
+    """Spider middleware: an exception escaping a spider callback (a regwatch bug, since
+    bad input is turned into CrawlError items there) becomes a CrawlError of kind ``bug``
+    for the request's document, instead of a log line and a silently lost document."""
+
+    def __init__(self, crawler: Any) -> None:
+        self.crawler = crawler
+
+    @classmethod
+    def from_crawler(cls, crawler: Any) -> CallbackErrors:
+        return cls(crawler)
+
+    def process_spider_exception(self, response: Any, exception: Exception) -> Any:
+        spider = self.crawler.spider
+        target = response.meta.get("target") or response.url
+        log.error("regwatch failed while reading %s", target, exc_info=exception)
+        line = f"regwatch failed while reading {target}: {type(exception).__name__}: {exception}"
+        return [
+            CrawlError(
+                spider.name,
+                target,
+                _bug_line(line),
+                fatal=bool(response.meta.get("fatal")),
+                kind=ErrorKind.BUG,
+            )
+        ]
 
 
 class ProgressBar:

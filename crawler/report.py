@@ -15,7 +15,7 @@ from crawler.parse.cfr_units import fr_citations
 from crawler.records import FrDocument, Node, from_json
 from crawler.spiders import SOURCES
 from crawler.topics import all_topics
-from storage import DocumentRow, Store
+from storage import DocumentRow, OutboxState, Store
 
 
 def gather(store: Store, day: date, config: Config) -> DayRecords:
@@ -74,6 +74,9 @@ def gather(store: Store, day: date, config: Config) -> DayRecords:
         topics=all_topics(config),
         redlines={k: v for k, v in redlines.items() if v},
         web=tuple(web),
+        held=tuple(h for h in store.held_fetches() if runs and h.run <= max(runs)),
+        retrying=tuple(r for r in store.retry_list() if runs and r.run <= max(runs)),
+        mailed=sum(1 for row in store.outbox(f"{iso}/") if row["status"] == OutboxState.SENT),
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from crawler.config import Config
+from crawler.fetch_policy import FetchPolicy
 
 API_SLOT = "fr-api"
 XML_SLOT = "fr-xml"
@@ -16,6 +17,7 @@ def build_settings(
     config: Config, *, run_id: int, now: str, verbose: bool = False, progress: bool = False
 ) -> dict[str, Any]:
     http = config.http
+    policy = FetchPolicy.from_config(config)
     fr = config.sources.federal_register
     polite = http.polite
 
@@ -31,13 +33,20 @@ def build_settings(
         "TELNETCONSOLE_ENABLED": False,
         "REMOTE_CONTROL_ENABLED": False,
         "TWISTED_REACTOR": "twisted.internet.asyncioreactor.AsyncioSelectorReactor",
-        "LOG_LEVEL": "DEBUG" if verbose else "ERROR",
+        # Scrapy's own logging (robots.txt tracebacks, dropped requests) only with --verbose:
+        # every failure reaches the run as a CrawlError through the errbacks instead.
+        "LOG_ENABLED": verbose,
+        "LOG_LEVEL": "DEBUG" if verbose else "CRITICAL",
         "LOG_FORMAT": "%(levelname)s %(name)s: %(message)s",
         "STATS_DUMP": verbose,
         "LOGSTATS_INTERVAL": 0,
         "COOKIES_ENABLED": False,
         "HTTPCACHE_ENABLED": False,
-        "DOWNLOAD_TIMEOUT": http.timeout,
+        "DOWNLOAD_TIMEOUT": policy.timeout,
+        "DOWNLOAD_MAXSIZE": policy.max_compressed_bytes,  # the handler stops a longer body
+        "DOWNLOAD_WARNSIZE": 0,
+        "REDIRECT_MAX_TIMES": 5,
+        "METAREFRESH_ENABLED": False,  # a <meta refresh> is content, not a redirect to follow
         "DNS_TIMEOUT": min(http.timeout, 20),
         "DOWNLOAD_FAIL_ON_DATALOSS": True,
         "CONCURRENT_REQUESTS": 16 if not polite else 4,
@@ -56,13 +65,21 @@ def build_settings(
         "RETRY_GIVE_UP_LOG_LEVEL": "DEBUG",  # the errback records it as a one-line error
         "RETRY_HTTP_CODES": [500, 502, 504, 522, 524, 408],  # 429/503: RetryAfterMiddleware
         "HTTPERROR_ALLOW_ALL": False,
-        "DOWNLOADER_MIDDLEWARES": {"crawler.middlewares.RetryAfterMiddleware": 545},
+        "DOWNLOADER_MIDDLEWARES": {
+            # the fetch policy replaces Scrapy's offsite filter (which drops silently) and
+            # its decompression (one limit for compressed and decompressed sizes)
+            "scrapy.downloadermiddlewares.offsite.OffsiteMiddleware": None,
+            "scrapy.downloadermiddlewares.httpcompression.HttpCompressionMiddleware": None,
+            "crawler.middlewares.FetchPolicyMiddleware": 40,
+            "crawler.middlewares.RetryAfterMiddleware": 545,
+            "crawler.middlewares.DecompressMiddleware": 590,
+            "crawler.middlewares.RedirectPolicyMiddleware": 610,
+        },
         "ITEM_PIPELINES": {"crawler.pipelines.StorePipeline": 300},
+        "SPIDER_MIDDLEWARES": {"crawler.pipelines.CallbackErrors": 10},
         "EXTENSIONS": {"crawler.pipelines.ProgressBar": 500} if progress else {},
         "REGWATCH_CONFIG": config,
         "REGWATCH_RUN": run_id,
         "REGWATCH_NOW": now,
-        "REGWATCH_RETRIES": http.retries,
-        "REGWATCH_MAX_RETRY_AFTER": http.max_retry_after,
-        "REGWATCH_BACKOFF": 1.0 if polite else 0.05,
+        "REGWATCH_FETCH_POLICY": policy,
     }

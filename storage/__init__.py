@@ -3,19 +3,37 @@
 ``Store.open(path)`` gives a migrated SQLite store (WAL). Nothing here imports ``crawler``.
 """
 
-from storage.outcomes import Outcome
-from storage.rows import DocumentRow, ErrorRow, RunRow, RunSourceRow, VersionRow
-from storage.store import NewVersion, SnapshotResult, Store, StoreOpenError
+from storage.locks import Held, LockBusy
+from storage.outcomes import ErrorKind, HeldStatus, OutboxState, Outcome, RunStatus
+from storage.rows import (
+    DocumentRow,
+    ErrorRow,
+    HeldFetchRow,
+    RetryRow,
+    RunRow,
+    RunSourceRow,
+    VersionRow,
+)
+from storage.store import NewVersion, SnapshotResult, Store, StoreMissing, StoreOpenError
 
 __all__ = [
     "DocumentRow",
+    "ErrorKind",
     "ErrorRow",
+    "Held",
+    "HeldFetchRow",
+    "HeldStatus",
+    "LockBusy",
     "NewVersion",
+    "OutboxState",
     "Outcome",
+    "RetryRow",
     "RunRow",
     "RunSourceRow",
+    "RunStatus",
     "SnapshotResult",
     "Store",
+    "StoreMissing",
     "StoreOpenError",
     "VersionRow",
 ]

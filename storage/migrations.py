@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import Connection, inspect, select, text
 
-from storage.schema import metadata, schema_migrations
+from storage.schema import held_fetches, metadata, redlined, retries, schema_migrations
 
 Migration = Callable[[Connection], None]
 MIGRATIONS: list[tuple[str, Migration]] = []
@@ -49,6 +49,36 @@ def _outbox_messages(conn: Connection) -> None:
     ):
         if name not in columns:
             conn.execute(text(f"ALTER TABLE outbox ADD COLUMN {name} {kind}"))
+
+
+@migration("0004_failures_and_revisions")
+def _failures_and_revisions(conn: Connection) -> None:
+    """Error kinds, the retry list, redlined rules, digest revisions and outbox claims."""
+    _add_columns(conn, "run_errors", (("kind", "VARCHAR NOT NULL DEFAULT 'input'"),))
+    _add_columns(
+        conn,
+        "outbox",
+        (
+            ("revision", "INTEGER NOT NULL DEFAULT 1"),
+            ("degraded", "BOOLEAN NOT NULL DEFAULT 0"),
+            ("fingerprint", "VARCHAR(64)"),
+            ("claimed_by", "TEXT"),
+        ),
+    )
+    metadata.create_all(conn, tables=[retries, redlined], checkfirst=True)
+
+
+def _add_columns(conn: Connection, table: str, columns: tuple[tuple[str, str], ...]) -> None:
+    present = {c["name"] for c in inspect(conn).get_columns(table)}
+    for name, kind in columns:
+        if name not in present:
+            conn.execute(text(f"ALTER TABLE {table} ADD COLUMN {name} {kind}"))
+
+
+@migration("0005_held_fetches")
+def _held_fetches(conn: Connection) -> None:
+    """Implausible eCFR fetches kept apart until confirmed (issue 11)."""
+    metadata.create_all(conn, tables=[held_fetches], checkfirst=True)
 
 
 def pending(conn: Connection) -> list[str]:

@@ -11,3 +11,46 @@ class Outcome(enum.StrEnum):
     UNCHANGED = "unchanged"
     REMOVED = "removed"
     ERROR = "error"
+
+
+class RunStatus(enum.StrEnum):
+    """How a run ended (``running`` while it lasts). A run that a later run finds still
+    ``running`` with nobody holding it was killed: it is closed as ``interrupted``."""
+
+    RUNNING = "running"
+    OK = "ok"
+    DEGRADED = "degraded"
+    FAILED = "failed"
+    INTERRUPTED = "interrupted"
+
+
+class ErrorKind(enum.StrEnum):
+    """Who is to blame for an error row: the source sent something other than what was
+    expected (``input``), a request failed (``fetch``), regwatch itself failed while reading
+    good input (``bug``: a traceback is shown with ``--verbose``), or the store or the disk
+    failed (``storage``)."""
+
+    INPUT = "input"
+    FETCH = "fetch"
+    BUG = "bug"
+    STORAGE = "storage"
+
+
+class OutboxState(enum.StrEnum):
+    """Where a queued message stands. ``sending`` is a claim: the sender that set it owns
+    the message until it marks it, or until the claim expires (a crashed sender)."""
+
+    PENDING = "pending"
+    RETRY = "retry"
+    SENDING = "sending"
+    SENT = "sent"
+    FAILED = "failed"
+
+
+class HeldStatus(enum.StrEnum):
+    """Where a held (implausible) eCFR fetch stands: ``held`` until confirmed, then
+    ``applied`` as a normal version; ``discarded`` when a good fetch replaced it."""
+
+    HELD = "held"
+    APPLIED = "applied"
+    DISCARDED = "discarded"

@@ -62,6 +62,37 @@ class ErrorRow:
     target: str
     message: str
     at: str
+    kind: str = "input"  # storage.outcomes.ErrorKind
+
+
+@dataclass(frozen=True)
+class RetryRow:
+    """A document on the retry list: every run retries it until one stores it."""
+
+    source: str
+    target: str
+    first_failed: str
+    last_failed: str
+    attempts: int
+    kind: str
+    message: str
+    run: int
+
+
+@dataclass(frozen=True)
+class HeldFetchRow:
+    """An implausible eCFR fetch kept apart from the history until confirmed (issue 11)."""
+
+    id: int
+    document: str  # the part: cfr:15:744
+    valid_from: str  # the eCFR date the payload is for
+    run: int  # the latest run that held it
+    fetched_at: str  # when it was first fetched
+    raw_blob: str  # its payload, content-addressed like every payload
+    reason: str  # "212 of 220 sections missing"
+    status: str  # storage.outcomes.HeldStatus
+    resolved_run: int | None
+    resolution: str | None
 
 
 def from_mapping(cls: type, mapping: Any) -> Any:

@@ -83,8 +83,34 @@ run_errors = Table(
     Column("target", Text, nullable=False),  # a document key or URL, or the source itself
     Column("message", Text, nullable=False),
     Column("at", String, nullable=False),
+    Column("kind", String, nullable=False, default="input"),  # storage.outcomes.ErrorKind
 )
 Index("run_errors_run", run_errors.c.run)
+
+# Documents that failed (fetch, parse or store) and are retried by every later run until
+# one stores them; the digest lists them meanwhile.
+retries = Table(
+    "retries",
+    metadata,
+    Column("source", String, primary_key=True),
+    Column("target", Text, primary_key=True),  # a document key: fr:2026-12345
+    Column("first_failed", String, nullable=False),
+    Column("last_failed", String, nullable=False),
+    Column("attempts", Integer, nullable=False, default=1),
+    Column("kind", String, nullable=False),  # storage.outcomes.ErrorKind
+    Column("message", Text, nullable=False),
+    Column("run", Integer, ForeignKey("runs.id"), nullable=False),  # the latest failing run
+)
+
+# FR rule versions whose publication-day redlines are made (none may be needed): every run
+# projects the stored rules that are not here, so a killed run loses no redline.
+redlined = Table(
+    "redlined",
+    metadata,
+    Column("version", Integer, ForeignKey("versions.id"), primary_key=True),
+    Column("units", Integer, nullable=False),
+    Column("run", Integer, ForeignKey("runs.id"), nullable=False),
+)
 
 versions = Table(
     "versions",
@@ -148,5 +174,29 @@ outbox = Table(
     Column("message_blob", String(64)),  # the message as it will be sent, every time
     Column("subject", Text),
     Column("last_error", Text),
+    Column("revision", Integer, nullable=False, default=1),  # 2+: a corrected digest
+    Column("degraded", Boolean, nullable=False, default=False),  # sent while sources failed
+    Column("fingerprint", String(64)),  # what the digest said, run ids and times aside
+    Column("claimed_by", Text),  # the lock its sender holds while status is sending
     UniqueConstraint("digest", "channel", "recipient"),
 )
+
+# eCFR parts whose fetch looked implausible (most sections, or Entity List rows, gone at
+# once): the payload is kept here, not applied, until the eCFR versions API, an FR rule or
+# the same content on a later day confirms it (issue 11).
+held_fetches = Table(
+    "held_fetches",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("document", String, nullable=False),  # the part: cfr:15:744
+    Column("valid_from", String, nullable=False),  # the eCFR date the payload is for
+    Column("run", Integer, ForeignKey("runs.id"), nullable=False),  # the latest run holding it
+    Column("fetched_at", String, nullable=False),  # when it was first fetched
+    Column("raw_blob", String(64), ForeignKey("blobs.sha256"), nullable=False),
+    Column("reason", Text, nullable=False),  # "212 of 220 sections missing"
+    Column("status", String, nullable=False, default="held"),  # storage.outcomes.HeldStatus
+    Column("resolved_run", Integer, ForeignKey("runs.id")),
+    Column("resolution", Text),  # what confirmed it, or what replaced it
+    UniqueConstraint("document", "valid_from", "raw_blob"),
+)
+Index("held_fetches_document", held_fetches.c.document, held_fetches.c.status)

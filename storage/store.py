@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -21,14 +22,17 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from storage import blobs as blobcodec
-from storage import migrations
-from storage.outcomes import Outcome
+from storage import crashpoints, migrations
+from storage.locks import Held, LockBusy, Locks
+from storage.outcomes import ErrorKind, HeldStatus, OutboxState, Outcome, RunStatus
 from storage.rows import (
     DocumentRow,
     ErrorRow,
+    HeldFetchRow,
+    RetryRow,
     RunRow,
     RunSourceRow,
     VersionRow,
@@ -38,9 +42,12 @@ from storage.schema import (
     blobs,
     changes,
     documents,
+    held_fetches,
     http_cache,
     links,
     outbox,
+    redlined,
+    retries,
     run_errors,
     run_sources,
     runs,
@@ -49,10 +56,15 @@ from storage.schema import (
 )
 
 CACHE_BYTES = 64 * 1024 * 1024
+_REVISION = re.compile(r"/r\d+$")  # a corrected digest's key: <day>/<subscription>/r2
 
 
 class StoreOpenError(Exception):
     """The store file cannot be opened or migrated (wrapped by the CLI as StorageError)."""
+
+
+class StoreMissing(StoreOpenError):
+    """``Store.open(path, create=False)`` found no store at ``path``."""
 
 
 @dataclass(frozen=True)
@@ -89,22 +101,29 @@ class SnapshotResult:
 class Store:
     """A migrated store over one SQLAlchemy engine (SQLite file by default)."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, locks: Locks) -> None:
         self.engine = engine
+        self.locks = locks
         self._packer = blobcodec.Packer()
         self._cache: OrderedDict[str, bytes] = OrderedDict()
         self._cached = 0
 
     @classmethod
-    def open(cls, path: Path | str) -> Store:
+    def open(cls, path: Path | str, *, create: bool = True) -> Store:
+        """The store at ``path``, migrated; a new one only when ``create`` (commands that
+        only read refuse a missing store with StoreMissing instead of making an empty one)."""
         path = Path(path)
+        if not create and not path.is_file():
+            raise StoreMissing(f"no store at {path}")
         if not path.parent.exists():
             raise StoreOpenError(f"store folder {path.parent} does not exist")
         engine = create_engine(f"sqlite:///{path}", future=True)
         event.listen(engine, "connect", _sqlite_pragmas)
-        store = cls(engine)
+        event.listen(engine, "begin", _sqlite_begin)
+        crashpoints.install(engine)
+        store = cls(engine, Locks(path.with_name(path.name + ".locks")))
         try:
-            with engine.connect() as conn:
+            with store.lock("migrations", wait=120.0), engine.connect() as conn:
                 unknown = _applied(conn) - migrations.known_names()
                 if unknown:
                     raise StoreOpenError(
@@ -115,7 +134,25 @@ class Store:
                 migrations.apply(conn)
         except OperationalError as exc:
             raise StoreOpenError(f"cannot open store {path}: {exc.orig}") from None
+        except (LockBusy, OSError) as exc:
+            raise StoreOpenError(f"cannot open store {path}: {_why(exc)}") from None
         return store
+
+    # --- locks -----------------------------------------------------------------------------
+
+    def lock(self, name: str, wait: float = 0.0) -> Held:
+        """Hold the lock ``name`` (waiting up to ``wait`` s); LockBusy if another holds it.
+        Locks die with their holder, so a killed process never leaves one behind."""
+        return self.locks.acquire(name, wait)
+
+    def is_locked(self, name: str) -> bool:
+        return self.locks.is_held(name)
+
+    def _write(self) -> Any:
+        """A write transaction that takes the write lock when it begins (BEGIN IMMEDIATE):
+        two writers never both read the same state and then collide."""
+        conn = self.engine.connect().execution_options(immediate=True)
+        return _Transaction(conn)
 
     def close(self) -> None:
         self.engine.dispose()
@@ -171,15 +208,36 @@ class Store:
     # --- runs ------------------------------------------------------------------------------
 
     def start_run(self, kind: str, day: str | None, started: str, command: str = "") -> int:
-        with self.engine.begin() as conn:
+        with self._write() as conn:
             return conn.execute(
                 runs.insert().values(
-                    kind=kind, day=day, started=started, status="running", command=command
+                    kind=kind, day=day, started=started, status=RunStatus.RUNNING, command=command
                 )
             ).inserted_primary_key[0]
 
+    def close_interrupted(self, at: str) -> list[int]:
+        """Close as ``interrupted`` every run left ``running`` whose process is gone (nobody
+        holds its ``run:<id>`` lock); their unfinished sources too. Returns their ids."""
+        with self.engine.connect() as conn:
+            candidates = list(conn.scalars(select(runs.c.id).where(runs.c.status == "running")))
+        dead = [run for run in candidates if not self.is_locked(f"run:{run}")]
+        if not dead:
+            return []
+        with self._write() as conn:
+            conn.execute(
+                update(run_sources)
+                .where(run_sources.c.run.in_(dead), run_sources.c.status == "running")
+                .values(status=RunStatus.INTERRUPTED, finished=at)
+            )
+            conn.execute(
+                update(runs)
+                .where(runs.c.id.in_(dead), runs.c.status == "running")
+                .values(status=RunStatus.INTERRUPTED, finished=at)
+            )
+        return dead
+
     def finish_run(self, run: int, finished: str, status: str) -> None:
-        with self.engine.begin() as conn:
+        with self._write() as conn:
             conn.execute(
                 update(runs).where(runs.c.id == run).values(finished=finished, status=status)
             )
@@ -187,7 +245,7 @@ class Store:
     def source_started(
         self, run: int, source: str, started: str, since: str | None, until: str | None
     ) -> None:
-        with self.engine.begin() as conn:
+        with self._write() as conn:
             conn.execute(
                 sqlite_insert(run_sources)
                 .values(
@@ -205,20 +263,81 @@ class Store:
     def source_finished(
         self, run: int, source: str, finished: str, status: str, stats: dict[str, Any]
     ) -> None:
-        with self.engine.begin() as conn:
+        with self._write() as conn:
             conn.execute(
                 update(run_sources)
                 .where(run_sources.c.run == run, run_sources.c.source == source)
                 .values(finished=finished, status=status, stats=json.dumps(stats, sort_keys=True))
             )
 
-    def record_error(self, run: int, source: str, target: str, message: str, at: str) -> None:
-        with self.engine.begin() as conn:
+    def record_error(
+        self,
+        run: int,
+        source: str,
+        target: str,
+        message: str,
+        at: str,
+        kind: ErrorKind = ErrorKind.INPUT,
+    ) -> None:
+        with self._write() as conn:
             conn.execute(
                 run_errors.insert().values(
-                    run=run, source=source, target=target, message=message, at=at
+                    run=run, source=source, target=target, message=message, at=at, kind=kind
                 )
             )
+
+    # --- the retry list --------------------------------------------------------------------
+
+    def retry_failed(
+        self, run: int, source: str, target: str, kind: ErrorKind, message: str, at: str
+    ) -> None:
+        """Put ``target`` on the retry list (or count one more failed attempt) and record the
+        error on the run, in one transaction."""
+        with self._write() as conn:
+            conn.execute(
+                run_errors.insert().values(
+                    run=run, source=source, target=target, message=message, at=at, kind=kind
+                )
+            )
+            done = conn.execute(
+                update(retries)
+                .where(retries.c.source == source, retries.c.target == target)
+                .values(
+                    last_failed=at,
+                    attempts=retries.c.attempts + 1,
+                    kind=kind,
+                    message=message,
+                    run=run,
+                )
+            )
+            if done.rowcount == 0:
+                conn.execute(
+                    retries.insert().values(
+                        source=source,
+                        target=target,
+                        first_failed=at,
+                        last_failed=at,
+                        attempts=1,
+                        kind=kind,
+                        message=message,
+                        run=run,
+                    )
+                )
+
+    def retry_done(self, targets: Iterable[str]) -> None:
+        """Take ``targets`` off the retry list (they are stored now)."""
+        targets = list(targets)
+        if not targets:
+            return
+        with self._write() as conn:
+            conn.execute(retries.delete().where(retries.c.target.in_(targets)))
+
+    def retry_list(self, source: str | None = None) -> list[RetryRow]:
+        query = select(retries).order_by(retries.c.source, retries.c.target)
+        if source is not None:
+            query = query.where(retries.c.source == source)
+        with self.engine.connect() as conn:
+            return [from_mapping(RetryRow, r) for r in conn.execute(query).mappings()]
 
     def run(self, run: int) -> RunRow:
         with self.engine.connect() as conn:
@@ -247,13 +366,28 @@ class Store:
             return [from_mapping(ErrorRow, r) for r in rows.mappings()]
 
     def last_good_until(self, source: str) -> str | None:
-        """The end of the latest window this source covered without any error."""
+        """The end of the latest window this source searched completely: ``ok``, or
+        ``degraded`` by documents that failed (those are on the retry list)."""
         with self.engine.connect() as conn:
             return conn.scalar(
                 select(func.max(run_sources.c.until)).where(
-                    run_sources.c.source == source, run_sources.c.status == "ok"
+                    run_sources.c.source == source,
+                    run_sources.c.status.in_((RunStatus.OK, RunStatus.DEGRADED)),
                 )
             )
+
+    def checked(self, source: str) -> tuple[str, str] | None:
+        """(first, last) day of the windows this source searched completely (as
+        ``last_good_until`` counts them), or None if it never was."""
+        start = func.coalesce(run_sources.c.since, run_sources.c.until)
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                select(func.min(start), func.max(run_sources.c.until)).where(
+                    run_sources.c.source == source,
+                    run_sources.c.status.in_((RunStatus.OK, RunStatus.DEGRADED)),
+                )
+            ).one()
+        return (row[0], row[1]) if row[1] else None
 
     # --- documents and versions ------------------------------------------------------------
 
@@ -264,9 +398,16 @@ class Store:
 
     def snapshot_many(self, news: Sequence[NewVersion]) -> list[SnapshotResult]:
         """``snapshot`` for several documents at once, in one transaction (a CFR part's
-        sections and its manifest are stored together or not at all)."""
-        with self.engine.begin() as conn:
-            return [self._snapshot(conn, new) for new in news]
+        sections and its manifest are stored together or not at all). Two writers storing
+        the same thing at once: the second finds the first's version (a no-op)."""
+        for attempt in (1, 2):
+            try:
+                with self._write() as conn:
+                    return [self._snapshot(conn, new) for new in news]
+            except IntegrityError:  # a concurrent writer won the race on another database
+                if attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
 
     def _snapshot(self, conn: Any, new: NewVersion) -> SnapshotResult:
         before = _version_at(conn, new.key, new.valid_from)
@@ -471,6 +612,28 @@ class Store:
             )
             return [dict(r, stats=json.loads(r["stats"])) for r in rows.mappings()]
 
+    def unredlined(self, prefix: str, kinds: Sequence[str]) -> list[VersionRow]:
+        """Versions of documents under ``prefix`` of the given kinds that have no
+        publication-day redlines made yet, oldest first."""
+        query = (
+            select(versions)
+            .join(documents, documents.c.key == versions.c.document)
+            .where(
+                versions.c.document.startswith(prefix),
+                documents.c.kind.in_(list(kinds)),
+                ~versions.c.id.in_(select(redlined.c.version)),
+            )
+            .order_by(versions.c.id)
+        )
+        with self.engine.connect() as conn:
+            return [from_mapping(VersionRow, r) for r in conn.execute(query).mappings()]
+
+    def mark_redlined(self, version: int, units: int, run: int) -> None:
+        with self._write() as conn:
+            exists = conn.scalar(select(redlined.c.version).where(redlined.c.version == version))
+            if exists is None:
+                conn.execute(redlined.insert().values(version=version, units=units, run=run))
+
     def linked(self, key: str, relation: str, reverse: bool = False) -> list[str]:
         """Targets of ``key``'s links (or, with ``reverse``, the keys linking to ``key``)."""
         mine, other = (
@@ -500,39 +663,114 @@ class Store:
         subject: str,
         message: bytes,
         now: str,
+        *,
+        revision: int = 1,
+        degraded: bool = False,
+        fingerprint: str | None = None,
     ) -> bool:
         """Queue a message unless this digest was already queued for this recipient; the
         message is stored so that every attempt sends the same bytes. True if queued."""
-        with self.engine.begin() as conn:
+        with self._write() as conn:
             blob = self._put_blob(conn, message)
-            result = conn.execute(
-                sqlite_insert(outbox)
-                .values(
+            exists = conn.scalar(
+                select(outbox.c.id).where(
+                    outbox.c.digest == digest,
+                    outbox.c.channel == channel,
+                    outbox.c.recipient == recipient,
+                )
+            )
+            if exists is not None:
+                return False
+            conn.execute(
+                outbox.insert().values(
                     digest=digest,
                     channel=channel,
                     recipient=recipient,
                     message_id=message_id,
-                    status="pending",
+                    status=OutboxState.PENDING,
                     attempts=0,
                     next_attempt=now,
                     message_blob=blob,
                     subject=subject,
+                    revision=revision,
+                    degraded=degraded,
+                    fingerprint=fingerprint,
                 )
-                .on_conflict_do_nothing()
             )
-            return result.rowcount == 1
+            return True
+
+    def outbox_latest(self, digest: str, channel: str, recipient: str) -> dict[str, Any] | None:
+        """The latest revision queued of a day's digest (``digest`` is its revision-1 key)."""
+        with self.engine.connect() as conn:
+            row = (
+                conn.execute(
+                    select(outbox)
+                    .where(
+                        or_(outbox.c.digest == digest, outbox.c.digest.startswith(f"{digest}/r")),
+                        outbox.c.channel == channel,
+                        outbox.c.recipient == recipient,
+                    )
+                    .order_by(outbox.c.revision.desc(), outbox.c.id.desc())
+                    .limit(1)
+                )
+                .mappings()
+                .first()
+            )
+        return dict(row) if row else None
+
+    def outbox_degraded_days(self, since: str) -> list[str]:
+        """Days from ``since`` on whose latest queued digest (for some subscription and
+        recipient) was made while sources failed: candidates for a corrected digest."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(outbox.c.digest, outbox.c.recipient, outbox.c.degraded)
+                .where(outbox.c.digest >= since)
+                .order_by(outbox.c.revision, outbox.c.id)
+            ).all()
+        latest: dict[tuple[str, str], bool] = {}
+        for digest, recipient, degraded in rows:
+            latest[(_REVISION.sub("", digest), recipient)] = bool(degraded)
+        return sorted({base.split("/", 1)[0] for (base, _), bad in latest.items() if bad})
 
     def outbox_due(self, now: str) -> list[dict[str, Any]]:
+        """Messages due now, and messages claimed by a sender that died (its lock is free)."""
         with self.engine.connect() as conn:
             rows = conn.execute(
                 select(outbox)
-                .where(outbox.c.status.in_(("pending", "retry")), outbox.c.next_attempt <= now)
+                .where(
+                    or_(
+                        (outbox.c.status.in_((OutboxState.PENDING, OutboxState.RETRY)))
+                        & (outbox.c.next_attempt <= now),
+                        outbox.c.status == OutboxState.SENDING,
+                    )
+                )
                 .order_by(outbox.c.id)
             )
-            return [dict(r) for r in rows.mappings()]
+            found = [dict(r) for r in rows.mappings()]
+        return [
+            row
+            for row in found
+            if row["status"] != OutboxState.SENDING or not self.is_locked(row["claimed_by"] or "")
+        ]
+
+    def outbox_claim(self, row: dict[str, Any], holder: str) -> bool:
+        """Claim a due message for the sender holding the lock ``holder``: atomic, so two
+        senders never both send it. False if another sender changed it first."""
+        by = outbox.c.claimed_by
+        with self._write() as conn:
+            done = conn.execute(
+                update(outbox)
+                .where(
+                    outbox.c.id == row["id"],
+                    outbox.c.status == row["status"],
+                    by.is_(None) if row["claimed_by"] is None else by == row["claimed_by"],
+                )
+                .values(status=OutboxState.SENDING, claimed_by=holder)
+            )
+            return done.rowcount == 1
 
     def outbox_mark(self, row_id: int, **values: Any) -> None:
-        with self.engine.begin() as conn:
+        with self._write() as conn:
             conn.execute(update(outbox).where(outbox.c.id == row_id).values(**values))
 
     def outbox(self, digest_prefix: str = "") -> list[dict[str, Any]]:
@@ -555,7 +793,7 @@ class Store:
     def set_validators(
         self, url: str, etag: str | None, last_modified: str | None, at: str
     ) -> None:
-        with self.engine.begin() as conn:
+        with self._write() as conn:
             conn.execute(
                 sqlite_insert(http_cache)
                 .values(
@@ -567,6 +805,95 @@ class Store:
                 .on_conflict_do_update(
                     index_elements=["url"],
                     set_=dict(etag=etag, last_modified=last_modified, updated=at),
+                )
+            )
+
+    # held fetches (issue 11) ----------------------------------------------------------------
+
+    def hold_fetch(
+        self,
+        document: str,
+        valid_from: str,
+        *,
+        run: int,
+        fetched_at: str,
+        raw: bytes,
+        reason: str,
+        base: str | None = None,
+    ) -> HeldFetchRow:
+        """Keep an implausible payload of ``document`` for ``valid_from`` apart from its
+        history (compressed against ``base``, the blob of the payload it replaces). Holding
+        the same payload again keeps its first ``fetched_at`` (a later day's sighting is what
+        confirms it) and marks it held by ``run``."""
+        with self._write() as conn:
+            sha = self._put_blob(conn, raw, base)
+            conn.execute(
+                sqlite_insert(held_fetches)
+                .values(
+                    document=document,
+                    valid_from=valid_from,
+                    run=run,
+                    fetched_at=fetched_at,
+                    raw_blob=sha,
+                    reason=reason,
+                    status=HeldStatus.HELD,
+                )
+                .on_conflict_do_update(
+                    index_elements=["document", "valid_from", "raw_blob"],
+                    set_=dict(
+                        run=run,
+                        reason=reason,
+                        status=HeldStatus.HELD,
+                        resolved_run=None,
+                        resolution=None,
+                    ),
+                )
+            )
+            row = conn.execute(
+                select(held_fetches).where(
+                    held_fetches.c.document == document,
+                    held_fetches.c.valid_from == valid_from,
+                    held_fetches.c.raw_blob == sha,
+                )
+            )
+            return from_mapping(HeldFetchRow, row.mappings().one())
+
+    def held_fetches(
+        self, document: str | None = None, status: HeldStatus | None = HeldStatus.HELD
+    ) -> list[HeldFetchRow]:
+        """Held fetches (of ``document``, in ``status``; None: any), oldest first."""
+        query = select(held_fetches).order_by(held_fetches.c.id)
+        if document is not None:
+            query = query.where(held_fetches.c.document == document)
+        if status is not None:
+            query = query.where(held_fetches.c.status == status)
+        with self.engine.connect() as conn:
+            return [from_mapping(HeldFetchRow, r) for r in conn.execute(query).mappings()]
+
+    def resolve_held(
+        self, document: str, up_to: str, applied_blob: str, run: int, resolution: str
+    ) -> None:
+        """A payload of ``document`` for ``up_to`` was applied: a held fetch of the same
+        payload is ``applied`` (with ``resolution``: what confirmed it); any other held
+        fetch for that date or earlier is ``discarded``, replaced by it."""
+        where = (
+            held_fetches.c.document == document,
+            held_fetches.c.valid_from <= up_to,
+            held_fetches.c.status == HeldStatus.HELD,
+        )
+        with self._write() as conn:
+            conn.execute(
+                update(held_fetches)
+                .where(*where, held_fetches.c.raw_blob == applied_blob)
+                .values(status=HeldStatus.APPLIED, resolved_run=run, resolution=resolution)
+            )
+            conn.execute(
+                update(held_fetches)
+                .where(*where)
+                .values(
+                    status=HeldStatus.DISCARDED,
+                    resolved_run=run,
+                    resolution=f"replaced by the fetch for {up_to} applied in run {run}",
                 )
             )
 
@@ -617,7 +944,45 @@ def _applied(conn: Any) -> set[str]:
     return set(conn.scalars(select(schema_migrations.c.name)))
 
 
+class _Transaction:
+    """``with store._write() as conn``: commit on success, roll back on error, close."""
+
+    def __init__(self, conn: Any) -> None:
+        self.conn = conn
+
+    def __enter__(self) -> Any:
+        try:
+            self.tx = self.conn.begin()
+        except BaseException:
+            self.conn.close()
+            raise
+        return self.conn
+
+    def __exit__(self, exc_type: Any, *_rest: Any) -> None:
+        try:
+            if exc_type is None:
+                self.tx.commit()
+            else:
+                self.tx.rollback()
+        finally:
+            self.conn.close()
+
+
+def _why(exc: BaseException) -> str:
+    if isinstance(exc, LockBusy):
+        return "another regwatch is upgrading it (migrations lock held)"
+    return getattr(exc, "strerror", None) or str(exc)
+
+
+def _sqlite_begin(conn: Any) -> None:
+    """pysqlite's own BEGIN is disabled (see _sqlite_pragmas): write transactions start
+    with BEGIN IMMEDIATE, reads with a plain (deferred) BEGIN."""
+    immediate = conn.get_execution_options().get("immediate")
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    dbapi_conn.isolation_level = None  # regwatch emits BEGIN itself (_sqlite_begin)
     cursor = dbapi_conn.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+import os
+import subprocess
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -16,12 +18,23 @@ from storage import Store
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "data"
+STRICT = "REGWATCH_TEST_STRICT"  # .ci/run sets it to 1: a missing real part fails, not skips
+
+
+def require(present: object, reason: str) -> None:
+    """Skip the calling test when a real part it needs (../shared/data, chromium ...) is
+    absent, saying why; with REGWATCH_TEST_STRICT=1 (CI) fail it instead, so CI can't go green
+    on tests that never ran. Every such skip in the suite goes through here."""
+    if present:
+        return
+    if os.environ.get(STRICT) == "1":
+        pytest.fail(f"{reason}, and {STRICT}=1 makes that a failure", pytrace=False)
+    pytest.skip(reason)
 
 
 @pytest.fixture
 def shared_data() -> Path:
-    if not SHARED.is_dir():
-        pytest.skip(f"real sample data not found at {SHARED} (../shared/data)")
+    require(SHARED.is_dir(), f"real sample data not found at {SHARED} (../shared/data)")
     return SHARED
 
 
@@ -83,3 +96,20 @@ def counts(config: config_module.Config) -> dict[str, int]:
         return store.counts()
     finally:
         store.close()
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[Path]:
+    """An 8 MB tmpfs to fill up (mounting needs root; CI runs as root)."""
+    folder = tmp_path / "small"
+    folder.mkdir()
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=8m", "tmpfs", str(folder)],
+        capture_output=True,
+        check=False,
+    )
+    require(mounted.returncode == 0, "cannot mount a small tmpfs (needs root) for disk-full")
+    try:
+        yield folder
+    finally:
+        subprocess.run(["umount", "-l", str(folder)], check=False)

@@ -280,7 +280,8 @@ def test_entity_list_changes_entry_by_entry_with_the_rules_behind_them(config):
     run_day(config, FRI)
     store = Store.open(config.store_path)
     changes = [
-        (c.op, c.country, c.entity, c.fields, c.fr_document) for c in history(store, "2026-10-01")
+        (c.op, c.country, c.entity, c.fields, c.fr_document)
+        for c in history(store, "2026-10-01").changes
     ]
     assert changes == [
         (
@@ -290,6 +291,13 @@ def test_entity_list_changes_entry_by_entry_with_the_rules_behind_them(config):
             (),
             "2026-21001",
         ),
+        (  # in order of legal effect: the correction took effect on 2026-10-08
+            "revised",
+            "IRAN",
+            "Pars Aero Parts Trading",
+            ("Address", "Federal Register citation"),
+            "C1-2026-21001",
+        ),
         (
             "removed",
             "CHINA, PEOPLE'S REPUBLIC OF",
@@ -297,15 +305,9 @@ def test_entity_list_changes_entry_by_entry_with_the_rules_behind_them(config):
             (),
             "2026-21390",
         ),
-        (
-            "revised",
-            "IRAN",
-            "Pars Aero Parts Trading",
-            ("Address", "Federal Register citation"),
-            "C1-2026-21001",
-        ),
     ]
-    assert [c.entity for c in history(store, "2026-10-01", "iran")] == ["Pars Aero Parts Trading"]
+    iran = history(store, "2026-10-01", "iran").changes
+    assert [c.entity for c in iran] == ["Pars Aero Parts Trading"]
     text = (config.digest_dir / "2026-10-09.txt").read_text()
     assert "Entity List: 1 added (China 1), 1 removed (China 1), 1 revised (Iran 1)" in text
 
@@ -313,6 +315,7 @@ def test_entity_list_changes_entry_by_entry_with_the_rules_behind_them(config):
 def test_an_eccn_s_history_from_the_stored_ccl(tmp_path):
     from pathlib import Path
 
+    from crawler.config import EcfrConfig
     from crawler.entities import eccn_history
     from crawler.items import FetchedCfrPart
     from crawler.versioning import store_cfr_part
@@ -328,7 +331,7 @@ def test_an_eccn_s_history_from_the_stored_ccl(tmp_path):
             store,
             FetchedCfrPart("ecfr", 15, "774", day, "x", body, "2026-10-08T00:00:00+00:00"),
             run,
-            "https://x",
+            EcfrConfig(site_base="https://x"),
         )
     [change] = eccn_history(store, "4A906")
     assert (change.day, change.op) == ("2026-10-08", "changed")

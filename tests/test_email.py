@@ -15,6 +15,7 @@ from conftest import point_at, run_day
 from crawler import config as config_module
 from crawler import job
 from crawler.config import SmtpConfig, SubscriptionConfig
+from crawler.replay import Corpus, Fault, ReplayServer
 from storage import Store
 
 MON = date(2026, 10, 5)
@@ -250,3 +251,56 @@ def test_an_eccn_watch_gets_exactly_the_changes_that_touch_it(demo_server, tmp_p
     for other in ("qubits", "UI", "4A906", "3A001", "744.11", "744 Supp. No. 4"):
         assert other not in friday, other
     assert "Removal of Certain Entities" not in friday
+
+
+def subjects(inbox: Inbox) -> list[str]:
+    return [message_from_bytes(raw, policy=policy.default)["Subject"] for _, raw in inbox.messages]
+
+
+def failing_monday(
+    server: ReplayServer, folder: Path, inbox: Inbox, **fr: object
+) -> tuple[Controller, config_module.Config]:
+    """Monday's run with the FR search down (its digest mailed, sources failed), then the
+    search back up; returns the SMTP server, still running, and the config."""
+    server.faults.append(Fault(r"^/api/v1/documents\.json", html=True))
+    config = dataclasses.replace(
+        point_at(config_module.load(None, env={}), server, folder, **fr),
+        subscriptions=(SubscriptionConfig(name="all", recipients=("a@example.com",)),),
+        smtp=SmtpConfig(host="127.0.0.1", port=free_port(), security="none"),
+    )
+    controller = serve(config, inbox)
+    failed = run_day(config, MON)
+    assert {s.source: s.status for s in failed.sources}["federal_register"] == "failed"
+    server.faults.clear()
+    return controller, config
+
+
+def test_a_digest_mailed_while_a_source_failed_is_corrected_when_the_day_is_rerun(tmp_path):
+    inbox = Inbox()
+    with ReplayServer(Corpus.demo()) as server:
+        controller, config = failing_monday(server, tmp_path, inbox)
+        try:
+            assert run_day(config, MON).ok
+            assert run_day(config, MON).ok  # nothing new: nothing mailed
+        finally:
+            controller.stop()
+    first, corrected = subjects(inbox)
+    assert first == "regwatch all: 2026-10-05 - 0 new, 0 changed - SOURCES FAILED"
+    assert corrected == "regwatch all: 2026-10-05 (corrected, revision 2) - 2 new, 0 changed"
+    ids = [message_from_bytes(raw)["Message-ID"] for _, raw in inbox.messages]
+    assert ids[0] != ids[1] and ".r2." in ids[1]
+
+
+def test_a_later_day_that_finds_what_a_failed_day_missed_corrects_that_days_digest(tmp_path):
+    inbox = Inbox()
+    with ReplayServer(Corpus.demo()) as server:
+        controller, config = failing_monday(server, tmp_path, inbox, first_run_days=1)
+        try:
+            assert run_day(config, date(2026, 10, 6)).ok  # its window starts on Monday
+        finally:
+            controller.stop()
+    assert sorted(subjects(inbox)) == [
+        "regwatch all: 2026-10-05 (corrected, revision 2) - 2 new, 0 changed - SOURCES FAILED",
+        "regwatch all: 2026-10-05 - 0 new, 0 changed - SOURCES FAILED",
+        "regwatch all: 2026-10-06 - 4 new, 0 changed",  # Monday's 2 as late finds, and 2
+    ]

@@ -8,7 +8,8 @@ import pytest
 
 from crawler.errors import ParseError
 from crawler.parse.amdpar import parse_amendment
-from crawler.parse.fr_json import load_json, parse_document, parse_search_page
+from crawler.parse.expect import load_json
+from crawler.parse.fr_json import parse_document, parse_search_page
 from crawler.parse.fr_xml import STARS, parse_document_xml, parse_fr_xml
 from crawler.replay import Corpus
 

@@ -3,7 +3,7 @@ import sqlite3
 import pytest
 
 from crawler.snapshot import text_hash
-from storage import NewVersion, Outcome, Store, StoreOpenError
+from storage import NewVersion, Outcome, Store, StoreOpenError, migrations
 
 
 def version(text: str, run: int, **changes) -> NewVersion:
@@ -110,6 +110,9 @@ def test_runs_record_per_source_status_and_errors(store):
     [line] = store.run_sources([run])
     assert (line.status, line.stats) == ("degraded", {"error": 1})
     assert store.errors([run])[0].message == "XML truncated"
+    # a document that failed is on the retry list: the window itself was searched
+    assert store.last_good_until("federal_register") == "2026-10-05"
+    store.source_finished(run, "federal_register", "t3", "failed", {"error": 1})
     assert store.last_good_until("federal_register") is None
 
 
@@ -119,7 +122,13 @@ def test_migrations_are_named_and_applied_once(tmp_path):
     names = (
         sqlite3.connect(tmp_path / "s.db").execute("select name from schema_migrations").fetchall()
     )
-    assert names == [("0001_initial",), ("0002_blob_bases",), ("0003_outbox_messages",)]
+    assert [name for (name,) in names] == [name for name, _ in migrations.MIGRATIONS]
+    assert names[:4] == [
+        ("0001_initial",),
+        ("0002_blob_bases",),
+        ("0003_outbox_messages",),
+        ("0004_failures_and_revisions",),
+    ]
 
 
 def test_a_store_from_a_newer_regwatch_is_refused(tmp_path):

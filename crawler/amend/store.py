@@ -10,7 +10,7 @@ from crawler.amend.project import Projection, project
 from crawler.records import FrDocument, Node, from_json, to_json
 from crawler.snapshot import text_hash
 from crawler.versioning import snapshot
-from storage import NewVersion, Store
+from storage import NewVersion, Store, VersionRow
 
 KINDS = ("Rule", "Proposed Rule")
 
@@ -20,33 +20,40 @@ def projection_key(unit: str, number: str) -> str:
 
 
 def project_rules(store: Store, run: int, fetched_at: str) -> int:
-    """Project every rule stored in ``run`` onto the prior text; returns how many units."""
+    """Project every stored rule that has no publication-day redlines yet onto the prior
+    text (this run's rules, and any a killed run left without); returns how many units."""
     done = 0
-    for version in store.versions_in([run]):
-        if not version.document.startswith("fr:"):
-            continue
-        row = store.document(version.document)
-        if row is None or row.kind not in KINDS or row.meta.get("reference_for"):
-            continue
-        doc = from_json(FrDocument, store.blob(version.tree_blob))
-        if doc.xml is None:
-            continue
-        # the prior text: what was in effect the day before the rule (published or effective)
-        takes_effect = min(doc.publication_date, doc.effective_on or doc.publication_date)
-        day = (takes_effect - timedelta(days=1)).isoformat()
-        priors: dict[str, int] = {}
-
-        def prior(key: str, day: str = day, priors: dict[str, int] = priors) -> Node | None:
-            found = store.version_at(key, day)
-            if found is None:
-                return None
-            priors[key] = found.id
-            return from_json(Node, store.blob(found.tree_blob))
-
-        for projection in project(doc.xml, prior, doc.citation):
-            snapshot(store, _version(projection, doc, priors.get(projection.key), run, fetched_at))
-            done += 1
+    for version in store.unredlined("fr:", KINDS):
+        units = _project(store, version, run, fetched_at)
+        store.mark_redlined(version.id, units, run)
+        done += units
     return done
+
+
+def _project(store: Store, version: VersionRow, run: int, fetched_at: str) -> int:
+    row = store.document(version.document)
+    if row is None or row.meta.get("reference_for"):
+        return 0
+    doc = from_json(FrDocument, store.blob(version.tree_blob))
+    if doc.xml is None:
+        return 0
+    # the prior text: what was in effect the day before the rule (published or effective)
+    takes_effect = min(doc.publication_date, doc.effective_on or doc.publication_date)
+    day = (takes_effect - timedelta(days=1)).isoformat()
+    priors: dict[str, int] = {}
+
+    def prior(key: str) -> Node | None:
+        found = store.version_at(key, day)
+        if found is None:
+            return None
+        priors[key] = found.id
+        return from_json(Node, store.blob(found.tree_blob))
+
+    units = 0
+    for projection in project(doc.xml, prior, doc.citation):
+        snapshot(store, _version(projection, doc, priors.get(projection.key), run, fetched_at))
+        units += 1
+    return units
 
 
 def _version(

@@ -6,11 +6,12 @@ Message-ID; a permanent refusal (5xx) is marked failed and reported, not retried
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 import smtplib
 import ssl
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from email import policy
 from email.message import EmailMessage
@@ -22,7 +23,8 @@ from crawler.config import Config, SubscriptionConfig
 from crawler.digest.context import Digest
 from crawler.digest.render import render
 from crawler.digest.select import for_subscription
-from storage import Store
+from crawler.records import to_jsonable
+from storage import OutboxState, Store
 
 MAX_ATTEMPTS = 30
 _SLUG = re.compile(r"[^a-z0-9]+")
@@ -46,20 +48,28 @@ def slug(name: str) -> str:
 
 
 def compose(
-    digest: Digest, subscription: SubscriptionConfig, recipient: str, config: Config, now: datetime
+    digest: Digest,
+    subscription: SubscriptionConfig,
+    recipient: str,
+    config: Config,
+    now: datetime,
+    revision: int = 1,
 ) -> EmailMessage:
     """The multipart (text + HTML) digest for one recipient, folded into a summary with
-    links when it would exceed the size budget."""
+    links when it would exceed the size budget. A revision after the first is a corrected
+    digest, and its subject says so."""
     pages = [e.op for e in digest.web]
     changed = len(digest.cfr_changes) + len(digest.changes) + pages.count("changed")
+    corrected = f" (corrected, revision {revision})" if revision > 1 else ""
     subject = one_line(
-        f"regwatch {subscription.name}: {digest.day} - "
+        f"regwatch {subscription.name}: {digest.day}{corrected} - "
         f"{digest.total_new + pages.count('new')} new, "
         f"{changed} changed" + (" - SOURCES FAILED" if digest.degraded else "")
     )
-    message = _message(digest, subscription, recipient, config, now, subject, brief=False)
+    parts = (digest, subscription, recipient, config, now, subject, revision)
+    message = _message(*parts, brief=False)
     if len(message.as_bytes()) > config.smtp.max_bytes:
-        message = _message(digest, subscription, recipient, config, now, subject, brief=True)
+        message = _message(*parts, brief=True)
     return message
 
 
@@ -70,6 +80,7 @@ def _message(
     config: Config,
     now: datetime,
     subject: str,
+    revision: int,
     brief: bool,
 ) -> EmailMessage:
     message = EmailMessage(policy=policy.SMTP)
@@ -77,43 +88,78 @@ def _message(
     message["From"] = one_line(config.smtp.sender)
     message["To"] = recipient
     message["Date"] = format_datetime(now)
-    message["Message-ID"] = message_id(digest.day, subscription.name, recipient)
+    message["Message-ID"] = message_id(digest.day, subscription.name, recipient, revision)
     name = "summary" if brief else "digest"
     message.set_content(render(f"digest/{name}.txt.j2", digest=digest))
     message.add_alternative(render(f"digest/{name}.html.j2", digest=digest), subtype="html")
     return message
 
 
-def message_id(day: str, subscription: str, recipient: str) -> str:
-    """The same digest for the same recipient always has the same Message-ID."""
+def message_id(day: str, subscription: str, recipient: str, revision: int = 1) -> str:
+    """The same digest (revision) for the same recipient always has the same Message-ID."""
     token = hashlib.sha256(f"{day}\0{subscription}\0{recipient}".encode()).hexdigest()[:16]
-    return f"<{day}.{slug(subscription)}.{token}@regwatch>"
+    rev = f".r{revision}" if revision > 1 else ""
+    return f"<{day}{rev}.{slug(subscription)}.{token}@regwatch>"
+
+
+def fingerprint(digest: Digest) -> str:
+    """What a digest says, without the times and messages of its runs: two digests with
+    the same fingerprint tell the reader the same thing."""
+    said = {f.name: to_jsonable(getattr(digest, f.name)) for f in fields(digest)}
+    said["sources"] = [[line.name, line.status] for line in digest.sources]
+    blob = json.dumps(said, sort_keys=True, default=str).encode()
+    return hashlib.sha256(blob).hexdigest()
 
 
 def queue_digests(store: Store, config: Config, digest: Digest, now: datetime) -> int:
-    """Put the day's digest for every subscription and recipient in the outbox (once)."""
+    """Put the day's digest for every subscription and recipient in the outbox once; when
+    the one queued was made while sources failed and the day's digest now says something
+    else, queue it again as a corrected revision (never silence after a failed run)."""
     queued = 0
     for subscription in config.subscriptions:
         mine = for_subscription(digest, subscription)
+        said = fingerprint(mine)
+        key = f"{digest.day}/{slug(subscription.name)}"
         for recipient in subscription.recipients:
             address = parseaddr(recipient)[1]
             if not address or "\n" in recipient or "\r" in recipient or "@" not in address:
                 continue
-            message = compose(mine, subscription, address, config, now)
+            revision = _revision(store.outbox_latest(key, "email", address), said)
+            if revision is None:
+                continue
+            message = compose(mine, subscription, address, config, now, revision)
             queued += store.outbox_add(
-                f"{digest.day}/{slug(subscription.name)}",
+                key if revision == 1 else f"{key}/r{revision}",
                 "email",
                 address,
                 message["Message-ID"],
                 message["Subject"],
                 message.as_bytes(),
                 stamp(now),
+                revision=revision,
+                degraded=mine.degraded,
+                fingerprint=said,
             )
     return queued
 
 
-def send_due(store: Store, config: Config, now: datetime, env: Mapping[str, str]) -> SendReport:
-    """Send every queued message that is due; mark each sent, retry (backoff) or failed."""
+def _revision(latest: dict | None, said: str) -> int | None:
+    """The revision to queue: 1 for a first digest; the next one when the latest was made
+    while sources failed and the digest now says something else; None: nothing to send."""
+    if latest is None:
+        return 1
+    if latest["degraded"] and latest["fingerprint"] != said:
+        return int(latest["revision"]) + 1
+    return None
+
+
+def send_due(
+    store: Store, config: Config, now: datetime, env: Mapping[str, str], holder: str
+) -> SendReport:
+    """Send every queued message that is due; mark each sent, retry (backoff) or failed.
+    Each message is claimed first for ``holder`` (a lock this process holds), so two
+    senders never send one message; one claimed by a sender that died is sent again, with
+    the same Message-ID."""
     due = store.outbox_due(stamp(now))
     if not due:
         return SendReport(0, 0, 0, ())
@@ -128,6 +174,8 @@ def send_due(store: Store, config: Config, now: datetime, env: Mapping[str, str]
         return SendReport(0, len(due), 0, (reason,))
     with smtp:
         for row in due:
+            if not store.outbox_claim(row, holder):
+                continue
             message = BytesParser(policy=policy.SMTP).parsebytes(store.blob(row["message_blob"]))
             try:
                 smtp.send_message(
@@ -160,7 +208,7 @@ def send_due(store: Store, config: Config, now: datetime, env: Mapping[str, str]
                 continue
             store.outbox_mark(
                 row["id"],
-                status="sent",
+                status=OutboxState.SENT,
                 sent_at=stamp(now),
                 attempts=row["attempts"] + 1,
                 last_error=None,
@@ -192,7 +240,7 @@ def _retry(store: Store, row: dict, now: datetime, reason: str) -> None:
     wait = timedelta(minutes=min(5 * 2 ** (attempts - 1), 360))
     store.outbox_mark(
         row["id"],
-        status="retry",
+        status=OutboxState.RETRY,
         attempts=attempts,
         next_attempt=stamp(now + wait),
         last_error=one_line(reason, 500),
@@ -201,7 +249,10 @@ def _retry(store: Store, row: dict, now: datetime, reason: str) -> None:
 
 def _fail(store: Store, row: dict, reason: str) -> None:
     store.outbox_mark(
-        row["id"], status="failed", attempts=row["attempts"] + 1, last_error=one_line(reason, 500)
+        row["id"],
+        status=OutboxState.FAILED,
+        attempts=row["attempts"] + 1,
+        last_error=one_line(reason, 500),
     )
 
 

@@ -2,10 +2,17 @@
 feedgen. An entry's id is derived from what it is (``urn:regwatch:fr:2026-21001``,
 ``urn:regwatch:change:cfr:15:744.11:2026-10-09``), so rebuilding the feeds from the store
 always gives the same ids; its ``updated`` is when regwatch stored that version, so it
-changes only when the entry does."""
+changes only when the entry does.
+
+Content can't break a feed: every text is stripped of control characters (a store written
+before the parsers removed them may still hold some), every href goes through the same
+safe-URL filter as the HTML templates, an RSS description is the summary as escaped text
+(never live markup), and every Atom entry has an author (RFC 4287 4.1.1): the issuing
+agencies, or regwatch."""
 
 from __future__ import annotations
 
+import html
 import re
 from dataclasses import dataclass
 from datetime import datetime
@@ -17,13 +24,15 @@ from crawler.citations import display
 from crawler.config import Config
 from crawler.deliver.files import write_atomic
 from crawler.diff import diff_documents
-from crawler.digest.render import render
+from crawler.digest.render import render, safe_url
 from crawler.digest.select import Facets, change_facets, document_facets, matches
+from crawler.parse.text import clean, squash
 from crawler.records import FrDocument, Node, from_json
 from crawler.topics import all_topics
 from storage import Store
 
 FEED_ID = "urn:regwatch:feed:"
+AUTHOR = "regwatch"  # the author of the feeds, and of entries no agency issued
 
 
 @dataclass(frozen=True)
@@ -36,6 +45,7 @@ class FeedItem:
     content: str  # HTML, rendered from templates/feeds/
     categories: tuple[str, ...]
     facets: Facets
+    authors: tuple[str, ...] = ()  # the issuing agencies; none: regwatch
 
 
 def feed_items(store: Store, config: Config) -> list[FeedItem]:
@@ -67,6 +77,7 @@ def _document(store: Store, row, topics) -> FeedItem | None:
         content=render("feeds/document.html.j2", doc=doc),
         categories=(doc.type, *found),
         facets=facets,
+        authors=doc.agencies,
     )
 
 
@@ -105,31 +116,41 @@ def _change(store: Store, change: dict, topics) -> FeedItem | None:
 def render_feed(items: list[FeedItem], name: str, title: str, config: Config, fmt: str) -> bytes:
     feed = FeedGenerator()
     feed.id(FEED_ID + name)
-    feed.title(title)
-    feed.description(f"regwatch: {title}")
+    feed.title(clean(title))
+    feed.description(clean(f"regwatch: {title}"))
     feed.language("en")
+    feed.author(name=AUTHOR)
     base = config.output.base_url.rstrip("/")
     home = f"{base}/{config.output.feeds}/{name}.{fmt}" if base else f"{name}.{fmt}"
-    feed.link(href=home, rel="self")
-    feed.link(href=base or "https://www.federalregister.gov", rel="alternate")
+    feed.link(href=safe_url(home), rel="self")
+    feed.link(href=safe_url(base or "https://www.federalregister.gov"), rel="alternate")
     newest = max(
         (i.updated for i in items), default=datetime.fromisoformat("2017-01-01T00:00:00+00:00")
     )
     feed.updated(newest)
     for item in reversed(items):
-        entry = feed.add_entry()
-        entry.id(item.id)
-        entry.guid(item.id, permalink=False)
-        entry.title(item.title)
-        entry.link(href=item.link)
-        entry.updated(item.updated)
-        entry.published(item.updated)
-        entry.summary(item.summary)
-        entry.description(item.summary)
-        entry.content(item.content, type="html")
-        for category in item.categories:
-            entry.category(term=category)
+        _add_entry(feed, item)
     return feed.atom_str(pretty=True) if fmt == "atom" else feed.rss_str(pretty=True)
+
+
+def _add_entry(feed: FeedGenerator, item: FeedItem) -> None:
+    entry = feed.add_entry()
+    entry.id(item.id)
+    entry.guid(item.id, permalink=False)
+    entry.title(clean(item.title))
+    link = safe_url(item.link)
+    if link != "#":  # an unsafe or empty link is left out, not turned into a dead one
+        entry.link(href=link)
+    names = [name for a in item.authors if (name := squash(a))] or [AUTHOR]
+    entry.author([{"name": name} for name in dict.fromkeys(names)])
+    entry.updated(item.updated)
+    entry.published(item.updated)
+    summary = clean(item.summary)
+    entry.summary(summary)  # Atom: type="text", shown as text
+    entry.description(html.escape(summary))  # RSS: HTML by convention, so escaped
+    entry.content(clean(item.content), type="html")  # after description: Atom keeps the HTML
+    for category in item.categories:
+        entry.category(term=clean(category))
 
 
 def write_feeds(store: Store, config: Config) -> list[Path]:

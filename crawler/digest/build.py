@@ -25,9 +25,9 @@ from crawler.digest.context import (
 from crawler.digest.select import change_facets, document_facets, web_facets
 from crawler.entities import ENTITY_LIST
 from crawler.entities import summary as entity_summary
-from crawler.records import FrDocument, Node
+from crawler.records import FrDocument, Node, SourceState
 from crawler.topics import Topic
-from storage import DocumentRow, ErrorRow, RunSourceRow
+from storage import DocumentRow, ErrorRow, HeldFetchRow, RetryRow, RunSourceRow
 
 KIND_ORDER = (
     ("Rule", "Final rules"),
@@ -53,6 +53,9 @@ class DayRecords:
     topics: tuple[Topic, ...] = ()
     redlines: dict[str, tuple[RedlineRecord, ...]] = field(default_factory=dict)
     web: tuple[WebRecord, ...] = ()
+    held: tuple[HeldFetchRow, ...] = ()  # implausible eCFR fetches still held (issue 11)
+    retrying: tuple[RetryRow, ...] = ()  # documents that failed and are not stored yet
+    mailed: int = 0  # messages of the day's digests sent so far (whichever run sent them)
 
 
 @dataclass(frozen=True)
@@ -103,9 +106,7 @@ def build_digest(records: DayRecords, tz: ZoneInfo) -> Digest:
     cfr = [_cfr_entry(r, records.topics) for r in records.cfr]
     web = [_web_entry(r, records.topics) for r in records.web]
     found = {"federal_register": len(entries), "ecfr": len(cfr), "bis": len(web)}
-    mailed = next((r for r in records.sources if r.source == "email"), None)
-    if mailed is not None:
-        found["email"] = int(mailed.stats.get("sent", 0))
+    found["email"] = records.mailed
     lines = tuple(
         _source_line(name, title, records, found.get(name, 0), tz)
         for name, title in sorted(records.source_titles.items())
@@ -128,21 +129,50 @@ def build_digest(records: DayRecords, tz: ZoneInfo) -> Digest:
         sources=lines,
         total_new=len(entries),
         # mail is sent from the digest before the email line can say how sending went
-        degraded=any(
+        degraded=bool(records.sources)
+        and any(
             line.status != "ok" and (line.name, line.status) != ("email", "not run")
             for line in lines
         ),
+        ran=bool(records.sources),
         web=tuple(e for e in web if e.substantive),
         web_quiet=tuple(e for e in web if not e.substantive),
         alerts=tuple(
             f"{e.target}: {e.message}"
             for e in records.errors
             if e.message.startswith(ALERTS) and latest.get(e.source) == e.run
-        ),
+        )
+        + tuple(held_alert(h) for h in records.held)
+        + tuple(retry_alert(r, tz) for r in records.retrying),
     )
 
 
 ALERTS = ("source moved", "source missing")
+
+
+def retry_alert(row: RetryRow, tz: ZoneInfo) -> str:
+    """The alert line of a document on the retry list: it stays in every digest until a
+    run stores it."""
+    try:
+        since = f"{datetime.fromisoformat(row.first_failed).astimezone(tz):%Y-%m-%d %H:%M %Z}"
+    except ValueError:
+        since = row.first_failed
+    times = "once" if row.attempts == 1 else f"{row.attempts} times"
+    return (
+        f"{row.target} not stored yet (failed {times} since {since}; "
+        f"every run retries it): {row.message}"
+    )
+
+
+def held_alert(held: HeldFetchRow) -> str:
+    """The alert line of a held fetch: "eCFR 15 CFR part 744 as of 2026-10-09: 4 of 4
+    sections missing - held, not applied; ..." (what would confirm it follows)."""
+    _, title, part = held.document.split(":", 2)
+    return (
+        f"eCFR {title} CFR part {part} as of {held.valid_from}: {held.reason} - held, not "
+        "applied; it is applied once the eCFR versions API marks them removed, an FR rule "
+        "removes them, or a later day's fetch returns the same content"
+    )
 
 
 FIELD_NAMES = {
@@ -306,6 +336,16 @@ def _source_line(name: str, title: str, records: DayRecords, new: int, tz: ZoneI
     errors = tuple(
         f"{e.target}: {e.message}" for e in records.errors if e.source == name and e.run == row.run
     )
+    reason = ""
+    if row.status == SourceState.FAILED:  # it checked nothing: say why instead of "nothing new"
+        reason, errors = (errors[0], errors[1:]) if errors else ("no reason recorded", ())
     return SourceLine(
-        name, title, row.status, f"{local:%Y-%m-%d %H:%M %Z}", new, NOUNS.get(name, "new"), errors
+        name,
+        title,
+        row.status,
+        f"{local:%Y-%m-%d %H:%M %Z}",
+        new,
+        NOUNS.get(name, "new"),
+        errors,
+        reason,
     )

@@ -131,6 +131,18 @@ class SourceLine:
     new: int
     noun: str  # what ``new`` counts: "new" (documents) or "changed" (CFR sections)
     errors: tuple[str, ...]  # "target: message"
+    reason: str = ""  # failed: why (the first error, not repeated in ``errors``)
+
+    @property
+    def outcome(self) -> str:
+        """ "ok, 2026-10-09 07:30 EDT; 2 changed", "failed: <reason>; not checked",
+        "not run; not checked": a source that checked nothing never reads "nothing new"."""
+        if self.status == "failed":
+            return f"failed: {self.reason}; not checked"
+        if self.status == "not run":
+            return "not run; not checked"
+        found = f"{self.new} {self.noun}" if self.new else "nothing new"
+        return f"{self.status}, {self.checked or 'not checked'}; {found}"
 
 
 @dataclass(frozen=True)
@@ -149,4 +161,7 @@ class Digest:
     degraded: bool
     web: tuple[WebEntry, ...] = ()  # new BIS items and substantive page changes
     web_quiet: tuple[WebEntry, ...] = ()  # BIS page changes of typography only (folded)
-    alerts: tuple[str, ...] = ()  # "source moved: ..." / "source missing: ..." lines
+    # "source moved: ..." / "source missing: ..." lines, then held eCFR fetches ("eCFR 15 CFR
+    # part 744 as of 2026-10-09: 4 of 4 sections missing - held, not applied; ...")
+    alerts: tuple[str, ...] = ()
+    ran: bool = True  # False: no run on the day, so nothing was checked

@@ -9,6 +9,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
+from crawler.errors import ParseError
+from crawler.parse.expect import CFR_TITLE
 from crawler.records import Node
 
 UNIT_KINDS = ("section", "appendix")
@@ -98,16 +100,21 @@ def fr_citations(node: Node) -> set[str]:
     return {f"{v} FR {p}" for v, p in _FR_CITE.findall(note.text)} if note else set()
 
 
+MAX_WATCHED_PARTS = 10_000
+_WATCH_ITEM = re.compile(r"([0-9]{1,5})(?:-([0-9]{1,5}))?", re.ASCII)
+
+
 def parse_watch(watch: str) -> tuple[int, list[str]]:
     """ "15:730-774" -> (15, ["730", ..., "774"]); "31:560,561" -> (31, ["560", "561"])."""
     title, _, parts = watch.partition(":")
-    if not title.strip().isdigit() or not parts.strip():
-        raise ValueError(f"watch {watch!r} is not TITLE:PARTS like 15:730-774")
+    items = [_WATCH_ITEM.fullmatch(item.strip()) for item in parts.split(",")]
+    if not CFR_TITLE.fullmatch(title.strip()) or not all(items):
+        raise ParseError(f"watch {watch!r} is not TITLE:PARTS like 15:730-774")
     out: list[str] = []
-    for item in parts.split(","):
-        low, _, high = item.strip().partition("-")
-        if high:
-            out += [str(n) for n in range(int(low), int(high) + 1)]
-        else:
-            out.append(low)
+    for item in items:
+        assert item is not None  # all(items) above
+        low, high = item.group(1), item.group(2) or item.group(1)
+        out += [str(n) for n in range(int(low), int(high) + 1)]
+        if len(out) > MAX_WATCHED_PARTS:
+            raise ParseError(f"watch {watch!r} names more than {MAX_WATCHED_PARTS:,} parts")
     return int(title), out

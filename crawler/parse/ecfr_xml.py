@@ -24,6 +24,7 @@ CCL = re.compile(r"Supplement No\. 1 to Part 774$", re.I)
 ECCN = re.compile(r"^([0-9][A-E][0-9]{3})\b")
 _MARKER = re.compile(r"^\(([a-z]{1,2}|\d{1,3}|[ivxlc]{1,6}|[A-Z]{1,2})\)")
 _ROMAN = re.compile(r"^[ivxlc]+$")
+_DIV_TYPE = re.compile(r"[A-Za-z]{1,20}", re.ASCII)  # PART, SUBPART, SECTION, APPENDIX ...
 _KEEP = {
     "CITA": "citation",
     "AUTH": "authority",
@@ -62,11 +63,11 @@ def parse_ecfr_xml(data: bytes, what: str = "eCFR XML") -> Node:
         root = found
     if root.tag not in DIVS:
         raise ParseError(f"{what}: root element <{root.tag}> is not eCFR XML")
-    return _div(root)
+    return _div(root, what)
 
 
-def _div(el: etree._Element) -> Node:
-    kind = (el.get("TYPE") or el.tag).lower()
+def _div(el: etree._Element, what: str) -> Node:
+    kind = _kind(el, what)
     number = fold(el.get("N") or "").replace("§", "").strip()
     title = text_of(el.find("HEAD"))
     if kind == "subpart":
@@ -80,7 +81,7 @@ def _div(el: etree._Element) -> Node:
     builder = _Paragraphs()
     for child in el:
         if child.tag in DIVS:
-            builder.add_node(_div(child))
+            builder.add_node(_div(child, what))
         elif child.tag == "HEAD":
             continue
         elif child.tag in _KEEP:
@@ -93,6 +94,17 @@ def _div(el: etree._Element) -> Node:
         elif child.tag in _PARAGRAPHS or text_of(child):
             builder.add_paragraph(child)
     return Node(label, kind, title, "", builder.finish())
+
+
+def _kind(el: etree._Element, what: str) -> str:
+    """A DIV's TYPE (part, subpart, section, appendix ...), lower-cased; its tag without one."""
+    kind = el.get("TYPE")
+    if kind is None:
+        return el.tag.lower()
+    if not _DIV_TYPE.fullmatch(kind):
+        shown = kind if len(kind) <= 20 else kind[:17] + "..."
+        raise ParseError(f'{what}: <{el.tag} TYPE="{shown}"> is not a DIV type like PART')
+    return kind.lower()
 
 
 def _ccl(el: etree._Element) -> tuple[Node, ...]:

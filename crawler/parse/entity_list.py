@@ -23,6 +23,7 @@ COLUMNS = (
     "License review policy",
     "Federal Register citation",
 )
+ENTRY = "entity"  # the kind of an Entity List row node
 _AKA = re.compile(r",?\s*a\.k\.a\.?,?.*$", re.I)
 _ALIAS_END = re.compile(
     r"\.\s+(?=(?:No\.|Nos\.|Room|Rm\.|Suite|Ste\.|Building|Bldg\.|Floor|Fl\.|Unit|Block|"
@@ -62,8 +63,15 @@ def entity_list(table: Node) -> Node:
             squash(cells[3]),
             squash(cells[4]),
         )
-        rows.append(Node(key, "entity", fields=tuple(zip(COLUMNS, values, strict=True))))
+        rows.append(Node(key, ENTRY, fields=tuple(zip(COLUMNS, values, strict=True))))
     return Node(table.label, "table", table.title, table.text, tuple(rows))
+
+
+def entry_keys(node: Node) -> set[str]:
+    """The keys (country|entity) of every Entity List entry anywhere under ``node``."""
+    if node.kind == ENTRY:
+        return {node.label}
+    return set().union(*(entry_keys(c) for c in node.children))
 
 
 def split_entity(cell: str) -> tuple[str, list[str], str]:

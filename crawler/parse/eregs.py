@@ -3,24 +3,43 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
+from crawler.errors import ParseError
+from crawler.parse.expect import (
+    JsonObject,
+    expect_object,
+    load_json,
+    objects,
+    optional_str,
+    str_items,
+)
 from crawler.records import Node
 
-
-def parse_eregs(data: bytes | str | dict[str, Any]) -> Node:
-    obj = json.loads(data) if isinstance(data, bytes | str) else data
-    return _node(obj)
+MAX_DEPTH = 100  # a regulation tree nests about 10 deep
 
 
-def _node(obj: dict[str, Any]) -> Node:
+def parse_eregs(data: bytes | str | dict[str, Any], what: str = "eRegs tree") -> Node:
+    """An eRegs regulation tree (bytes or text of its JSON, or the decoded object)."""
+    if isinstance(data, str):
+        data = data.encode("utf-8", "surrogatepass")
+    obj = load_json(data, what) if isinstance(data, bytes) else data
+    return _node(expect_object(obj, what, "label"), what, 0)
+
+
+def _node(obj: JsonObject, what: str, depth: int) -> Node:
+    if depth > MAX_DEPTH:
+        raise ParseError(f"{what}: nodes nested more than {MAX_DEPTH} deep")
+    labels = str_items(obj, "label", what)
+    if not labels:
+        raise ParseError(f"{what}: field 'label' should be a non-empty list of strings")
+    here = f"{what} node {'-'.join(labels)}"
     return Node(
-        label=obj["label"][-1],
-        kind=obj.get("node_type") or "paragraph",
-        title=obj.get("title") or "",
-        text=obj.get("text") or "",
-        children=tuple(_node(c) for c in obj.get("children") or ()),
+        label=labels[-1],
+        kind=optional_str(obj, "node_type", here) or "paragraph",
+        title=optional_str(obj, "title", here) or "",
+        text=optional_str(obj, "text", here) or "",
+        children=tuple(_node(c, what, depth + 1) for c in objects(obj, "children", here)),
     )
 
 

@@ -2,17 +2,32 @@
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
 from crawler.errors import ParseError
+from crawler.parse.expect import (
+    CFR_PART,
+    CFR_TITLE,
+    JsonObject,
+    expect_bool,
+    expect_date,
+    expect_int,
+    expect_str,
+    load_object,
+    objects,
+    optional_date,
+    optional_str,
+    shown,
+    str_items,
+)
 from crawler.parse.text import squash
 from crawler.records import FrDocument, FrXmlDocument, PublicInspectionDocument
 
 _DOC_IN_URL = re.compile(r"/documents/([A-Za-z0-9-]+)\.json")
+_NUMBER = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]{0,39}", re.ASCII)
 
 
 @dataclass(frozen=True)
@@ -30,50 +45,49 @@ class SearchPage:
     hits: tuple[SearchHit, ...]
 
 
-def load_json(data: bytes, what: str) -> Any:
-    """Decode a JSON payload; an HTML page or garbage is a one-line ParseError."""
-    head = data[:256].lstrip().lower()
-    if head.startswith((b"<!doctype", b"<html", b"<?xml", b"<")):
-        title = re.search(rb"<title>(.*?)</title>", data[:4096], re.I | re.S)
-        said = f" ({squash(title.group(1).decode('utf-8', 'replace'))!r})" if title else ""
-        raise ParseError(f"{what}: got an HTML/XML page where JSON was expected{said}")
-    try:
-        return json.loads(data)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ParseError(f"{what}: malformed JSON ({exc})") from None
-
-
-def _date(value: Any, field: str, what: str) -> date | None:
-    if value in (None, ""):
-        return None
-    try:
-        return date.fromisoformat(str(value))
-    except ValueError:
-        raise ParseError(f"{what}: field {field!r} is not a date: {value!r}") from None
-
-
-def _require(obj: Any, field: str, what: str) -> Any:
-    if not isinstance(obj, dict) or obj.get(field) in (None, ""):
-        raise ParseError(f"{what}: missing field {field!r}")
-    return obj[field]
+def expect_number(obj: JsonObject, key: str, what: str) -> str:
+    """A document number ('2024-12345', 'C1-2024-12345'): safe in a key and a URL path."""
+    number = expect_str(obj, key, what)
+    if not _NUMBER.fullmatch(number):
+        raise ParseError(f"{what}: field {key!r} is not a document number: {shown(number)}")
+    return number
 
 
 def parse_search_page(data: bytes, what: str) -> SearchPage:
     """One page of ``documents.json``; ``results`` is absent when count is 0."""
-    obj = load_json(data, what)
-    count = _require(obj, "count", what) if obj.get("count") != 0 else 0
-    if not isinstance(count, int):
-        raise ParseError(f"{what}: 'count' is not a number")
-    hits = tuple(
-        SearchHit(
-            number=_require(r, "document_number", what),
-            publication_date=_date(_require(r, "publication_date", what), "publication_date", what),  # type: ignore[arg-type]
-            json_url=r.get("json_url"),
-            xml_url=r.get("full_text_xml_url"),
-        )
-        for r in obj.get("results") or ()
+    obj = load_object(data, what, "results")
+    count = expect_int(obj, "count", what)
+    rows = objects(obj, "results", what, required=count > 0)
+    hits = tuple(_hit(row, f"{what} result {i}") for i, row in enumerate(rows, start=1))
+    return SearchPage(count, expect_int(obj, "total_pages", what, required=False), hits)
+
+
+def _hit(row: JsonObject, what: str) -> SearchHit:
+    return SearchHit(
+        number=expect_number(row, "document_number", what),
+        publication_date=expect_date(row, "publication_date", what),
+        json_url=optional_str(row, "json_url", what),
+        xml_url=optional_str(row, "full_text_xml_url", what),
     )
-    return SearchPage(count=count, total_pages=int(obj.get("total_pages") or 0), hits=hits)
+
+
+@dataclass(frozen=True)
+class DocumentLinks:
+    """What the spider follows from one document's JSON, before the pipeline parses it."""
+
+    number: str
+    xml_url: str | None
+    correction_of: str | None
+
+
+def parse_document_links(data: bytes, what: str) -> DocumentLinks:
+    """The full-text XML URL and the corrected document named by a document's JSON."""
+    obj = load_object(data, what, "document_number")
+    return DocumentLinks(
+        number=expect_number(obj, "document_number", what),
+        xml_url=optional_str(obj, "full_text_xml_url", what),
+        correction_of=document_number_from_url(optional_str(obj, "correction_of", what)),
+    )
 
 
 def document_number_from_url(url: str | None) -> str | None:
@@ -84,65 +98,79 @@ def document_number_from_url(url: str | None) -> str | None:
 
 def parse_document(data: bytes, xml: FrXmlDocument | None, what: str) -> FrDocument:
     """One document's JSON (the API's default field set) merged with its parsed XML."""
-    obj = load_json(data, what)
-    number = _require(obj, "document_number", what)
-    agencies = [a for a in obj.get("agencies") or () if isinstance(a, dict)]
-    parts = [
-        f"{c['title']}:{c['part']}"
-        for c in obj.get("cfr_references") or ()
-        if isinstance(c, dict) and c.get("title") and c.get("part")
-    ]
+    obj = load_object(data, what, "document_number")
+    agencies = objects(obj, "agencies", what)
+    parts = [_cfr_reference(c, what) for c in objects(obj, "cfr_references", what)]
+    parts = [p for p in parts if p]
     if xml is not None:
         parts += xml.cfr_parts
     return FrDocument(
-        number=number,
-        publication_date=_date(_require(obj, "publication_date", what), "publication_date", what),  # type: ignore[arg-type]
-        type=_require(obj, "type", what),
-        title=squash(_require(obj, "title", what)),
-        citation=obj.get("citation"),
-        html_url=_require(obj, "html_url", what),
-        pdf_url=obj.get("pdf_url"),
-        agencies=tuple(a.get("name") or a.get("raw_name") or "" for a in agencies),
-        agency_slugs=tuple(a["slug"] for a in agencies if a.get("slug")),
+        number=expect_number(obj, "document_number", what),
+        publication_date=expect_date(obj, "publication_date", what),
+        type=squash(expect_str(obj, "type", what)),
+        title=squash(expect_str(obj, "title", what)),
+        citation=optional_str(obj, "citation", what),
+        html_url=expect_str(obj, "html_url", what),
+        pdf_url=optional_str(obj, "pdf_url", what),
+        agencies=tuple(_agency_name(a, what) for a in agencies),
+        agency_slugs=tuple(s for a in agencies if (s := optional_str(a, "slug", what))),
         cfr_parts=tuple(dict.fromkeys(parts)),
-        effective_on=_date(obj.get("effective_on"), "effective_on", what)
+        effective_on=optional_date(obj, "effective_on", what)
         or (xml.effective_date if xml else None),
-        comments_close_on=_date(obj.get("comments_close_on"), "comments_close_on", what)
+        comments_close_on=optional_date(obj, "comments_close_on", what)
         or (xml.comment_deadline if xml else None),
-        correction_of=document_number_from_url(obj.get("correction_of")),
-        abstract=squash(obj.get("abstract") or (xml.summary if xml else "")),
-        action=squash(obj.get("action") or (xml.action if xml else "")),
-        dockets=tuple(obj.get("docket_ids") or (xml.dockets if xml else ())),
-        rins=tuple(obj.get("regulation_id_numbers") or (xml.rins if xml else ())),
+        correction_of=document_number_from_url(optional_str(obj, "correction_of", what)),
+        abstract=squash(optional_str(obj, "abstract", what) or (xml.summary if xml else "")),
+        action=squash(optional_str(obj, "action", what) or (xml.action if xml else "")),
+        dockets=str_items(obj, "docket_ids", what) or (xml.dockets if xml else ()),
+        rins=str_items(obj, "regulation_id_numbers", what) or (xml.rins if xml else ()),
         xml=xml,
     )
+
+
+def _agency_name(agency: JsonObject, what: str) -> str:
+    name = optional_str(agency, "name", what) or optional_str(agency, "raw_name", what)
+    return squash(name or "")
+
+
+def _cfr_reference(ref: JsonObject, what: str) -> str:
+    """'15:744' from {"title": 15, "part": 744}; '' when either is missing."""
+    title, part = (_cfr_number(ref.get(k), k, what) for k in ("title", "part"))
+    return f"{title}:{part}" if title and part else ""
+
+
+def _cfr_number(value: Any, key: str, what: str) -> str:
+    text = str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+    if value is None or text == "":
+        return ""
+    pattern = CFR_TITLE if key == "title" else CFR_PART
+    if not isinstance(text, str) or not pattern.fullmatch(text):
+        raise ParseError(
+            f"{what}: cfr_references {key!r} should be a CFR {key} number, got {shown(value)}"
+        )
+    return text
 
 
 def parse_public_inspection(
     data: bytes, available_on: date, what: str
 ) -> list[PublicInspectionDocument]:
     """The ``public-inspection-documents.json`` list for one day."""
-    obj = load_json(data, what)
-    if not isinstance(obj, dict) or "count" not in obj:
-        raise ParseError(f"{what}: missing field 'count'")
-    docs = []
-    for r in obj.get("results") or ():
-        docs.append(
-            PublicInspectionDocument(
-                number=_require(r, "document_number", what),
-                available_on=available_on,
-                publication_date=_date(r.get("publication_date"), "publication_date", what),
-                type=r.get("type") or "",
-                title=squash(r.get("title") or ""),
-                agencies=tuple(
-                    a.get("name") or a.get("raw_name") or ""
-                    for a in r.get("agencies") or ()
-                    if isinstance(a, dict)
-                ),
-                html_url=_require(r, "html_url", what),
-                pdf_url=r.get("pdf_url"),
-                filed_at=r.get("filed_at"),
-                special_filing=bool(r.get("special_filing")),
-            )
-        )
-    return docs
+    obj = load_object(data, what, "count")
+    expect_int(obj, "count", what)
+    rows = objects(obj, "results", what)
+    return [_inspection(r, available_on, f"{what} result {i}") for i, r in enumerate(rows, 1)]
+
+
+def _inspection(row: JsonObject, available_on: date, what: str) -> PublicInspectionDocument:
+    return PublicInspectionDocument(
+        number=expect_number(row, "document_number", what),
+        available_on=available_on,
+        publication_date=optional_date(row, "publication_date", what),
+        type=squash(optional_str(row, "type", what) or ""),
+        title=squash(optional_str(row, "title", what) or ""),
+        agencies=tuple(_agency_name(a, what) for a in objects(row, "agencies", what)),
+        html_url=expect_str(row, "html_url", what),
+        pdf_url=optional_str(row, "pdf_url", what),
+        filed_at=optional_str(row, "filed_at", what),
+        special_filing=expect_bool(row, "special_filing", what),
+    )

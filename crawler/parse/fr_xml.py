@@ -13,12 +13,15 @@ from lxml import etree
 
 from crawler.errors import ParseError
 from crawler.parse.amdpar import parse_amendment
+from crawler.parse.expect import CFR_PART, CFR_TITLE
 from crawler.parse.text import comment_deadline, effective_date, fold, squash
 from crawler.parse.xml import parse_xml
 from crawler.records import FrXmlDocument, RegText, Section, Table
 
 DOCUMENT_ELEMENTS = ("RULE", "PRORULE", "NOTICE", "PRESDOCU")
 STARS = "* * * * *"
+_CFR_HEAD = re.compile(r"\s*([0-9]{1,2})\s+CFR\b(.*)", re.ASCII)
+_PART_NUMBER = re.compile(r"\b[0-9]{1,5}\b", re.ASCII)
 _RIN = re.compile(r"\b\d{4}-[A-Z]{2}\d{2}\b")
 _FRDOC = re.compile(r"FR\s+Doc\.?\s+(?:No\.?\s*)?([A-Z0-9]+-\d+)")
 _PARAGRAPHS = {
@@ -43,10 +46,10 @@ def parse_fr_xml(data: bytes, what: str = "FR XML") -> list[FrXmlDocument]:
     """Every document in ``data``: one for a single-document file, all for a daily issue."""
     root = parse_xml(data, what)
     if root.tag in DOCUMENT_ELEMENTS:
-        return [_document(root)]
+        return [_document(root, what)]
     if root.tag != "FEDREG":
         raise ParseError(f"{what}: root element <{root.tag}> is not FR XML")
-    return [_document(el) for el in root.iter(*DOCUMENT_ELEMENTS)]
+    return [_document(el, what) for el in root.iter(*DOCUMENT_ELEMENTS)]
 
 
 def parse_document_xml(data: bytes, what: str = "FR XML") -> FrXmlDocument:
@@ -69,12 +72,12 @@ def _body(el: etree._Element | None) -> str:
     return "\n".join(text_of(p) for p in el if p.tag != "HD" and text_of(p))
 
 
-def _document(el: etree._Element) -> FrXmlDocument:
+def _document(el: etree._Element, what: str) -> FrXmlDocument:
     pre = el.find("PREAMB")
     pre = pre if pre is not None else etree.Element("PREAMB")
     cfr = "; ".join(text_of(c) for c in pre.findall("CFR"))
     dates = _body(pre.find("EFFDATE")) or _body(pre.find("DATES"))
-    regtexts = tuple(_regtext(r) for r in el.iter("REGTEXT")) + _loose_regtext(el, cfr)
+    regtexts = tuple(_regtext(r, what) for r in el.iter("REGTEXT")) + _loose_regtext(el, cfr)
     frdoc = text_of(el.find(".//FRDOC"))
     match = _FRDOC.search(fold(frdoc))
     return FrXmlDocument(
@@ -125,10 +128,10 @@ def _narrative(el: etree._Element) -> tuple[str, ...]:
 def _cfr_parts(cfr: str, regtexts: tuple[RegText, ...]) -> tuple[str, ...]:
     parts: list[str] = []
     for chunk in fold(cfr).split(";"):
-        head = re.match(r"\s*(\d+)\s+CFR\b(.*)", chunk)
+        head = _CFR_HEAD.match(chunk)
         if head:
             rest = re.sub(r"\bchapter\s+[IVXLC]+\b", "", head.group(2), flags=re.I)
-            parts += [f"{head.group(1)}:{p}" for p in re.findall(r"\b\d+\b", rest)]
+            parts += [f"{head.group(1)}:{p}" for p in _PART_NUMBER.findall(rest)]
     parts += [f"{r.title}:{r.part}" for r in regtexts if r.title and r.part]
     return tuple(dict.fromkeys(parts))
 
@@ -140,15 +143,24 @@ def parse_table(el: etree._Element) -> Table:
     return Table(title=text_of(el.find("TTITLE")), headers=tuple(heads), rows=rows)
 
 
-def _regtext(el: etree._Element) -> RegText:
-    title = el.get("TITLE")
+def cfr_attribute(el: etree._Element, name: str, what: str) -> str:
+    """A REGTEXT's TITLE or PART: '' when absent, else a CFR title ('15') or part ('744')."""
+    value = (el.get(name) or "").strip()
+    if value and not (CFR_TITLE if name == "TITLE" else CFR_PART).fullmatch(value):
+        shown = value if len(value) <= 20 else value[:17] + "..."
+        raise ParseError(f'{what}: <{el.tag} {name}="{shown}"> is not a CFR {name.lower()} number')
+    return value
+
+
+def _regtext(el: etree._Element, what: str) -> RegText:
+    title = cfr_attribute(el, "TITLE", what)
     sections: list[Section] = []
     text: list[str] = []
     tables: list[Table] = []
     _walk(el, sections, text, tables)
     return RegText(
-        title=int(title) if title and title.isdigit() else None,
-        part=el.get("PART", ""),
+        title=int(title) if title else None,
+        part=cfr_attribute(el, "PART", what),
         amendments=tuple(parse_amendment(text_of(a)) for a in el.iter("AMDPAR")),
         sections=tuple(sections),
         text=tuple(text),

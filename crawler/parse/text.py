@@ -1,4 +1,7 @@
-"""Text helpers shared by the parsers: whitespace, typography and dates in prose."""
+"""Text helpers shared by the parsers: control characters, whitespace, typography and dates
+in prose. Every text a parser derives from a payload (titles, abstracts, agency names,
+paragraphs, table cells, web page text) passes through ``squash`` (or ``fold``, which calls
+it), so no control character reaches the store, the feeds or a rendered page."""
 
 from __future__ import annotations
 
@@ -6,6 +9,9 @@ import re
 from datetime import date
 
 _SPACE = re.compile(r"\s+")
+# C0 controls but tab and newline, DEL, C1 controls, lone surrogates (json.loads makes them
+# from "\ud800") and the two non-characters XML 1.0 forbids (U+FFFE, U+FFFF).
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
 _TYPOGRAPHY = str.maketrans(
     {
         "\u2010": "-",
@@ -59,9 +65,17 @@ _DATE = re.compile(
 )
 
 
+def clean(text: str) -> str:
+    """``text`` without control characters (tab and newline kept); those that are line or
+    field breaks (CR, VT, FF, FS..US, NEL) become a space, so words stay apart."""
+    if _CONTROL.search(text) is None:
+        return text
+    return _CONTROL.sub(lambda m: " " if m.group().isspace() else "", text)
+
+
 def squash(text: str) -> str:
-    """Collapse runs of whitespace to one space and strip the ends."""
-    return _SPACE.sub(" ", text).strip()
+    """Collapse runs of whitespace to one space and strip the ends; controls removed."""
+    return _SPACE.sub(" ", clean(text)).strip()
 
 
 def fold(text: str) -> str:

@@ -45,7 +45,19 @@ _BLOCKS = {
 }
 _CELLS = ("td", "th")
 _SITE_SUFFIX = re.compile(r"\s*[|\u2013\u2014-]\s*Bureau of Industry and Security\s*$", re.I)
+MAX_DEPTH = 200
 KINDS = (("/press-release/", "Press Release"), ("/news-updates/", "News"))
+# what a page says when the site is down for maintenance; such a notice is short, so a real
+# page that mentions maintenance (a SNAP-R outage notice) is longer than NOTICE_CHARS
+_MAINTENANCE = re.compile(
+    r"\b(?:(?:site|website|page|service)\s+(?:is\s+)?(?:currently\s+)?"
+    r"(?:under(?:going)?\s+(?:scheduled\s+)?maintenance|down|offline|"
+    r"(?:temporarily\s+)?unavailable)"
+    r"|(?:site|website|system)\s+maintenance|down\s+for\s+maintenance|maintenance\s+mode"
+    r"|(?:we(?:'|\u2019)ll|we\s+will)\s+be\s+back|be\s+back\s+(?:shortly|soon))\b",
+    re.I,
+)
+NOTICE_CHARS = 400
 
 
 def page_kind(path: str) -> str:
@@ -58,7 +70,10 @@ def _soup(body: bytes, what: str) -> BeautifulSoup:
         raise ParseError(f"{what}: not an HTML page (got {'nothing' if not head else 'JSON'})")
     if b"</html" not in body[-2048:].lower():
         raise ParseError(f"{what}: the page is cut short (no closing </html>)")
-    return BeautifulSoup(body, "lxml")
+    try:
+        return BeautifulSoup(body, "lxml")
+    except ValueError as exc:  # lxml refuses a declared charset with control characters in it
+        raise ParseError(f"{what}: not an HTML page lxml can read ({exc})") from None
 
 
 def _content(body: bytes, what: str) -> tuple[BeautifulSoup, Tag]:
@@ -67,9 +82,23 @@ def _content(body: bytes, what: str) -> tuple[BeautifulSoup, Tag]:
     main = next((m for s in _MAIN if (m := soup.select_one(s)) is not None), None)
     if main is None:
         raise ParseError(f"{what}: the page has no <body>")
+    if _deeper_than(main, MAX_DEPTH):
+        raise ParseError(f"{what}: the page nests more than {MAX_DEPTH} elements deep")
     for tag in main.select(_DROP):
         tag.decompose()
     return soup, main
+
+
+def _deeper_than(top: Tag, limit: int) -> bool:
+    """Whether any element lies more than ``limit`` levels below ``top`` (the walks below
+    recurse, and a real page nests some 30 deep)."""
+    stack = [(top, 0)]
+    while stack:
+        tag, depth = stack.pop()
+        if depth > limit:
+            return True
+        stack += [(child, depth + 1) for child in tag.children if isinstance(child, Tag)]
+    return False
 
 
 def parse_web_page(body: bytes, path: str, url: str, what: str) -> WebPage:
@@ -77,8 +106,7 @@ def parse_web_page(body: bytes, path: str, url: str, what: str) -> WebPage:
     soup, main = _content(body, what)
     published = _published(soup)
     blocks = tuple(_blocks(main))
-    if not blocks:
-        raise ParseError(f"{what}: the page has no main content")
+    _check_main_content(blocks, soup, what)
     h1 = main.find("h1")
     title = squash(h1.get_text(" ")) if h1 else ""
     if not title and soup.title:
@@ -88,6 +116,24 @@ def parse_web_page(body: bytes, path: str, url: str, what: str) -> WebPage:
             (d[0] for b in blocks[:6] if (d := dates_in(b.text)) and len(b.text) < 40), None
         )
     return WebPage(path, url, page_kind(path), title or path, published, blocks)
+
+
+def _check_main_content(blocks: tuple[WebBlock, ...], soup: BeautifulSoup, what: str) -> None:
+    """A page without its main content is an error, never a version: nothing there, a
+    heading alone, or a short notice that the site is down for maintenance (served with
+    HTTP 200 in place of the page)."""
+    if not blocks:
+        raise ParseError(f"{what}: the page has no main content")
+    if all(b.kind == "heading" for b in blocks):
+        raise ParseError(f"{what}: the page's main content is only a heading ({blocks[0].text!r})")
+    text = " ".join(b.text for b in blocks)
+    page_title = squash(soup.title.get_text(" ")) if soup.title else ""
+    notice = _MAINTENANCE.search(f"{page_title} {text}")
+    if notice and len(text) <= NOTICE_CHARS:
+        raise ParseError(
+            f"{what}: the page is a maintenance notice ({notice.group(0)!r}), "
+            "not the page's content"
+        )
 
 
 def _published(soup: BeautifulSoup) -> date | None:
@@ -149,7 +195,10 @@ def listing_links(body: bytes, url: str, item_paths: tuple[str, ...], what: str)
     host = urlsplit(url).netloc
     out: dict[str, None] = {}
     for anchor in main.find_all("a", href=True):
-        target = urlsplit(urljoin(url, str(anchor["href"])))
+        try:
+            target = urlsplit(urljoin(url, str(anchor["href"])))
+        except ValueError:  # an href that is not a URL ("http://[") links nowhere
+            continue
         path = target.path.rstrip("/") or "/"
         if target.netloc != host:
             continue

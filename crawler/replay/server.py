@@ -3,7 +3,8 @@
 It reproduces what the spider must cope with (SOURCES.md 1.4): ``per_page`` outside
 2..2000 silently becomes 20, ``page`` outside 1..50 or past 10,000 results silently
 becomes 1, ``total_pages`` is capped at 50, ``results`` is omitted when count is 0.
-Scripted ``Fault``s add 429/503 with Retry-After, HTML maintenance pages, truncated bodies.
+Scripted ``Fault``s add 429/503 with Retry-After, HTML maintenance pages, truncated bodies,
+redirects anywhere, oversized bodies (declared or chunked) and gzip bombs made on the fly.
 It answers conditional requests (ETag / Last-Modified -> 304) and checks the Host header.
 """
 
@@ -14,7 +15,10 @@ import hashlib
 import json
 import math
 import re
+import struct
 import threading
+import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -67,7 +71,11 @@ class Fault:
     (with ``retry_after`` seconds when set); ``html`` serves a maintenance page with 200;
     ``truncate`` cuts the real body to that many bytes (declaring the short length);
     ``count`` overrides the search ``count`` (to simulate huge result sets); ``reset_page``
-    serves page 1 whatever page was asked (as the API does past its caps)."""
+    serves page 1 whatever page was asked (as the API does past its caps); ``body`` serves
+    those bytes with 200 and the route's content type (adversarial payloads). ``location``
+    redirects there (HTTP ``status``, 302 by default); ``oversize`` serves that many bytes,
+    with a Content-Length or, with ``chunked``, without; ``bomb`` serves gzip (chunked) that
+    inflates to that many zero bytes, compressed about 1000:1 and made while it is sent."""
 
     pattern: str
     times: int | None = None
@@ -77,6 +85,11 @@ class Fault:
     truncate: int | None = None
     count: int | None = None
     reset_page: bool = False
+    body: bytes | None = None
+    location: str | None = None
+    oversize: int | None = None
+    chunked: bool = False
+    bomb: int | None = None
     fired: int = 0
 
     def applies(self, target: str) -> bool:
@@ -139,12 +152,22 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:
         return
 
+    def handle(self) -> None:
+        try:
+            super().handle()
+        except ConnectionError:  # a client that hung up (as a size limit makes it): no traceback
+            self.close_connection = True
+
     def do_GET(self) -> None:
         self.replay.requests.append((self.path, dict(self.headers.items())))
         host = self.headers.get("Host", "")
         if host.rsplit(":", 1)[0] not in ("127.0.0.1", "localhost", "[::1]"):
             return self._send(421, b'{"status":421,"message":"Misdirected Request"}')
         fault = self.replay.fault_for(self.path)
+        if fault and fault.location is not None:
+            return self._send(fault.status or 302, b"", "text/html", {"Location": fault.location})
+        if fault and (fault.oversize is not None or fault.bomb is not None):
+            return self._send_large(fault)
         if fault and fault.status:
             headers = {"Retry-After": str(fault.retry_after)} if fault.retry_after else {}
             return self._send(fault.status, b'{"status":%d}' % fault.status, headers=headers)
@@ -154,6 +177,8 @@ class _Handler(BaseHTTPRequestHandler):
         if moved is not None:
             return self._send(moved[0], b"", "text/html", {"Location": moved[1]})
         status, body, ctype = self._route(fault)
+        if fault and fault.body is not None:
+            status, body = 200, fault.body
         if fault and fault.truncate is not None:
             body = body[: fault.truncate]
         etag = '"' + hashlib.sha1(body).hexdigest() + '"'
@@ -181,6 +206,27 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         if status != 304:
             self.wfile.write(body)
+
+    def _send_large(self, fault: Fault) -> None:
+        """An oversized body or a gzip bomb, written as it is made (the client may hang up)."""
+        self.send_response(200)
+        self.send_header("Content-Type", "application/xml")
+        if fault.bomb is not None:
+            self.send_header("Content-Encoding", "gzip")
+        chunked = fault.chunked or fault.bomb is not None
+        if chunked:
+            self.send_header("Transfer-Encoding", "chunked")
+        else:
+            self.send_header("Content-Length", str(fault.oversize))
+        self.end_headers()
+        pieces = _gzip_bomb(fault.bomb) if fault.bomb is not None else _filler(fault.oversize or 0)
+        try:
+            for piece in pieces:
+                self.wfile.write(b"%x\r\n%s\r\n" % (len(piece), piece) if chunked else piece)
+            if chunked:
+                self.wfile.write(b"0\r\n\r\n")
+        except OSError:  # the client stopped reading: what a size limit does
+            self.close_connection = True
 
     def _route(self, fault: Fault | None) -> tuple[int, bytes, str]:
         url = urlsplit(self.path)
@@ -212,6 +258,27 @@ class _Handler(BaseHTTPRequestHandler):
         if not url.path.startswith(("/api/", "/documents/")):
             return 404, NOT_FOUND_PAGE, "text/html; charset=utf-8"
         return 404, b'{"status":404,"message":"Not Found"}', "application/json"
+
+
+def _filler(size: int) -> Iterator[bytes]:
+    block = b"<x>" + b"A" * 65_529 + b"</x>"
+    for start in range(0, size, len(block)):
+        yield block[: size - start]
+
+
+def _gzip_bomb(size: int) -> Iterator[bytes]:
+    """gzip of ``size`` zero bytes (whole MiBs), from one compressed MiB repeated: a 1 GiB
+    bomb is about 1 MB on the wire and costs the server no real compression."""
+    mib = bytes(1 << 20)
+    count = max(1, size >> 20)
+    packer = zlib.compressobj(9, zlib.DEFLATED, 31)
+    yield packer.compress(mib) + packer.flush(zlib.Z_SYNC_FLUSH)
+    block = packer.compress(mib) + packer.flush(zlib.Z_SYNC_FLUSH)
+    crc = zlib.crc32(mib)
+    for _ in range(count - 1):
+        yield block
+        crc = zlib.crc32(mib, crc)
+    yield b"\x03\x00" + struct.pack("<II", crc, (count << 20) & 0xFFFFFFFF)  # end, trailer
 
 
 def _not_modified(headers: Any, etag: str) -> bool:

@@ -1,5 +1,6 @@
 """What every regwatch spider shares: its config table, the run's clock, a read-only view of
-the store, and failures turned into CrawlError items (errors are data, never exceptions)."""
+the store, the fetch policy, and failures turned into CrawlError items (errors are data,
+never exceptions)."""
 
 from __future__ import annotations
 
@@ -24,6 +25,9 @@ class RegwatchSpider(scrapy.Spider):
         spider.config = config
         spider.cfg = getattr(config.sources, spider.name)
         spider.now = crawler.settings["REGWATCH_NOW"]
+        # where the spider may go (the middlewares enforce it; a spider that handles its own
+        # redirects asks it too)
+        spider.policy = crawler.settings["REGWATCH_FETCH_POLICY"]
         spider.store = Store.open(config.store_path)
         return spider
 
@@ -39,6 +43,11 @@ class RegwatchSpider(scrapy.Spider):
             describe(failure),
             fatal=bool(request.meta.get("fatal")),
         )
+
+    def retrying(self) -> list[str]:
+        """The document keys on this source's retry list: they failed in an earlier run and
+        are fetched again by every run until one stores them."""
+        return [row.target for row in self.store.retry_list(self.name)]
 
     def conditional(self, url: str) -> dict[str, str]:
         """If-None-Match / If-Modified-Since for ``url`` from the validators last stored."""

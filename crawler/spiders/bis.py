@@ -23,6 +23,7 @@ from crawler.items import CrawlError, FetchedWebPage, Unchanged
 from crawler.parse.web_page import listing_links
 from crawler.settings import BIS_SLOT
 from crawler.spiders.base import RegwatchSpider, validators
+from storage import ErrorKind
 
 MOVED = (301, 308)
 REDIRECTS = (301, 302, 303, 307, 308)
@@ -34,9 +35,11 @@ class BisSpider(RegwatchSpider):
     name = "bis"
     custom_settings: ClassVar[dict[str, Any]] = {"ROBOTSTXT_OBEY": True}
 
-    def __init__(self, day: str, **kwargs: Any) -> None:
+    def __init__(self, day: str | None = None, until: str | None = None, **kwargs: Any) -> None:
+        """``day`` from the daily job; a backfill (``regwatch crawl bis``) gives a window,
+        and web pages, having no history to ask for, are read as they stand on ``until``."""
         super().__init__(**kwargs)
-        self.day = date.fromisoformat(day)
+        self.day = date.fromisoformat(day or until or "")
 
     @classmethod
     def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> BisSpider:
@@ -52,6 +55,11 @@ class BisSpider(RegwatchSpider):
             yield self._request(self.site + path, path, listing=None, is_listing=True)
         for path in self.cfg.pages:
             yield self._request(self.site + path, path, listing=None)
+        listing = self.cfg.listings[0] if self.cfg.listings else None
+        for target in self.retrying():  # items that failed earlier, maybe no longer linked
+            path = target.removeprefix("bis:")
+            if path not in self.requested:
+                yield self._request(self.site + path, path, listing=listing)
 
     def _request(
         self,
@@ -96,7 +104,7 @@ class BisSpider(RegwatchSpider):
             )
             return
         if status == 304:
-            yield Unchanged(self.name, f"bis:{path}")
+            yield self._not_modified(response, path)
             return
         if is_listing:
             yield from self._items(response, path)
@@ -112,12 +120,28 @@ class BisSpider(RegwatchSpider):
             validators=validators(response),
         )
 
+    def _not_modified(self, response: Response, path: str) -> Unchanged | CrawlError:
+        """A 304 keeps the stored version only when it answers the validators of that
+        version: validators are saved only once a page is stored, so a page whose fetches so
+        far all failed (a maintenance page, say) is asked unconditionally, and a 304 to that
+        keeps nothing."""
+        asked = response.request.headers if response.request is not None else {}
+        if "If-None-Match" in asked or "If-Modified-Since" in asked:
+            return Unchanged(self.name, f"bis:{path}")
+        return CrawlError(
+            self.name,
+            f"bis:{path}",
+            f"{response.url} answers HTTP 304 (not modified) to a request that named no "
+            "stored version; expected the page itself",
+            kind=ErrorKind.INPUT,
+        )
+
     def _redirect(
         self, response: Response, path: str, listing: str | None, is_listing: bool, hops: int
     ) -> Iterator[Any]:
         location = response.headers.get("Location")
-        target = urljoin(response.url, location.decode("latin-1")) if location else ""
-        same_host = urlsplit(target).netloc == urlsplit(response.url).netloc
+        target = _resolve(response.url, location.decode("latin-1")) if location else ""
+        same_host = self.policy.allows(target)  # configured host and port, http(s) only
         follow = bool(target) and same_host and hops < MAX_HOPS
         if response.status in MOVED:
             yield CrawlError(
@@ -143,7 +167,7 @@ class BisSpider(RegwatchSpider):
                 response.body, response.url, tuple(self.cfg.item_paths), f"bis:{listing}"
             )
         except ParseError as exc:
-            yield CrawlError(self.name, f"bis:{listing}", str(exc))
+            yield CrawlError(self.name, f"bis:{listing}", str(exc), kind=ErrorKind.INPUT)
             return
         if not paths:
             yield CrawlError(
@@ -157,3 +181,13 @@ class BisSpider(RegwatchSpider):
         for path in paths[: self.cfg.max_items]:
             if path not in self.requested:
                 yield self._request(base + path, path, listing=listing)
+
+
+def _resolve(url: str, location: str) -> str:
+    """The absolute URL a Location header points to; '' for one that is not a URL."""
+    try:
+        target = urljoin(url, location)
+        urlsplit(target).port  # noqa: B018 - raises ValueError for a port that is not one
+    except ValueError:
+        return ""
+    return target

@@ -19,10 +19,12 @@ from scrapy.http import Response
 
 from crawler.errors import ParseError
 from crawler.items import CrawlError, FetchedCfrPart, WindowCounted
-from crawler.parse.cfr_units import parse_watch
-from crawler.parse.fr_json import load_json
+from crawler.parse.cfr_units import parse_watch, unit_key
+from crawler.parse.ecfr_json import ContentVersion, parse_titles, parse_versions_page
+from crawler.records import Node
 from crawler.settings import ECFR_SLOT
 from crawler.spiders.base import RegwatchSpider
+from storage import ErrorKind
 
 
 class EcfrSpider(RegwatchSpider):
@@ -72,7 +74,7 @@ class EcfrSpider(RegwatchSpider):
         query: dict[str, str],
         handler: str,
         page: int = 1,
-        rows: tuple[dict[str, Any], ...] = (),
+        rows: tuple[ContentVersion, ...] = (),
         **kwargs: Any,
     ) -> scrapy.Request:
         """A versions query; its pages are gathered, then ``handler`` gets all the rows."""
@@ -98,42 +100,43 @@ class EcfrSpider(RegwatchSpider):
         query: dict[str, str],
         handler: str,
         page: int,
-        rows: tuple[dict[str, Any], ...],
+        rows: tuple[ContentVersion, ...],
         extra: dict[str, Any],
     ) -> Iterator[Any]:
         what = f"versions of title {title} page {page}"
         try:
-            data = load_json(response.body, what)
-            found = data.get("content_versions")
-            if not isinstance(found, list):
-                raise ParseError(f"{what}: no content_versions list")
+            found = parse_versions_page(response.body, what)
         except ParseError as exc:
-            yield CrawlError(self.name, f"versions title {title}", str(exc), fatal=True)
+            yield self._bad_input(f"versions title {title}", exc)
             return
-        rows = (*rows, *found)
-        pages = (data.get("meta") or {}).get("total_pages") or 1
-        if page < pages and found:
+        rows = (*rows, *found.rows)
+        if page < found.total_pages and found.rows:
             yield self._versions(title, query, handler, page + 1, rows, **extra)
             return
-        yield from getattr(self, handler)(title=title, rows=list(rows), **extra)
+        yield from getattr(self, handler)(title=title, rows=rows, **extra)
+
+    def _bad_input(self, target: str, exc: ParseError) -> CrawlError:
+        """The source sent what it should not have: the eCFR failed for this run."""
+        return CrawlError(self.name, target, str(exc), fatal=True, kind=ErrorKind.INPUT)
 
     def parse_titles(self, response: Response) -> Iterator[Any]:
         try:
-            titles = {t["number"]: t for t in load_json(response.body, "titles.json")["titles"]}
-        except (ParseError, KeyError, TypeError) as exc:
-            yield CrawlError(self.name, "titles", f"titles.json: {exc}", fatal=True)
+            titles = parse_titles(response.body, "titles.json")
+        except ParseError as exc:
+            yield self._bad_input("titles", exc)
             return
         for title, parts in self.watches.items():
             info = titles.get(title)
-            if info is None or not info.get("up_to_date_as_of"):
+            if info is None or info.up_to_date_as_of is None:
                 yield CrawlError(
                     self.name,
                     f"title {title}",
                     f"title {title} is not in the eCFR's titles.json",
                     fatal=True,
+                    kind=ErrorKind.INPUT,
                 )
                 continue
-            latest = min(date.fromisoformat(info["up_to_date_as_of"]), self.until)
+            latest = min(info.up_to_date_as_of, self.until)
             last = {p: self.store.last_valid_from(f"cfr:{title}:{p}") for p in parts}
             if self.only:
                 # every date up to the latest: the ones before --since tell which text was
@@ -150,46 +153,32 @@ class EcfrSpider(RegwatchSpider):
                 yield self._versions(title, query, "from_first", latest=latest, part=part)
 
     def from_changes(
-        self, title: int, rows: list[dict[str, Any]], latest: date, known: dict[str, str]
+        self, title: int, rows: tuple[ContentVersion, ...], latest: date, known: dict[str, str]
     ) -> Iterator[Any]:
         """Daily: for each stored part, every amendment date after its last version."""
         for part, last in sorted(known.items()):
-            days = sorted(
-                {
-                    r["amendment_date"]
-                    for r in rows
-                    if r.get("part") == part and last < r["amendment_date"] <= latest.isoformat()
-                }
-            )
-            for day in days:
-                yield self._part(title, part, date.fromisoformat(day))
+            after = date.fromisoformat(last)
+            for day in sorted(d for d in _dates(rows, part, latest) if d > after):
+                yield self._part(title, part, day, _removed(title, part, rows, day))
 
     def from_first(
-        self, title: int, rows: list[dict[str, Any]], latest: date, part: str
+        self, title: int, rows: tuple[ContentVersion, ...], latest: date, part: str
     ) -> Iterator[Any]:
         """A watched part not stored yet: its text as of its latest amendment (a part the
         eCFR does not have, e.g. a reserved number in a range, is skipped)."""
-        days = [
-            r["amendment_date"]
-            for r in rows
-            if r.get("part") == part and r["amendment_date"] <= latest.isoformat()
-        ]
+        days = _dates(rows, part, latest)
         if days:
-            yield self._part(title, part, date.fromisoformat(max(days)))
+            yield self._part(title, part, max(days))
 
-    def from_history(self, title: int, rows: list[dict[str, Any]], latest: date) -> Iterator[Any]:
+    def from_history(
+        self, title: int, rows: tuple[ContentVersion, ...], latest: date
+    ) -> Iterator[Any]:
         """Backfill: every amendment date of the part since ``since``, oldest first, skipping
         dates already stored (so an interrupted backfill resumes where it stopped)."""
         assert self.only is not None
         part = self.only[1][0]
         stored = set(self.store.valid_dates(f"cfr:{title}:{part}"))
-        days = sorted(
-            {
-                r["amendment_date"]
-                for r in rows
-                if r.get("part") == part and r["amendment_date"] <= latest.isoformat()
-            }
-        )
+        days = sorted(d.isoformat() for d in _dates(rows, part, latest))
         if self.since:
             earlier = [d for d in days if d < self.since.isoformat()]
             days = [d for d in days if d >= self.since.isoformat()]
@@ -199,15 +188,54 @@ class EcfrSpider(RegwatchSpider):
         todo = [d for d in days if d not in stored]
         yield WindowCounted(self.name, self.since or date(2017, 1, 1), latest, len(todo))
         for day in todo:
-            yield self._part(title, part, date.fromisoformat(day))
+            on = date.fromisoformat(day)
+            yield self._part(title, part, on, _removed(title, part, rows, on))
 
-    def _part(self, title: int, part: str, day: date) -> scrapy.Request:
+    def _part(
+        self, title: int, part: str, day: date, removed: tuple[tuple[str, str], ...] = ()
+    ) -> scrapy.Request:
         url = f"{self.cfg.api_base}/full/{day.isoformat()}/title-{title}.xml?part={part}"
         request = self._request(
-            url, self.parse_part, f"cfr:{title}:{part} on {day}", title=title, part=part, day=day
+            url,
+            self.parse_part,
+            f"cfr:{title}:{part} on {day}",
+            title=title,
+            part=part,
+            day=day,
+            removed=removed,
         )
         request.headers["Accept-Encoding"] = "gzip"
         return request
 
-    def parse_part(self, response: Response, title: int, part: str, day: date) -> Iterator[Any]:
-        yield FetchedCfrPart(self.name, title, part, day, response.url, response.body, self.now)
+    def parse_part(
+        self,
+        response: Response,
+        title: int,
+        part: str,
+        day: date,
+        removed: tuple[tuple[str, str], ...] = (),
+    ) -> Iterator[Any]:
+        yield FetchedCfrPart(
+            self.name, title, part, day, response.url, response.body, self.now, removed
+        )
+
+
+def _dates(rows: tuple[ContentVersion, ...], part: str, latest: date) -> set[date]:
+    """The amendment dates of ``part`` on or before ``latest``."""
+    return {r.amendment_date for r in rows if r.part == part and r.amendment_date <= latest}
+
+
+def _removed(
+    title: int, part: str, rows: tuple[ContentVersion, ...], day: date
+) -> tuple[tuple[str, str], ...]:
+    """(unit key, date) of each unit of ``part`` the versions API marks removed by ``day``:
+    what confirms a loss that would otherwise be held as implausible (crawler.held)."""
+    return tuple(
+        sorted(
+            {
+                (unit_key(title, part, Node(r.identifier, r.type)), r.amendment_date.isoformat())
+                for r in rows
+                if r.removed and r.part == part and r.identifier and r.amendment_date <= day
+            }
+        )
+    )

@@ -26,9 +26,11 @@ from crawler.items import (
     Unchanged,
     WindowCounted,
 )
-from crawler.parse.fr_json import document_number_from_url, load_json, parse_search_page
+from crawler.parse.expect import shown
+from crawler.parse.fr_json import parse_document_links, parse_search_page
 from crawler.settings import API_SLOT, XML_SLOT
 from crawler.spiders.base import RegwatchSpider, validators
+from storage import ErrorKind
 
 API_CAP = 10_000
 SEARCH_FIELDS = ("document_number", "publication_date", "json_url", "full_text_xml_url")
@@ -39,7 +41,11 @@ class FederalRegisterSpider(RegwatchSpider):
     name = "federal_register"
 
     def __init__(
-        self, since: str, until: str, public_inspection_on: str | None = None, **kwargs: Any
+        self,
+        since: str,
+        until: str,
+        public_inspection_on: str | None = None,
+        **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         self.since = date.fromisoformat(since)
@@ -59,6 +65,9 @@ class FederalRegisterSpider(RegwatchSpider):
 
     async def start(self) -> AsyncIterator[Any]:
         yield self._search(self.since, self.until, 1, set())
+        for target in self.retrying():  # documents that failed in earlier runs
+            for request in self._document(target.removeprefix("fr:")):
+                yield request
         if self.pi_day and self.cfg.public_inspection:
             yield self._public_inspection(self.pi_day)
 
@@ -89,8 +98,8 @@ class FederalRegisterSpider(RegwatchSpider):
         window = f"search {since}..{until}"
         try:
             result = parse_search_page(response.body, f"{window} page {page}")
-        except ParseError as exc:
-            yield CrawlError(self.name, window, str(exc), fatal=True)
+        except ParseError as exc:  # fatal: the window is not searched, so it does not move on
+            yield CrawlError(self.name, window, str(exc), fatal=True, kind=ErrorKind.INPUT)
             return
         if page == 1 and result.count > min(self.cfg.split_above, API_CAP - 1):
             if since < until:
@@ -168,12 +177,12 @@ class FederalRegisterSpider(RegwatchSpider):
     ) -> Iterator[Any]:
         try:
             body = self._body_or_stored(response, number, "json")
-            obj = load_json(body, f"fr:{number} JSON")
-            xml_url = self._rebase(obj.get("full_text_xml_url"))
+            links = parse_document_links(body, f"fr:{number} JSON")
+            xml_url = self._rebase(links.xml_url, f"fr:{number} JSON")
         except ParseError as exc:
-            yield CrawlError(self.name, f"fr:{number}", str(exc))
+            yield CrawlError(self.name, f"fr:{number}", str(exc), kind=ErrorKind.INPUT)
             return
-        corrected = document_number_from_url(obj.get("correction_of"))
+        corrected = links.correction_of
         if corrected and f"fr:{corrected}" not in self.known:
             yield from self._document(corrected, reference_for=number)
         fetched = FetchedDocument(
@@ -212,7 +221,7 @@ class FederalRegisterSpider(RegwatchSpider):
         try:
             xml = self._body_or_stored(response, fetched.number, "xml")
         except ParseError as exc:
-            yield CrawlError(self.name, f"fr:{fetched.number}", str(exc))
+            yield CrawlError(self.name, f"fr:{fetched.number}", str(exc), kind=ErrorKind.INPUT)
             return
         both = {**fetched.validators, **validators(response)}
         yield FetchedDocument(**{**fetched.__dict__, "xml": xml, "validators": both})
@@ -228,16 +237,20 @@ class FederalRegisterSpider(RegwatchSpider):
             raise ParseError(f"fr:{number}: server said 304 but no stored {role} to reuse")
         return self.store.blob(version.raw_blobs[role])
 
-    def _rebase(self, url: str | None) -> str | None:
+    def _rebase(self, url: str | None, what: str) -> str | None:
         """Map an API-given URL (www.federalregister.gov) onto the configured site base."""
         if not url:
             return None
-        parts = urlsplit(url)
+        try:
+            parts = urlsplit(url)
+            host = parts.hostname
+        except ValueError:  # "http://[::1" and the like
+            raise ParseError(f"{what}: full_text_xml_url is not a URL: {shown(url)}") from None
         base = urlsplit(self.cfg.site_base)
         if parts.scheme not in ("http", "https") or (
-            parts.hostname not in FR_HOSTS and parts.netloc != base.netloc
+            host not in FR_HOSTS and parts.netloc != base.netloc
         ):
-            raise ParseError(f"refusing URL outside the configured hosts: {url}")
+            raise ParseError(f"{what}: refusing a URL outside the configured hosts: {shown(url)}")
         return (
             self.cfg.site_base.rstrip("/") + parts.path + (f"?{parts.query}" if parts.query else "")
         )

@@ -1,0 +1,139 @@
+"""Every failure is data: a document that fails is an error row that says whose fault it
+was, goes on the retry list and into every digest until a later run stores it, while the
+search window moves on; a regwatch bug is told apart from bad input; a full disk is one line
+and a rerun converges."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+from datetime import date
+from pathlib import Path
+from types import SimpleNamespace
+
+from conftest import point_at, run_day
+from crashes import SmallRun, free_port, state
+from scrapy.http import Request, TextResponse
+
+from crawler import config as config_module
+from crawler import pipelines
+from crawler.items import FetchedDocument
+from crawler.replay import Corpus, Fault, ReplayServer
+from storage import ErrorKind, RunStatus, Store
+
+MON, TUE = date(2026, 10, 5), date(2026, 10, 6)
+
+
+def test_a_failed_document_is_retried_by_every_run_and_shown_until_stored(tmp_path):
+    fault = Fault(r"/2026-21001\.xml$", truncate=900)
+    with ReplayServer(Corpus.demo(), faults=[fault]) as server:
+        config = point_at(config_module.load(None, env={}), server, tmp_path)
+        assert run_day(config, MON).status == "degraded"
+        store = Store.open(config.store_path)
+        [row] = store.retry_list()
+        assert (row.target, row.kind, row.attempts) == ("fr:2026-21001", "input", 1)
+        monday = (config.digest_dir / "2026-10-05.txt").read_text()
+        assert "!! fr:2026-21001 not stored yet (failed once since 2026-10-05" in monday
+        assert store.last_good_until("federal_register") == "2026-10-05"  # the window moved on
+        server.faults.clear()
+        report = run_day(config, TUE)
+        assert report.ok, report.errors
+        assert store.latest_version("fr:2026-21001") is not None  # fetched from the retry list
+        assert store.retry_list() == []
+        assert "not stored yet" not in (config.digest_dir / "2026-10-06.txt").read_text()
+        asked = [path for path, _ in server.requests]
+        assert any(path.endswith("/documents/2026-21001.json") for path in asked)
+
+
+def _pipeline(tmp_path: Path) -> pipelines.StorePipeline:
+    """The pipeline of a crawl, on a real store, outside a Scrapy process."""
+    config = config_module.load(None, env={})
+    config = config_module.from_dict({**config_module.to_dict(config), "root": str(tmp_path)})
+    store = Store.open(config.store_path)
+    run = store.start_run("daily", "2026-10-05", "2026-10-05T11:30:00+00:00")
+    store.source_started(run, "federal_register", "t0", "2026-10-05", "2026-10-05")
+    store.close()
+    crawler = SimpleNamespace(
+        settings=_Settings(REGWATCH_CONFIG=config, REGWATCH_RUN=run, REGWATCH_NOW="2026-10-05"),
+        spider=SimpleNamespace(name="federal_register"),
+        engine=None,
+    )
+    pipeline = pipelines.StorePipeline(crawler)
+    pipeline.open_spider()
+    return pipeline
+
+
+class _Settings(dict):
+    def getint(self, key: str) -> int:
+        return int(self[key])
+
+
+def _document(number: str, json: bytes) -> FetchedDocument:
+    corpus = Corpus.demo()
+    return FetchedDocument(
+        "federal_register", number, "u", json, "x", corpus.xml[number], "2026-10-05"
+    )
+
+
+def test_a_bug_while_reading_is_recorded_as_a_bug_not_as_bad_input(tmp_path, monkeypatch):
+    pipeline = _pipeline(tmp_path)
+    good = Corpus.demo().documents["2026-21001"]
+
+    def broken(*_args, **_kwargs):
+        raise KeyError("effective_on")
+
+    monkeypatch.setattr(pipelines, "parse_document", broken)
+    pipeline.process_item(_document("2026-21001", good))
+    monkeypatch.undo()
+    pipeline.process_item(_document("2026-21002", b'{"results": []}'))  # not a document
+    pipeline.close_spider()
+    store = Store.open(pipeline.config.store_path)
+    bug, bad = store.errors([pipeline.run])
+    assert (bug.target, bug.kind) == ("fr:2026-21001", ErrorKind.BUG)
+    assert bug.message.startswith("regwatch failed while reading fr:2026-21001: KeyError")
+    assert bug.message.endswith("(a regwatch bug: rerun with --verbose for the traceback)")
+    assert (bad.target, bad.kind) == ("fr:2026-21002", ErrorKind.INPUT)
+    assert "regwatch bug" not in bad.message
+    assert {r.target for r in store.retry_list()} == {"fr:2026-21001", "fr:2026-21002"}
+    assert store.run_sources([pipeline.run])[0].status == "degraded"
+
+
+def test_an_exception_in_a_spider_callback_becomes_a_bug_row_for_its_document():
+    spider = SimpleNamespace(name="federal_register")
+    middleware = pipelines.CallbackErrors(SimpleNamespace(spider=spider))
+    request = Request("http://127.0.0.1/api/v1/documents/2026-1.json", meta={"target": "fr:2026-1"})
+    response = TextResponse(request.url, body=b"{}", request=request)
+    [item] = middleware.process_spider_exception(response, TypeError("'int' is not iterable"))
+    assert (item.target, item.kind, item.fatal) == ("fr:2026-1", ErrorKind.BUG, False)
+    assert "TypeError: 'int' is not iterable (a regwatch bug" in item.message
+
+
+def test_a_full_disk_is_one_line_and_the_rerun_converges(small_disk, tmp_path):
+    with ReplayServer(Corpus.demo()) as server:
+        clean = SmallRun(tmp_path / "clean", server.base, free_port())  # no SMTP: mail waits
+        full = SmallRun(small_disk / "run", server.base, clean.smtp_port)
+        for run in (clean, full):
+            assert run.run(day="2026-10-05") in (0, 3)
+        assert clean.run(day="2026-10-06") in (0, 3)
+        filler = small_disk / "filler"
+        filler.write_bytes(b"\0" * (shutil.disk_usage(small_disk).free - 100 * 1024))
+        command = ["run", "--date", "2026-10-06"]
+        proc = subprocess.run(
+            [sys.executable, "-m", "crawler", "--config", str(full.config), *command],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert proc.returncode == 2, proc.stderr
+        lines = proc.stderr.strip().splitlines()
+        assert len(lines) == 1 and "Traceback" not in proc.stderr, proc.stderr
+        assert re.search("disk is full|No space left|disk I/O error", lines[0]), lines[0]
+        filler.unlink()
+        assert full.run(day="2026-10-06") in (0, 3)
+        assert state(full.folder)["versions"] == state(clean.folder)["versions"]
+        store = Store.open(full.folder / "regwatch.db")
+        statuses = [r.status for r in store.runs_on("2026-10-06")]
+        assert RunStatus.RUNNING not in statuses
+        store.close()
