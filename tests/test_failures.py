@@ -5,6 +5,7 @@ and a rerun converges."""
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import shutil
 import subprocess
@@ -137,3 +138,44 @@ def test_a_full_disk_is_one_line_and_the_rerun_converges(small_disk, tmp_path):
         statuses = [r.status for r in store.runs_on("2026-10-06")]
         assert RunStatus.RUNNING not in statuses
         store.close()
+
+
+def test_a_read_only_store_is_one_line_and_nothing_is_half_written(small_disk, tmp_path):
+    with ReplayServer(Corpus.demo()) as server:
+        run = SmallRun(small_disk / "run", server.base, free_port())
+        assert run.run(day="2026-10-05") in (0, 3)
+        before = state(run.folder)
+        remounted = subprocess.run(
+            ["mount", "-o", "remount,ro", str(small_disk)], capture_output=True, check=False
+        )
+        assert remounted.returncode == 0, remounted.stderr
+        command = ["run", "--date", "2026-10-06"]
+        proc = subprocess.run(
+            [sys.executable, "-m", "crawler", "--config", str(run.config), *command],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        lines = proc.stderr.strip().splitlines()
+        assert proc.returncode == 2 and len(lines) == 1, proc.stderr
+        assert "Traceback" not in proc.stderr and "read-only" in lines[0].lower(), lines[0]
+        subprocess.run(["mount", "-o", "remount,rw", str(small_disk)], check=True)
+        assert state(run.folder) == before
+
+
+def test_an_output_folder_that_cannot_be_written_fails_the_run_with_one_line(
+    demo_config, tmp_path
+):
+    (tmp_path / "blocker").write_text("a file where the digests folder should be")
+    config = dataclasses.replace(
+        demo_config, output=dataclasses.replace(demo_config.output, digests="blocker/digests")
+    )
+    report = run_day(config, MON)
+    assert report.status == "failed"
+    [error] = [e for e in report.errors if e.source == "output"]
+    assert error.kind == ErrorKind.STORAGE
+    assert error.message.startswith("cannot write ") and "Not a directory" in error.message
+    assert "\n" not in error.message
+    store = Store.open(config.store_path)
+    assert store.known_keys("fr:") == {"fr:2026-21001", "fr:2026-21002"}  # the crawl is kept
+    assert (tmp_path / "feeds" / "all.atom").exists()  # the other outputs are still written
