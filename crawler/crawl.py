@@ -45,14 +45,17 @@ def run_crawl(
         "progress": progress,
         "crawls": [{"source": c.source, "args": c.args} for c in crawls],
     }
+    talk = verbose or progress  # otherwise what the process says is kept for the error line
     proc = subprocess.run(
         [sys.executable, "-m", "crawler.crawl_process"],
         input=json.dumps(handover).encode(),
         stdout=subprocess.PIPE,
+        stderr=None if talk else subprocess.PIPE,
         check=False,
     )
     if proc.returncode != 0:
-        tail = proc.stdout.decode(errors="replace").strip().splitlines()[-1:] or ["no output"]
+        said = proc.stdout + (proc.stderr or b"")
+        tail = said.decode(errors="replace").strip().splitlines()[-1:] or ["no output"]
         if proc.returncode == STORAGE_FAILED:
             raise CrawlFailed(tail[0], storage=True)
         raise CrawlFailed(f"crawl process exited with status {proc.returncode}: {tail[0]}")

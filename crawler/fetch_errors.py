@@ -25,6 +25,27 @@ _REACH = (
 )
 
 
+_THEIRS = (
+    RegwatchError,
+    HttpError,
+    scrapy_errors.IgnoreRequest,
+    scrapy_errors.ResponseDataLossError,
+    ResponseFailed,
+    ResponseNeverReceived,
+    net.ConnectError,
+    net.DNSLookupError,
+    net.TimeoutError,
+    net.ConnectionLost,
+    *(kind for kinds, _ in _REACH for kind in kinds),
+)
+
+
+def is_bug(failure: Any) -> bool:
+    """Whether a failed request failed in regwatch's own code (a middleware, the policy),
+    not in the network or at the server: anything ``describe`` does not know."""
+    return not isinstance(failure.value, _THEIRS)
+
+
 def describe(failure: Any) -> str:
     exc = failure.value
     url = failure.request.url if hasattr(failure, "request") else ""
@@ -45,4 +66,7 @@ def describe(failure: Any) -> str:
         return f"response from {host}{parts.path} was cut short (connection closed early)"
     if isinstance(exc, ResponseFailed | ResponseNeverReceived | net.ConnectError):
         return f"no complete response from {host}: {type(exc).__name__}"
-    return f"{type(exc).__name__} fetching {host}{parts.path}: {exc}"
+    return (
+        f"regwatch failed fetching {host}{parts.path}: {type(exc).__name__}: {exc}"
+        " (a regwatch bug: rerun with --verbose for the traceback)"
+    )

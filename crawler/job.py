@@ -26,6 +26,7 @@ from storage import (
     Held,
     LockBusy,
     RunSourceRow,
+    RunStatus,
     Store,
     StoreMissing,
     StoreOpenError,
@@ -110,16 +111,35 @@ def daily(
     closed as ``interrupted`` by the next, which redoes what it left undone."""
     names = enabled_sources(config)
     with _run(config, names, "daily", day, now, command) as (store, run):
+        busy = {s.source for s in store.run_sources([run])}
         crawls = []
-        for name in names:
+        for name in (n for n in names if n not in busy):
             since, args = DAILY[name](config, store, day)
             store.source_started(run, name, stamp(now), since, day.isoformat())
             crawls.append(CrawlRequest(name, args))
         _crawl(store, run, config, now, clock, crawls, verbose, False)
         _redlines(store, run, now, clock)
-        review_held(store, run, config.sources.ecfr)  # a rule just redlined may confirm
+        _review_held(store, run, config, clock)  # a rule just redlined may confirm
         digest = _report(store, config, run, day, now, clock, env or {})
         return _closed(store, run, clock, digest)
+
+
+def _review_held(store: Store, run: int, config: Config, clock: Callable[[], datetime]) -> None:
+    try:
+        review_held(store, run, config.sources.ecfr)
+    except (SQLAlchemyError, OSError):
+        raise
+    except Exception as exc:  # a held fetch that cannot be judged must not cost the digest
+        log.error("reviewing held eCFR fetches failed", exc_info=exc)
+        store.record_error(
+            run,
+            "ecfr",
+            "held eCFR fetches",
+            f"regwatch failed while reviewing held eCFR fetches: {type(exc).__name__}: {exc}"
+            " (a regwatch bug: rerun with --verbose for the traceback)",
+            stamp(clock()),
+            ErrorKind.BUG,
+        )
 
 
 @contextmanager
@@ -130,7 +150,22 @@ def _run(
     fails on the way is one line (StorageError), the run closed by the next one."""
     store = open_store(config)
     try:
-        with _crawling(store, config, names), _opened(store, kind, day, now, command) as run:
+        with (
+            _crawling(store, config, names) as busy,
+            _opened(store, kind, day, now, command) as run,
+        ):
+            at = stamp(now)
+            for name in busy:  # another run is crawling it: not checked by this one
+                store.source_started(run, name, at, None, None)
+                store.record_error(
+                    run,
+                    name,
+                    name,
+                    f"another regwatch run is crawling {name}; not checked by this run",
+                    at,
+                    ErrorKind.FETCH,
+                )
+                store.source_finished(run, name, at, SourceState.FAILED, {"error": 1})
             yield store, run
     except (SQLAlchemyError, OSError) as exc:
         raise StorageError(_storage_line(exc)) from None
@@ -164,16 +199,17 @@ def _report(
     _output(
         store, run, config.root / config.output.feeds, lambda: write_feeds(store, config), clock
     )
+    missed = _missed_days(store, day)
     if mail_enabled(config):
-        _mail(store, config, run, day, now, clock, env)
+        _mail(store, config, run, day, missed, now, clock, env)
     written: list[tuple[Path, ...]] = []
-    _output(
-        store,
-        run,
-        config.digest_dir,
-        lambda: written.append(tuple(write_digest(store, day, config))),
-        clock,
-    )
+
+    def digests() -> None:
+        for past in missed:  # days whose run was killed before it reported
+            write_digest(store, past, config)
+        written.append(tuple(write_digest(store, day, config)))
+
+    _output(store, run, config.digest_dir, digests, clock)
     _output(store, run, config.root / "site", lambda: write_site(store, config), clock)
     return written[0] if written else ()
 
@@ -203,38 +239,41 @@ def _redlines(store: Store, run: int, now: datetime, clock: Callable[[], datetim
     run's: a killed run's rules get theirs from the next run)."""
     from crawler.amend.store import project_rules
 
-    try:
-        project_rules(store, run, stamp(now))
-    except (SQLAlchemyError, OSError):
-        raise
-    except Exception as exc:  # a redline that cannot be made must not cost the digest
-        log.exception("publication-day redlines failed")
+    def failed(key: str, exc: Exception) -> None:  # a redline that cannot be made
+        log.error("publication-day redlines of %s failed", key, exc_info=exc)
         store.record_error(
             run,
             "federal_register",
-            "publication-day redlines",
-            f"regwatch failed while making publication-day redlines: {type(exc).__name__}: "
-            f"{exc} (a regwatch bug: rerun with --verbose for the traceback)",
+            key,
+            f"regwatch failed while making the publication-day redlines of {key}: "
+            f"{type(exc).__name__}: {exc} (a regwatch bug: rerun with --verbose for the "
+            "traceback; every run tries again)",
             stamp(clock()),
             ErrorKind.BUG,
         )
 
+    project_rules(store, run, stamp(now), failed)
+
 
 @contextmanager
-def _crawling(store: Store, config: Config, names: list[str]) -> Iterator[None]:
-    """Hold the crawl lock of each source: two runs never crawl one source at once (the
-    second waits ``[store] lock_wait`` seconds, then gives up with one line)."""
+def _crawling(store: Store, config: Config, names: list[str]) -> Iterator[list[str]]:
+    """Hold the crawl lock of each source: two runs never crawl one source at once. A
+    source another run holds for longer than ``[store] lock_wait`` seconds is given back as
+    busy (the run goes on without it, and says so); all of them busy is one line (Busy)."""
     held: list[Held] = []
+    busy: list[str] = []
     try:
         for name in sorted(names):
             try:
                 held.append(store.lock(f"source:{name}", wait=config.store.lock_wait))
             except LockBusy:
-                raise Busy(
-                    f"another regwatch run is crawling {name} in {config.store_path} "
-                    f"(waited {config.store.lock_wait:g} s); try again when it is done"
-                ) from None
-        yield
+                busy.append(name)
+        if names and len(busy) == len(names):
+            raise Busy(
+                f"another regwatch run is crawling {', '.join(busy)} in {config.store_path} "
+                f"(waited {config.store.lock_wait:g} s); try again when it is done"
+            )
+        yield busy
     finally:
         for lock in held:
             lock.release()
@@ -249,7 +288,7 @@ def _opened(
     with store.lock("runs", wait=30.0):
         store.close_interrupted(stamp(now))
         run = store.start_run(kind, day.isoformat() if day else None, stamp(now), command)
-        alive = store.lock(f"run:{run}")
+        alive = store.lock(f"run:{run}", unique=True)
     try:
         yield run
     finally:
@@ -266,11 +305,24 @@ def mail_enabled(config: Config) -> bool:
     return bool(config.smtp.host and any(s.recipients for s in config.subscriptions))
 
 
+def _missed_days(store: Store, day: date) -> list[date]:
+    """Days of the last week before ``day`` whose latest daily run was killed (closed as
+    ``interrupted``): their digests were never written or mailed, so this run does it."""
+    since = (day - timedelta(days=CORRECTIONS_DAYS)).isoformat()
+    out = []
+    for past in store.interrupted_days(since, day.isoformat()):
+        daily = [r for r in store.runs_on(past) if r.kind == "daily"]
+        if daily and daily[-1].status == RunStatus.INTERRUPTED:
+            out.append(date.fromisoformat(past))
+    return out
+
+
 def _mail(
     store: Store,
     config: Config,
     run: int,
     day: date,
+    missed: list[date],
     now: datetime,
     clock: Callable[[], datetime],
     env: Mapping[str, str],
@@ -283,11 +335,12 @@ def _mail(
     digest = digest_for(store, day, config)  # as it stands before mailing
     store.source_started(run, "email", stamp(now), None, day.isoformat())
     queue_digests(store, config, digest, now)
-    # a digest mailed while sources failed, in the last week: corrected if it now says more
+    # a digest mailed while sources failed in the last week is corrected if it now says
+    # more; a day whose run was killed before mailing gets its digest now
     since = (day - timedelta(days=CORRECTIONS_DAYS)).isoformat()
-    for past in store.outbox_degraded_days(since):
-        if past < day.isoformat():
-            queue_digests(store, config, digest_for(store, date.fromisoformat(past), config), now)
+    earlier = {date.fromisoformat(d) for d in store.outbox_degraded_days(since)} | set(missed)
+    for past in sorted(d for d in earlier if d < day):
+        queue_digests(store, config, digest_for(store, past, config), now)
     sent = send_due(store, config, now, env, holder=f"run:{run}")  # the run holds its lock
     at = stamp(clock())
     for line in sent.errors:
@@ -306,7 +359,7 @@ def send(config: Config, now: datetime, env: Mapping[str, str]):
     store = open_store(config, create=False)
     holder = f"send:{os.getpid()}:{uuid.uuid4().hex[:8]}"
     try:
-        with store.lock(holder):  # the claim on each message lives as long as this lock
+        with store.lock(holder, unique=True):  # each claim lives as long as this lock
             return send_due(store, config, now, env, holder=holder)
     finally:
         store.close()
@@ -350,17 +403,23 @@ def _crawl(
     verbose: bool,
     progress: bool,
 ) -> None:
-    """Run the crawls; a crawl process that died fails the sources it left running."""
+    """Run the crawls; a crawl process that died, or ended without finishing a source,
+    fails the sources it left running (never "ok, nothing new")."""
+    message, kind = "", ErrorKind.BUG
     try:
         if crawls:
             run_crawl(config, run, stamp(now), crawls, verbose=verbose, progress=progress)
     except CrawlFailed as exc:
-        at = stamp(clock())
-        kind = ErrorKind.STORAGE if exc.storage else ErrorKind.BUG
-        for line in store.run_sources([run]):
-            if line.status == "running":
-                store.record_error(run, line.source, line.source, str(exc), at, kind)
-                store.source_finished(run, line.source, at, SourceState.FAILED, {"error": 1})
+        message, kind = str(exc), ErrorKind.STORAGE if exc.storage else ErrorKind.BUG
+    at = stamp(clock())
+    for line in store.run_sources([run]):
+        if line.status == "running" and line.source in {c.source for c in crawls}:
+            why = message or (
+                f"the crawl ended without finishing {line.source}: nothing it fetched can be"
+                " trusted to be complete (a regwatch bug: rerun with --verbose)"
+            )
+            store.record_error(run, line.source, line.source, why, at, kind)
+            store.source_finished(run, line.source, at, SourceState.FAILED, {"error": 1})
 
 
 def _close(store: Store, run: int, clock: Callable[[], datetime]) -> SourceState:
@@ -369,8 +428,9 @@ def _close(store: Store, run: int, clock: Callable[[], datetime]) -> SourceState
     sources = store.run_sources([run])
     states = {s.status for s in sources}
     output_failed = any(s.source == "output" for s in sources)
+    crawls = {s.status for s in sources if s.source not in ("email", "output")}
     crawled = states - {SourceState.OK} if sources else set()
-    if output_failed or (states and states <= {SourceState.FAILED}):
+    if output_failed or (crawls and crawls <= {SourceState.FAILED}):
         status = SourceState.FAILED
     elif crawled:
         status = SourceState.DEGRADED

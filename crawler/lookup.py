@@ -14,11 +14,11 @@ from crawler.config import Config
 from crawler.coverage import Checked, checked, never, scope
 from crawler.diff import DocumentDiff, diff_documents
 from crawler.ecfr_client import EcfrClient
-from crawler.errors import FetchError, NotCovered, UsageError
+from crawler.errors import Busy, FetchError, NotCovered, UsageError
 from crawler.items import FetchedCfrPart
 from crawler.parse.cfr_units import fr_citations, parse_watch, rebuild, unit_refs
 from crawler.records import Node, from_json
-from storage import Store, VersionRow
+from storage import LockBusy, Store, VersionRow
 
 FIRST_DAY = date(2017, 1, 1)  # the eCFR has no point-in-time text before this
 
@@ -193,20 +193,43 @@ class Lookup:
         version = self.store.version_at(key, day.isoformat())
         if version is None:
             raise UsageError(f"no version of {display(key)} in effect on {day}")
+        if dates and version.valid_from < dates[-1]:
+            self._not_held(key, title, part, dates[-1])
         return version
+
+    def _not_held(self, key: str, title: int, part: str, effective: str) -> None:
+        """A fetch held as implausible (crawler.held) is no answer for what it holds: the
+        whole part, or (the part applied) the table it names as losing entries."""
+        whole = self.store.version_at(f"cfr:{title}:{part}", effective)
+        applied = whole is not None and whole.valid_from == effective
+        for row in self.store.held_fetches(f"cfr:{title}:{part}"):
+            if row.valid_from == effective and (not applied or display(key) in row.reason):
+                raise NotCovered(
+                    f"{display(key)}: the eCFR's text of {title} CFR part {part} as of "
+                    f"{effective} is held as implausible ({row.reason}); it is not applied "
+                    "until the versions API, an FR rule or a later fetch confirms it"
+                )
 
     def _fetch(self, title: int, part: str, day: date) -> None:
         from crawler.versioning import store_cfr_part  # parsing only when fetching
 
         url, body = self.client.part_xml(title, part, day)
-        run = self.store.start_run("ondemand", None, stamp(self.now), f"fetch {title}:{part}")
-        item = FetchedCfrPart("ecfr", title, part, day, url, body, stamp(self.now))
-        try:
-            store_cfr_part(self.store, item, run, self.config.sources.ecfr, hold=False)
-            self.store.finish_run(run, stamp(self.now), "ok")
-        except Exception:
-            self.store.finish_run(run, stamp(self.now), "failed")
-            raise
+        try:  # never beside a crawl of the eCFR writing the same part
+            held = self.store.lock("source:ecfr", wait=self.config.store.lock_wait)
+        except LockBusy:
+            raise Busy(
+                f"a regwatch run is crawling the eCFR in {self.config.store_path}; "
+                "try again when it is done"
+            ) from None
+        with held:
+            run = self.store.start_run("ondemand", None, stamp(self.now), f"fetch {title}:{part}")
+            item = FetchedCfrPart("ecfr", title, part, day, url, body, stamp(self.now))
+            try:
+                store_cfr_part(self.store, item, run, self.config.sources.ecfr)
+                self.store.finish_run(run, stamp(self.now), "ok")
+            except Exception:
+                self.store.finish_run(run, stamp(self.now), "failed")
+                raise
 
     def _tree(self, key: str, version: VersionRow) -> Node:
         tree = from_json(Node, self.store.blob(version.tree_blob))

@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import sys
 from collections import Counter
+from collections.abc import AsyncIterator
 from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
@@ -55,8 +56,11 @@ def target_of(item: Any) -> str:
     return str(getattr(item, "url", type(item).__name__))
 
 
-def is_document(target: str) -> bool:
-    return target.startswith(("fr:", "cfr:", "bis:"))
+def retried(target: str) -> bool:
+    """Whether a failed ``target`` goes on the retry list: an FR document or a BIS page,
+    whose spiders fetch the list again (``RegwatchSpider.retrying``). A CFR part is not:
+    the eCFR spider fetches every date after the last one stored anyway."""
+    return target.startswith(("fr:", "bis:")) and " " not in target
 
 
 def storage_line(exc: BaseException) -> str:
@@ -111,13 +115,14 @@ class StorePipeline:
         target = target_of(item)
         try:
             if isinstance(item, CrawlError):
-                self._failed(source, target, ErrorKind(item.kind), item.message)
+                retry = not item.fatal  # a listing or search that failed fails the source
+                self._failed(source, target, ErrorKind(item.kind), item.message, retry)
                 counts[Outcome.ERROR] += 1
                 if item.fatal:
                     self.fatal.add(source)
                 return item
             counts.update(self._store(item))
-            if is_document(target):
+            if retried(target):
                 self._stored(target)
         except ParseError as exc:
             self._failed(source, target, ErrorKind.INPUT, str(exc))
@@ -146,11 +151,13 @@ class StorePipeline:
             return Counter({"found": item.count})
         raise TypeError(f"the pipeline does not know {type(item).__name__} items")
 
-    def _failed(self, source: str, target: str, kind: ErrorKind, message: str) -> None:
+    def _failed(
+        self, source: str, target: str, kind: ErrorKind, message: str, retry: bool = True
+    ) -> None:
         """An error row on the run; a document also goes on (or stays on) the retry list."""
         assert self.store is not None
         try:
-            if is_document(target):
+            if retry and retried(target):
                 self.to_retry.add(target)
                 self.store.retry_failed(self.run, source, target, kind, message, self.now)
             else:
@@ -255,6 +262,20 @@ class CallbackErrors:
     @classmethod
     def from_crawler(cls, crawler: Any) -> CallbackErrors:
         return cls(crawler)
+
+    async def process_start(self, start: AsyncIterator[Any]) -> AsyncIterator[Any]:
+        """The spider's start requests; an exception there (a bug, or the store failing
+        while the spider reads it) fails the source with one line instead of a log line."""
+        try:
+            async for request in start:
+                yield request
+        except Exception as exc:
+            spider = self.crawler.spider
+            log.error("regwatch failed starting %s", spider.name, exc_info=exc)
+            line = f"regwatch failed starting {spider.name}: {type(exc).__name__}: {exc}"
+            yield CrawlError(
+                spider.name, spider.name, _bug_line(line), fatal=True, kind=ErrorKind.BUG
+            )
 
     def process_spider_exception(self, response: Any, exception: Exception) -> Any:
         spider = self.crawler.spider

@@ -22,7 +22,9 @@ def gather(store: Store, day: date, config: Config) -> DayRecords:
     """What the store knows about ``day``: documents published on it or first seen in its
     daily runs, changes and errors of those runs, that day's Public Inspection list."""
     iso = day.isoformat()
-    runs = [r.id for r in store.runs_on(iso) if r.kind == "daily"]
+    daily = [r for r in store.runs_on(iso) if r.kind == "daily"]
+    runs = [r.id for r in daily]
+    last_started = max((r.started for r in daily), default="")
     rows = store.documents(published=iso, first_runs=runs, prefix="fr:")
     chosen = [r for r in rows if r.published == iso or not r.meta.get("reference_for")]
     documents = tuple((row, _record(store, row)) for row in chosen)
@@ -75,7 +77,8 @@ def gather(store: Store, day: date, config: Config) -> DayRecords:
         redlines={k: v for k, v in redlines.items() if v},
         web=tuple(web),
         held=tuple(h for h in store.held_fetches() if runs and h.run <= max(runs)),
-        retrying=tuple(r for r in store.retry_list() if runs and r.run <= max(runs)),
+        # still failing, and failing already when the day's last run started
+        retrying=tuple(r for r in store.retry_list() if r.first_failed <= last_started),
         mailed=sum(1 for row in store.outbox(f"{iso}/") if row["status"] == OutboxState.SENT),
     )
 

@@ -28,9 +28,12 @@ class Held:
 
     name: str
     fd: int
+    path: Path | None = None  # a lock of a unique name: its file goes with it
 
     def release(self) -> None:
         if self.fd >= 0:
+            if self.path is not None:
+                self.path.unlink(missing_ok=True)  # while still held: nobody waits on it
             os.close(self.fd)  # closing the descriptor drops the flock
             self.fd = -1
 
@@ -50,16 +53,19 @@ class Locks:
         token = hashlib.sha256(name.encode()).hexdigest()[:8]
         return self.folder / f"{slug}.{token}.lock"
 
-    def acquire(self, name: str, wait: float = 0.0) -> Held:
-        """Hold ``name``, waiting up to ``wait`` seconds for its holder; LockBusy after."""
+    def acquire(self, name: str, wait: float = 0.0, unique: bool = False) -> Held:
+        """Hold ``name``, waiting up to ``wait`` seconds for its holder; LockBusy after.
+        ``unique``: a name only this holder uses (a run's, a sender's), whose file is removed
+        on release so that such files do not pile up."""
         self.folder.mkdir(exist_ok=True)
-        fd = os.open(self._path(name), os.O_RDWR | os.O_CREAT, 0o644)
+        path = self._path(name)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
         deadline = time.monotonic() + wait
         delay = 0.05
         while True:
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                return Held(name, fd)
+                return Held(name, fd, path if unique else None)
             except BlockingIOError:
                 if time.monotonic() >= deadline:
                     os.close(fd)
@@ -69,11 +75,14 @@ class Locks:
 
     def is_held(self, name: str) -> bool:
         """Whether some process (this one included) holds ``name`` right now."""
-        if not self._path(name).exists():
+        try:
+            fd = os.open(self._path(name), os.O_RDWR)  # never creates one
+        except FileNotFoundError:
             return False
         try:
-            held = self.acquire(name)
-        except LockBusy:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
             return True
-        held.release()
+        finally:
+            os.close(fd)
         return False

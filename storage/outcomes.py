@@ -45,6 +45,7 @@ class OutboxState(enum.StrEnum):
     SENDING = "sending"
     SENT = "sent"
     FAILED = "failed"
+    SUPERSEDED = "superseded"  # a corrected revision was queued before this one went out
 
 
 class HeldStatus(enum.StrEnum):

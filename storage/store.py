@@ -140,10 +140,11 @@ class Store:
 
     # --- locks -----------------------------------------------------------------------------
 
-    def lock(self, name: str, wait: float = 0.0) -> Held:
+    def lock(self, name: str, wait: float = 0.0, unique: bool = False) -> Held:
         """Hold the lock ``name`` (waiting up to ``wait`` s); LockBusy if another holds it.
-        Locks die with their holder, so a killed process never leaves one behind."""
-        return self.locks.acquire(name, wait)
+        Locks die with their holder, so a killed process never leaves one behind.
+        ``unique``: only this holder ever uses the name (a run's, a sender's)."""
+        return self.locks.acquire(name, wait, unique)
 
     def is_locked(self, name: str) -> bool:
         return self.locks.is_held(name)
@@ -338,6 +339,24 @@ class Store:
             query = query.where(retries.c.source == source)
         with self.engine.connect() as conn:
             return [from_mapping(RetryRow, r) for r in conn.execute(query).mappings()]
+
+    def interrupted_days(self, since: str, before: str) -> list[str]:
+        """Days from ``since`` to before ``before`` that have a daily run closed as
+        ``interrupted``."""
+        with self.engine.connect() as conn:
+            return list(
+                conn.scalars(
+                    select(runs.c.day)
+                    .distinct()
+                    .where(
+                        runs.c.kind == "daily",
+                        runs.c.status == RunStatus.INTERRUPTED,
+                        runs.c.day >= since,
+                        runs.c.day < before,
+                    )
+                    .order_by(runs.c.day)
+                )
+            )
 
     def run(self, run: int) -> RunRow:
         with self.engine.connect() as conn:
@@ -717,6 +736,21 @@ class Store:
                 .first()
             )
         return dict(row) if row else None
+
+    def outbox_supersede(self, digest: str, channel: str, recipient: str) -> None:
+        """Revisions of a day's digest (``digest``: its revision-1 key) still waiting to be
+        sent are not sent: a corrected revision replaces them."""
+        with self._write() as conn:
+            conn.execute(
+                update(outbox)
+                .where(
+                    or_(outbox.c.digest == digest, outbox.c.digest.startswith(f"{digest}/r")),
+                    outbox.c.channel == channel,
+                    outbox.c.recipient == recipient,
+                    outbox.c.status.in_((OutboxState.PENDING, OutboxState.RETRY)),
+                )
+                .values(status=OutboxState.SUPERSEDED)
+            )
 
     def outbox_degraded_days(self, since: str) -> list[str]:
         """Days from ``since`` on whose latest queued digest (for some subscription and

@@ -14,6 +14,7 @@ from datetime import date
 from pathlib import Path
 from types import SimpleNamespace
 
+import pytest
 from conftest import point_at, run_day
 from crashes import SmallRun, free_port, state
 from scrapy.http import Request, TextResponse
@@ -163,9 +164,7 @@ def test_a_read_only_store_is_one_line_and_nothing_is_half_written(small_disk, t
         assert state(run.folder) == before
 
 
-def test_an_output_folder_that_cannot_be_written_fails_the_run_with_one_line(
-    demo_config, tmp_path
-):
+def test_an_output_folder_that_cannot_be_written_fails_the_run_with_one_line(demo_config, tmp_path):
     (tmp_path / "blocker").write_text("a file where the digests folder should be")
     config = dataclasses.replace(
         demo_config, output=dataclasses.replace(demo_config.output, digests="blocker/digests")
@@ -179,3 +178,148 @@ def test_an_output_folder_that_cannot_be_written_fails_the_run_with_one_line(
     store = Store.open(config.store_path)
     assert store.known_keys("fr:") == {"fr:2026-21001", "fr:2026-21002"}  # the crawl is kept
     assert (tmp_path / "feeds" / "all.atom").exists()  # the other outputs are still written
+
+
+def test_a_rule_whose_redlines_fail_does_not_stop_the_others_and_is_tried_again(
+    demo_server, tmp_path, monkeypatch
+):
+    from crawler.amend import store as amend_store
+
+    real = amend_store._project
+
+    def broken(store, version, run, fetched_at):
+        if version.document == "fr:2026-21001":
+            raise KeyError("label")
+        return real(store, version, run, fetched_at)
+
+    monkeypatch.setattr(amend_store, "_project", broken)
+    config = point_at(config_module.load(None, env={}), demo_server, tmp_path, first_run_days=1)
+    report = run_day(config, TUE)  # Monday's rule 2026-21001, Tuesday's proposed 2026-21110
+    [error] = [e for e in report.errors if e.target == "fr:2026-21001"]
+    assert error.kind == ErrorKind.BUG and "every run tries again" in error.message
+    store = Store.open(config.store_path)
+    kinds = ("Rule", "Proposed Rule")
+    assert [v.document for v in store.unredlined("fr:", kinds)] == ["fr:2026-21001"]
+    monkeypatch.setattr(amend_store, "_project", real)
+    run_day(config, TUE)
+    assert store.unredlined("fr:", kinds) == []
+
+
+def test_a_day_whose_run_was_killed_before_it_reported_is_reported_by_the_next_run(
+    demo_server, tmp_path, monkeypatch
+):
+    from aiosmtpd.controller import Controller
+
+    from crawler import job
+
+    class Inbox:
+        def __init__(self) -> None:
+            self.subjects: list[str] = []
+
+        async def handle_DATA(self, server, session, envelope):
+            for line in envelope.content.decode().splitlines():
+                if line.startswith("Subject:"):
+                    self.subjects.append(line[9:])
+            return "250 OK"
+
+    config = point_at(config_module.load(None, env={}), demo_server, tmp_path)
+    config = dataclasses.replace(
+        config,
+        subscriptions=(config_module.SubscriptionConfig(name="all", recipients=("a@x.org",)),),
+        smtp=config_module.SmtpConfig(host="127.0.0.1", port=free_port(), security="none"),
+    )
+
+    def killed(*_args, **_kwargs):
+        raise KeyboardInterrupt  # as a kill: nothing after it runs, the run stays "running"
+
+    monkeypatch.setattr(job, "_report", killed)
+    with pytest.raises(KeyboardInterrupt):
+        run_day(config, MON)
+    monkeypatch.undo()
+    assert not (config.digest_dir / "2026-10-05.txt").exists()
+    inbox = Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=config.smtp.port)
+    controller.start()
+    try:
+        run_day(config, TUE)
+    finally:
+        controller.stop()
+    store = Store.open(config.store_path)
+    assert [r.status for r in store.runs_on("2026-10-05")] == [RunStatus.INTERRUPTED]
+    monday = (config.digest_dir / "2026-10-05.txt").read_text()
+    assert "Additions to the Entity List" in monday
+    assert sorted(inbox.subjects) == [
+        "regwatch all: 2026-10-05 - 2 new, 0 changed",  # its run was killed after the crawl
+        "regwatch all: 2026-10-06 - 2 new, 0 changed",
+    ]
+
+
+def test_a_sender_that_cannot_connect_leaves_what_another_sender_claimed(tmp_path, monkeypatch):
+    from crawler.deliver import email
+
+    config = config_module.load(None, env={})
+    config = dataclasses.replace(
+        config, smtp=config_module.SmtpConfig(host="127.0.0.1", port=9, security="none")
+    )
+    store = Store.open(tmp_path / "s.db")
+    store.outbox_add("2026-10-05/all", "email", "a@x.org", "<m@x>", "s", b"m", "2026-10-05")
+
+    def meanwhile(*_args):  # another sender sends it while this one connects, then it fails
+        with store.lock("send:other"):
+            [row] = store.outbox_due("2026-10-05T12:00:00")
+            assert store.outbox_claim(row, "send:other")
+            store.outbox_mark(row["id"], status="sent", sent_at="t", attempts=1)
+        raise ConnectionRefusedError(111, "Connection refused")
+
+    monkeypatch.setattr(email, "_connect", meanwhile)
+    with store.lock("send:me"):
+        report = email.send_due(store, config, utc(2026, 10, 5, 12), {}, holder="send:me")
+    assert report.retry == 0
+    [row] = store.outbox()
+    assert row["status"] == "sent"  # not put back to be sent again
+
+
+def test_an_exception_in_a_spiders_start_fails_the_source_with_one_line():
+    import asyncio
+
+    spider = SimpleNamespace(name="federal_register")
+    middleware = pipelines.CallbackErrors(SimpleNamespace(spider=spider))
+
+    async def start():
+        yield "first request"
+        raise RuntimeError("the store went away")
+
+    async def drain():
+        return [item async for item in middleware.process_start(start())]
+
+    first, error = asyncio.run(drain())
+    assert first == "first request"
+    assert (error.kind, error.fatal) == (ErrorKind.BUG, True)
+    assert "regwatch failed starting federal_register: RuntimeError" in error.message
+
+
+def test_a_retry_after_of_unicode_digits_is_no_wait_not_a_crash():
+    from crawler.fetch_policy import retry_after_seconds
+
+    assert retry_after_seconds("²", utc(2026, 10, 5, 12)) is None
+    assert retry_after_seconds("120", utc(2026, 10, 5, 12)) == 120.0
+
+
+def test_a_source_another_run_is_crawling_is_skipped_and_said_not_checked(demo_server, tmp_path):
+    config = point_at(config_module.load(None, env={}), demo_server, tmp_path, bis=True)
+    config = dataclasses.replace(config, store=dataclasses.replace(config.store, lock_wait=0.2))
+    store = Store.open(config.store_path)
+    with store.lock("source:bis"):  # a backfill of bis holds it
+        report = run_day(config, MON)
+    states = {s.source: s.status for s in report.sources}
+    assert states["bis"] == "failed" and states["federal_register"] == "ok"
+    [error] = [e for e in report.errors if e.source == "bis"]
+    assert error.message == "another regwatch run is crawling bis; not checked by this run"
+    text = (config.digest_dir / "2026-10-05.txt").read_text()
+    assert "Additions to the Entity List" in text and "not checked" in text
+
+
+def utc(*parts: int):
+    from datetime import UTC, datetime
+
+    return datetime(*parts, tzinfo=UTC)

@@ -286,7 +286,11 @@ def store_rule(store: Store, number: str, xml: bytes, on: str = "2026-10-09") ->
         doc, raw, run=run, fetched_at=fetched_at, source="federal_register", reference_for=None
     )
     snapshot(store, new)
-    assert project_rules(store, run, fetched_at) >= 1
+    assert project_rules(store, run, fetched_at, failed=unexpected) >= 1
+
+
+def unexpected(key: str, exc: Exception) -> None:
+    raise AssertionError(f"the redlines of {key} failed") from exc
 
 
 REMOVING = """<REGTEXT TITLE="15" PART="744">
@@ -364,6 +368,33 @@ def test_end_to_end_an_empty_part_then_the_right_one(demo_server, tmp_path):
     store = Store.open(config.store_path)
     assert store.latest_version("cfr:15:744:supp-4").valid_from == "2026-10-09"
     assert removed_versions(store) == []
+    assert "!! eCFR" not in (config.digest_dir / "2026-10-09.txt").read_text()
+    store.close()
+
+
+def test_end_to_end_a_held_entity_list_is_fetched_again_until_it_comes_back_right(
+    demo_server, tmp_path
+):
+    config = point_at(config_module.load(None, env={}), demo_server, tmp_path, ecfr=True)
+    run_day(config, date(2026, 10, 5))
+    right = demo_server.corpus.ecfr_full[("2026-10-09", 15, "744")]
+    xml = right.decode()
+    row = re.search(r"<TR>(?:(?!</TR>).)*Pars Aero(?:(?!</TR>).)*</TR>", xml, flags=re.S)
+    assert row is not None
+    demo_server.corpus.ecfr_full[("2026-10-09", 15, "744")] = xml.replace(row[0], "").encode()
+    report = run_day(config, OCT9)  # the rule removes Shenzhen Lumen; Pars Aero is unexplained
+    ecfr = next(s for s in report.sources if s.source == "ecfr")
+    assert ecfr.stats["parts_held"] == 1 and ecfr.stats["sections_changed"] == 1  # 744.11
+    store = Store.open(config.store_path)
+    assert store.latest_version("cfr:15:744.11").valid_from == "2026-10-09"
+    assert store.latest_version("cfr:15:744:supp-4").valid_from != "2026-10-09"
+    demo_server.corpus.ecfr_full[("2026-10-09", 15, "744")] = right
+    demo_server.requests.clear()
+    again = run_day(config, OCT9)  # the held date is asked again, and is right now
+    assert again.ok, again.errors
+    assert any("/full/2026-10-09/" in path for path, _ in demo_server.requests)
+    assert store.latest_version("cfr:15:744:supp-4").valid_from == "2026-10-09"
+    assert store.held_fetches() == []
     assert "!! eCFR" not in (config.digest_dir / "2026-10-09.txt").read_text()
     store.close()
 

@@ -4,7 +4,10 @@ so the eCFR text that appears after the effective date can be compared with it).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
+
+from sqlalchemy.exc import SQLAlchemyError
 
 from crawler.amend.project import Projection, project
 from crawler.records import FrDocument, Node, from_json, to_json
@@ -19,12 +22,22 @@ def projection_key(unit: str, number: str) -> str:
     return f"{unit}~fr:{number}"
 
 
-def project_rules(store: Store, run: int, fetched_at: str) -> int:
+def project_rules(
+    store: Store, run: int, fetched_at: str, failed: Callable[[str, Exception], None]
+) -> int:
     """Project every stored rule that has no publication-day redlines yet onto the prior
-    text (this run's rules, and any a killed run left without); returns how many units."""
+    text (this run's rules, and any a killed run left without); returns how many units.
+    A rule that cannot be projected is reported to ``failed`` (document key, exception)
+    and tried again by the next run; it does not stop the others."""
     done = 0
     for version in store.unredlined("fr:", KINDS):
-        units = _project(store, version, run, fetched_at)
+        try:
+            units = _project(store, version, run, fetched_at)
+        except (SQLAlchemyError, OSError):
+            raise
+        except Exception as exc:  # a bug in the projection of this one rule
+            failed(version.document, exc)
+            continue
         store.mark_redlined(version.id, units, run)
         done += units
     return done

@@ -11,7 +11,7 @@ import re
 import smtplib
 import ssl
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email import policy
 from email.message import EmailMessage
@@ -102,11 +102,14 @@ def message_id(day: str, subscription: str, recipient: str, revision: int = 1) -
     return f"<{day}{rev}.{slug(subscription)}.{token}@regwatch>"
 
 
+CONTENT = ("sections", "corrections", "changes", "cfr_changes", "inspection", "web")
+
+
 def fingerprint(digest: Digest) -> str:
-    """What a digest says, without the times and messages of its runs: two digests with
-    the same fingerprint tell the reader the same thing."""
-    said = {f.name: to_jsonable(getattr(digest, f.name)) for f in fields(digest)}
-    said["sources"] = [[line.name, line.status] for line in digest.sources]
+    """What a digest reports of the day's documents and changes, without its source lines
+    and alerts (which tell how and when runs went, and change with every run): a corrected
+    revision is sent only when a later run found something the mailed one lacked."""
+    said = {name: to_jsonable(getattr(digest, name)) for name in CONTENT}
     blob = json.dumps(said, sort_keys=True, default=str).encode()
     return hashlib.sha256(blob).hexdigest()
 
@@ -128,6 +131,8 @@ def queue_digests(store: Store, config: Config, digest: Digest, now: datetime) -
             if revision is None:
                 continue
             message = compose(mine, subscription, address, config, now, revision)
+            if revision > 1:
+                store.outbox_supersede(key, "email", address)
             queued += store.outbox_add(
                 key if revision == 1 else f"{key}/r{revision}",
                 "email",
@@ -169,9 +174,10 @@ def send_due(
         smtp = _connect(config, env)
     except (OSError, smtplib.SMTPException) as exc:
         reason = f"cannot reach SMTP server {config.smtp.host}:{config.smtp.port}: {_why(exc)}"
-        for row in due:
+        mine = [row for row in due if store.outbox_claim(row, holder)]  # never another's
+        for row in mine:
             _retry(store, row, now, reason)
-        return SendReport(0, len(due), 0, (reason,))
+        return SendReport(0, len(mine), 0, (reason,))
     with smtp:
         for row in due:
             if not store.outbox_claim(row, holder):

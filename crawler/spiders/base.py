@@ -10,9 +10,9 @@ from typing import Any
 import scrapy
 from scrapy.http import Response
 
-from crawler.fetch_errors import describe
+from crawler.fetch_errors import describe, is_bug
 from crawler.items import CrawlError, Validators
-from storage import Store
+from storage import ErrorKind, Store
 
 
 class RegwatchSpider(scrapy.Spider):
@@ -42,6 +42,7 @@ class RegwatchSpider(scrapy.Spider):
             request.meta.get("target", request.url),
             describe(failure),
             fatal=bool(request.meta.get("fatal")),
+            kind=ErrorKind.BUG if is_bug(failure) else ErrorKind.FETCH,
         )
 
     def retrying(self) -> list[str]:

@@ -155,10 +155,17 @@ class EcfrSpider(RegwatchSpider):
     def from_changes(
         self, title: int, rows: tuple[ContentVersion, ...], latest: date, known: dict[str, str]
     ) -> Iterator[Any]:
-        """Daily: for each stored part, every amendment date after its last version."""
+        """Daily: for each stored part, every amendment date after its last version, and
+        every date whose fetch is still held as implausible (fetched again until a fetch
+        is confirmed or comes back right: crawler.held)."""
         for part, last in sorted(known.items()):
             after = date.fromisoformat(last)
-            for day in sorted(d for d in _dates(rows, part, latest) if d > after):
+            held = {
+                date.fromisoformat(row.valid_from)
+                for row in self.store.held_fetches(f"cfr:{title}:{part}")
+            }
+            later = {d for d in _dates(rows, part, latest) if d > after}
+            for day in sorted(later | {d for d in held if d <= latest}):
                 yield self._part(title, part, day, _removed(title, part, rows, day))
 
     def from_first(
