@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import socket
 import sqlite3
 import subprocess
@@ -30,11 +31,17 @@ def free_port() -> int:
 @dataclass
 class SmallRun:
     """One folder with its config: the Federal Register on the replay server at ``base``,
-    mail to the SMTP server on ``smtp_port``, the rest off."""
+    mail to the SMTP server on ``smtp_port``; with ``ecfr`` also the eCFR (15 CFR 744)."""
 
     folder: Path
     base: str
     smtp_port: int
+    ecfr: bool = False
+
+    def copy(self, folder: Path) -> SmallRun:
+        """The same store and outputs in another folder (a seed for many runs)."""
+        shutil.copytree(self.folder, folder, ignore=shutil.ignore_patterns("*.locks", "commits"))
+        return SmallRun(folder, self.base, self.smtp_port, self.ecfr)
 
     @property
     def config(self) -> Path:
@@ -55,7 +62,9 @@ site_base = "{self.base}"
 first_run_days = 0
 
 [sources.ecfr]
-enabled = false
+enabled = {"true" if self.ecfr else "false"}
+api_base = "{self.base}/api/versioner/v1"
+watches = ["15:744"]
 
 [sources.bis]
 enabled = false

@@ -15,6 +15,8 @@ from crashes import SmallRun, commits, free_port, state
 
 from crawler.replay import Corpus, ReplayServer
 
+FRIDAY = "2026-10-09"
+
 
 class Inbox:
     def __init__(self) -> None:
@@ -43,19 +45,24 @@ def world() -> Iterator[tuple[ReplayServer, int, Inbox]]:
 def test_a_run_killed_before_any_of_its_commits_then_rerun_ends_as_a_clean_run(
     world: tuple[ReplayServer, int, Inbox], tmp_path: Path
 ) -> None:
+    """Friday 2026-10-09 on a store that holds Monday: an FR rule that removes an Entity
+    List entry (so a redline, and an eCFR part that is first held, then confirmed by the
+    rule), an eCFR change of 744.11, and the day's digest mailed."""
     server, port, inbox = world
-    clean = SmallRun(tmp_path / "clean", server.base, port)
-    assert clean.run() == 0
+    seed = SmallRun(tmp_path / "seed", server.base, port, ecfr=True)
+    assert seed.run(day="2026-10-05") == 0
+    clean = seed.copy(tmp_path / "clean")
+    assert clean.run(day=FRIDAY) == 0
     total = commits(clean.folder / "commits")
     expected = state(clean.folder)
-    assert expected["versions"] and expected["redlined"] and expected["outbox"]
-    assert total >= 10, total
+    assert total >= 20, total
+    assert expected["changes"] and expected["redlined"] and expected["outbox"]
 
     def kill_then_rerun(point: int) -> dict:
-        killed = SmallRun(tmp_path / f"killed-{point}", server.base, port)
-        status = killed.run(crash_at=point)
+        killed = seed.copy(tmp_path / f"killed-{point}")
+        status = killed.run(day=FRIDAY, crash_at=point)
         reached = commits(killed.folder / "commits")
-        rerun = killed.run()
+        rerun = killed.run(day=FRIDAY)
         got = state(killed.folder)
         wrong = {k: (got[k], expected[k]) for k in expected if got[k] != expected[k]}
         if (status, reached, rerun) != (-signal.SIGKILL, point, 0):
