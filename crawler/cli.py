@@ -542,7 +542,9 @@ def topics(obj: Context) -> None:
 def _print_report(report: Any) -> None:
     for line in report.sources:
         counts = ", ".join(f"{k} {v}" for k, v in sorted(line.stats.items()))
-        click.echo(f"{line.source}: {line.status} ({line.since} to {line.until}; {counts})")
+        window = f"{line.since} to {line.until}" if line.since else f"to {line.until}"
+        window = window if line.until else "no window"
+        click.echo(f"{line.source}: {line.status} ({window}; {counts or 'nothing counted'})")
     for error in report.errors:
         click.echo(f"  error: {error.source}: {error.target}: {error.message}", err=True)
 

@@ -130,6 +130,46 @@ def test_a_down_server_means_retries_then_exactly_one_delivery(mail_config):
     assert ids == {row["message_id"] for row in store.outbox()}
 
 
+class Flaky(Inbox):
+    """Answers the first DATA with 451 (try later), keeps the second and hangs up before
+    saying so (the message arrived; the sender cannot know), accepts the rest."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls = 0
+
+    async def handle_DATA(self, server, session, envelope):
+        self.calls += 1
+        if self.calls == 1:
+            return "451 4.3.0 try again later"
+        self.messages.append((list(envelope.rcpt_tos), envelope.content))
+        if self.calls == 2:
+            server.transport.close()  # accepted, then the connection drops before the 250
+        return "250 Message accepted for delivery"
+
+
+def test_a_4xx_and_a_connection_dropped_after_data_are_retried_with_the_same_message_id(
+    mail_config,
+):
+    one = dataclasses.replace(mail_config, subscriptions=mail_config.subscriptions[:1])
+    inbox = Flaky()
+    controller = serve(one, inbox)
+    try:
+        report = run_day(one, MON)  # 451: to retry
+        assert report.status == "degraded"
+        later = datetime(2026, 10, 5, 13, tzinfo=UTC)
+        dropped = job.send(one, later, {})  # taken, but the sender never heard so
+        assert (dropped.sent, dropped.retry) == (0, 1)
+        assert job.send(one, later + timedelta(hours=1), {}).sent == 1
+        assert job.send(one, later + timedelta(days=1), {}).sent == 0
+    finally:
+        controller.stop()
+    ids = [message_from_bytes(raw)["Message-ID"] for _, raw in inbox.messages]
+    assert len(ids) == 2 and ids[0] == ids[1]  # the reader's client folds the duplicate
+    [row] = Store.open(one.store_path).outbox()
+    assert (row["status"], row["attempts"]) == ("sent", 3)
+
+
 def test_a_permanent_refusal_is_marked_failed_and_not_retried(mail_config):
     inbox = Inbox(refuse=("carol@example.com",))
     controller = serve(mail_config, inbox)
