@@ -173,6 +173,7 @@ def digest(obj: Context, day: date) -> None:
 
 @main.command()
 @click.argument("citation")
+@click.argument("other", required=False, metavar="[FILE_B]")
 @click.option(
     "--from",
     "from_day",
@@ -203,6 +204,7 @@ def digest(obj: Context, day: date) -> None:
 def diff(
     obj: Context,
     citation: str,
+    other: str | None,
     from_day: date | None,
     to_day: date | None,
     rule: str | None,
@@ -211,11 +213,16 @@ def diff(
 ) -> None:
     """Show what changed in CITATION ("15 CFR 744.11", "744.11", "Supp. No. 4 to Part 744",
     "15 CFR 744", cfr:15:744.11) between two dates, fetching from the eCFR on demand a
-    version the store does not have."""
+    version the store does not have. With two files (diff FILE_A FILE_B: eCFR XML, GPO bulk
+    eCFR, annual CFR, a rule's FR XML, an eRegs tree), what changed from FILE_A to FILE_B,
+    with no store."""
     from crawler.diff import views
     from crawler.job import open_store
     from crawler.lookup import Lookup
 
+    if other is not None:
+        _diff_files(citation, other, bool(from_day or to_day or rule), fmt, color)
+        return
     config = obj.config
     store = open_store(config, create=False)
     try:
@@ -262,6 +269,42 @@ def diff(
             f"{name}: {old_label} -> {found.new.day}, {len(found.diff.changes)} "
             f"changes ({counts['substantive']} substantive)"
         )
+        click.echo(views.text_view(found.diff, colour=colour), nl=False)
+
+
+def _diff_files(file_a: str, file_b: str, dated: bool, fmt: str, color: bool | None) -> None:
+    """``regwatch diff FILE_A FILE_B``: two files compared, no store opened or created."""
+    from crawler.diff import views
+    from crawler.errors import UsageError
+    from crawler.file_diff import compare_files
+
+    if dated:
+        raise UsageError("--from, --to and --rule apply to a CITATION, not to two files")
+    for name in (file_a, file_b):
+        if not Path(name).is_file():
+            raise UsageError(f"diff FILE_A FILE_B: {name} is not a file (give two files)")
+    found = compare_files(Path(file_a), Path(file_b))
+    if fmt == "json":
+        model = {
+            "from": file_a,
+            "from_format": found.old.format,
+            "to": file_b,
+            "to_format": found.new.format,
+            **found.diff.to_json(),
+        }
+        click.echo(json.dumps(model, indent=2, ensure_ascii=False, sort_keys=True))
+    elif fmt == "html":
+        title = f"{Path(file_a).name} -> {Path(file_b).name}"
+        click.echo(views.html_view(found.diff, title, file_a, file_b), nl=False)
+    elif fmt == "unified":
+        click.echo(views.unified_view(found.diff, file_a, file_b), nl=False)
+    else:
+        counts = found.diff.stats()
+        click.echo(
+            f"{file_a} ({found.old.format}) -> {file_b} ({found.new.format}): "
+            f"{len(found.diff.changes)} changes ({counts['substantive']} substantive)"
+        )
+        colour = sys.stdout.isatty() if color is None else color
         click.echo(views.text_view(found.diff, colour=colour), nl=False)
 
 

@@ -76,6 +76,18 @@ class RegText:
 
 
 @dataclass(frozen=True)
+class Delay:
+    """A notice's postponement of another rule's effective date ("The effective date of the
+    interim final rule published March 1, 2016 (81 FR 10477) is delayed from April 15, 2016
+    to May 16, 2016"): the rule by its FR citation, and its old and new effective dates."""
+
+    citation: str  # "81 FR 10477"
+    published: date | None  # the delayed rule's publication date, when the notice gives it
+    from_date: date | None  # its effective date before this notice, when given
+    to_date: date  # its effective date now
+
+
+@dataclass(frozen=True)
 class FrXmlDocument:
     """What the full-text XML of one FR document says about itself."""
 
@@ -97,6 +109,7 @@ class FrXmlDocument:
     body: tuple[str, ...]  # the narrative outside the preamble and REGTEXT, by paragraph
     frdoc: str  # "2024-02801" from the FRDOC line, if present
     billing_code: str
+    delays: tuple[Delay, ...] = ()  # other rules' effective dates this document postpones
 
 
 # --- parse: Federal Register API -----------------------------------------------------------

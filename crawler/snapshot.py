@@ -11,8 +11,10 @@ from urllib.parse import quote
 from crawler.parse.cfr_units import manifest, units
 from crawler.parse.text import fold
 from crawler.parse.web_page import page_tree
-from crawler.records import FrDocument, Node, PublicInspectionDocument, WebPage, to_json
+from crawler.records import Delay, FrDocument, Node, PublicInspectionDocument, WebPage, to_json
 from storage import NewVersion
+
+DELAYS = "delays"  # link relation: a notice -> the FR citation of the rule it postpones
 
 
 def text_hash(tree: bytes) -> str:
@@ -74,6 +76,10 @@ def fr_version(
     if reference_for:
         meta["reference_for"] = reference_for
     links = (("corrects", f"fr:{doc.correction_of}"),) if doc.correction_of else ()
+    delays = doc.xml.delays if doc.xml else ()
+    if delays:
+        meta["delays"] = [_delay_meta(d) for d in delays]
+        links += tuple((DELAYS, d.citation) for d in delays)
     return NewVersion(
         key=doc.key,
         kind=doc.type,
@@ -90,6 +96,17 @@ def fr_version(
         run=run,
         links=links,
     )
+
+
+def _delay_meta(delay: Delay) -> dict[str, str | None]:
+    """A delay as listing metadata; the cited rule is under "rule", not "citation", so the
+    notice is not taken for the rule by ``Store.by_citation``."""
+    return {
+        "rule": delay.citation,
+        "published": delay.published and delay.published.isoformat(),
+        "from": delay.from_date and delay.from_date.isoformat(),
+        "to": delay.to_date.isoformat(),
+    }
 
 
 def pi_version(

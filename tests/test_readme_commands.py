@@ -80,6 +80,18 @@ CASES: dict[str, tuple[Call, ...]] = {
             ("as amended by FR Doc. 2026-21001 -> 2026-10-09",),
         ),
     ),
+    "regwatch diff FILE_A FILE_B [--format text\\|unified\\|html\\|json]": (
+        Call(
+            (
+                "diff",
+                str(ROOT / "tests/data/fr/regtext_chain_rule.xml"),
+                str(ROOT / "tests/data/fr/regtext_chain_rule.xml"),
+            ),
+            0,
+            ("(FR XML (REGTEXT)): 0 changes (0 substantive)",),
+        ),
+        Call(("diff", "no-such-a.xml", "no-such-b.xml"), 2, ("no-such-a.xml is not a file",)),
+    ),
     "regwatch entities --since D [--country C]": (
         Call(
             ("entities", "--since", "2026-10-01", "--country", "iran"),

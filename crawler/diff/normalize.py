@@ -13,7 +13,8 @@ _DASH_SPACING = re.compile(r" ?- ?")
 def quiet(text: str) -> str:
     """The form in which two texts that differ only by noise are equal: page markers gone,
     whitespace squashed, dashes and quotes plain, no spaces around dashes ("PART 107 - X"
-    and "PART 107—X" are one heading)."""
+    and "PART 107—X" are one heading). Superscript and subscript marks ("^1", "10^-4",
+    "H_{2}O") are never folded: an Entity List footnote mark changes an entry's legal scope."""
     if "[[Page" in text or "PAGE" in text:
         text = _PAGE_MARKERS.sub(" ", text)
     text = fold(text)

@@ -1,14 +1,24 @@
-"""Amendatory instructions (AMDPAR): prose kept as text, with the verbs and targets it names.
+"""Amendatory instructions (AMDPAR) read from their prose.
 
-AMDPAR is not machine-readable (SOURCES.md 2); this pulls out what can be named reliably —
-the sections (``744.11``), paragraphs (``744.11(a)(1)``), supplements (``744:supp-4``) and
-parts (``744``) an instruction touches, and its verbs — and leaves the rest as text.
+AMDPAR is not machine-readable (SOURCES.md 2). Two readings:
+
+- ``parse_instructions`` (issue 12): a REGTEXT's instructions, in order and in context, as
+  typed operations (``amdpar_ops``) on fully qualified targets - title, part, section /
+  appendix / supplement / subpart, heading, paragraph path, portion - or, when an instruction
+  can't be read completely, flagged with the reason and kept as text;
+- ``parse_amendment``: one instruction alone, as the verbs and the targets it names
+  (``744.11``, ``744.11(a)(1)``, ``744:supp-4``, ``744``); the projection still reads this.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 
+from crawler.parse.amdpar_context import Context, ContextStack
+from crawler.parse.amdpar_ops import Instruction
+from crawler.parse.amdpar_reader import read_instruction
+from crawler.parse.amdpar_tokens import prepare
 from crawler.parse.text import fold
 from crawler.records import Amendment
 
@@ -86,3 +96,27 @@ def _targets(text: str) -> list[str]:
             for labels in _LABEL_GROUP.findall(match.group("labels")):
                 found.append(f"{section}{labels}")
     return found
+
+
+# --- Amendatory instructions as operations -------------------------------------------------
+#
+# parse_instructions reads a REGTEXT's AMDPARs in order into Instructions: typed operations on
+# fully qualified targets (amdpar_ops). Context carries from an instruction to the lettered or
+# numbered sub-instructions under it ("2. Amend § 447.21:", "d. In Category VI:", "(1) Revise
+# paragraph (a);"). The token reading is in amdpar_reader.
+
+
+def parse_instructions(
+    texts: Iterable[str], title: str | None, part: str | None
+) -> tuple[Instruction, ...]:
+    """Every AMDPAR of one REGTEXT (or one document), in order, read into operations; an
+    instruction that can't be read completely comes back flagged with the reason, never dropped."""
+    stack = ContextStack(base=Context(title=title, part=part))
+    found = []
+    for text in texts:
+        prose = prepare(text)
+        depth = stack.depth_of(prose.number)
+        instruction, own = read_instruction(text, prose, stack.inherited(depth))
+        stack.push(depth, own, prose.number)
+        found.append(instruction)
+    return tuple(found)

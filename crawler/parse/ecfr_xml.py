@@ -13,8 +13,8 @@ from lxml import etree
 
 from crawler.errors import ParseError
 from crawler.parse.entity_list import entity_list
-from crawler.parse.fr_xml import text_of
-from crawler.parse.text import fold, squash
+from crawler.parse.fr_xml import child_text, text_of
+from crawler.parse.text import fold, from_roman, roman, squash
 from crawler.parse.xml import parse_xml
 from crawler.records import Node
 
@@ -169,7 +169,7 @@ def cell_text(el: etree._Element) -> str:
     """A table cell's text with each <br/> as a line break, each line squashed."""
     parts = [el.text or ""]
     for child in el:
-        parts.append("\n" if child.tag == "br" else "".join(child.itertext()))
+        parts.append("\n" if child.tag == "br" else child_text(child))
         parts.append(child.tail or "")
     return "\n".join(squash(line) for line in "".join(parts).split("\n")).strip("\n")
 
@@ -289,38 +289,7 @@ def _successor(marker: str, level: int) -> str:
     if level in (2, 5):
         return str(int(marker) + 1) if marker.isdigit() else ""
     if level in (3, 6):
-        return _roman(_from_roman(marker) + 1)
+        return roman(from_roman(marker) + 1)
     if len(marker) == 1:
         return chr(ord(marker) + 1) if marker not in "zZ" else marker * 2
     return marker[0] + marker  # aa -> aaa (the CFR's own convention after z)
-
-
-_NUMERALS = [
-    (100, "c"),
-    (90, "xc"),
-    (50, "l"),
-    (40, "xl"),
-    (10, "x"),
-    (9, "ix"),
-    (5, "v"),
-    (4, "iv"),
-    (1, "i"),
-]
-
-
-def _roman(n: int) -> str:
-    out = ""
-    for value, letters in _NUMERALS:
-        while n >= value:
-            out += letters
-            n -= value
-    return out
-
-
-def _from_roman(text: str) -> int:
-    values = {"i": 1, "v": 5, "x": 10, "l": 50, "c": 100}
-    total = 0
-    for i, ch in enumerate(text):
-        v = values.get(ch, 0)
-        total += -v if i + 1 < len(text) and values.get(text[i + 1], 0) > v else v
-    return total

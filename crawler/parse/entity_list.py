@@ -5,7 +5,14 @@ review policy | Federal Register citation; the country cell is blank on continua
 the entity cell holds the name, "a.k.a., the following N aliases:" with one "—Alias" per
 line, then the address (SOURCES.md 3.3). Rows keyed this way are matched by identity, not
 position, by the diff engine: an entry added, removed or revised in one field is reported
-as exactly that."""
+as exactly that.
+
+Footnote marks (the superscript 1, 3, 4 after an entity that bring in the foreign direct
+product rules, ``<sup>1</sup>`` in the eCFR, ``<SU>1</SU>`` in FR tables) change an
+entry's legal scope. The cell text carries them as ``^1`` (see crawler.parse.fr_xml); they
+stay in the entry's name as " ^1" and are listed in its "Footnotes" field, and the key is
+the name without them, so gaining or losing a mark is a revision of the entry, not a
+removal and an addition."""
 
 from __future__ import annotations
 
@@ -23,7 +30,9 @@ COLUMNS = (
     "License review policy",
     "Federal Register citation",
 )
+FOOTNOTES = "Footnotes"  # the field that lists an entry's footnote marks ("1, 4")
 ENTRY = "entity"  # the kind of an Entity List row node
+_MARK = re.compile(r"\s*\^\{?(\d{1,2})\}?")
 _AKA = re.compile(r",?\s*a\.k\.a\.?,?.*$", re.I)
 _ALIAS_END = re.compile(
     r"\.\s+(?=(?:No\.|Nos\.|Room|Rm\.|Suite|Ste\.|Building|Bldg\.|Floor|Fl\.|Unit|Block|"
@@ -49,22 +58,37 @@ def entity_list(table: Node) -> Node:
             country = squash(cells[0])
         if not squash(cells[1]):
             continue  # a country heading row
-        name, aliases, address = split_entity(cells[1])
-        key = f"{country}|{name}"
-        seen[key] = seen.get(key, 0) + 1
-        if seen[key] > 1:
-            key = f"{key}#{seen[key]}"
-        values = (
-            country,
-            name,
-            "; ".join(aliases),
-            address,
-            squash(cells[2]),
-            squash(cells[3]),
-            squash(cells[4]),
-        )
-        rows.append(Node(key, ENTRY, fields=tuple(zip(COLUMNS, values, strict=True))))
+        node = _entry(country, cells)
+        seen[node.label] = seen.get(node.label, 0) + 1
+        if seen[node.label] > 1:
+            node = Node(f"{node.label}#{seen[node.label]}", ENTRY, fields=node.fields)
+        rows.append(node)
     return Node(table.label, "table", table.title, table.text, tuple(rows))
+
+
+def _entry(country: str, cells: list[str]) -> Node:
+    """One entry keyed "country|name" (the name without its footnote marks)."""
+    marks = footnote_marks(cells[1])
+    name, aliases, address = split_entity(_MARK.sub("", cells[1]))
+    shown = " ".join([name, *(f"^{m}" for m in marks)])
+    values = (
+        country,
+        shown,
+        "; ".join(aliases),
+        address,
+        squash(cells[2]),
+        squash(cells[3]),
+        squash(cells[4]),
+    )
+    fields = tuple(zip(COLUMNS, values, strict=True))
+    if marks:
+        fields += ((FOOTNOTES, ", ".join(marks)),)
+    return Node(f"{country}|{name}", ENTRY, fields=fields)
+
+
+def footnote_marks(cell: str) -> tuple[str, ...]:
+    """The footnote numbers marked in an entity cell, each once, in order: ('1', '4')."""
+    return tuple(dict.fromkeys(_MARK.findall(cell)))
 
 
 def entry_keys(node: Node) -> set[str]:

@@ -23,6 +23,7 @@ from crawler.parse.expect import (
     shown,
     str_items,
 )
+from crawler.parse.fr_xml import rin_numbers
 from crawler.parse.text import squash
 from crawler.records import FrDocument, FrXmlDocument, PublicInspectionDocument
 
@@ -115,17 +116,30 @@ def parse_document(data: bytes, xml: FrXmlDocument | None, what: str) -> FrDocum
         agencies=tuple(_agency_name(a, what) for a in agencies),
         agency_slugs=tuple(s for a in agencies if (s := optional_str(a, "slug", what))),
         cfr_parts=tuple(dict.fromkeys(parts)),
-        effective_on=optional_date(obj, "effective_on", what)
-        or (xml.effective_date if xml else None),
+        effective_on=_effective_on(optional_date(obj, "effective_on", what), xml),
         comments_close_on=optional_date(obj, "comments_close_on", what)
         or (xml.comment_deadline if xml else None),
         correction_of=document_number_from_url(optional_str(obj, "correction_of", what)),
         abstract=squash(optional_str(obj, "abstract", what) or (xml.summary if xml else "")),
         action=squash(optional_str(obj, "action", what) or (xml.action if xml else "")),
         dockets=str_items(obj, "docket_ids", what) or (xml.dockets if xml else ()),
-        rins=str_items(obj, "regulation_id_numbers", what) or (xml.rins if xml else ()),
+        rins=_rins(str_items(obj, "regulation_id_numbers", what)) or (xml.rins if xml else ()),
         xml=xml,
     )
+
+
+def _effective_on(given: date | None, xml: FrXmlDocument | None) -> date | None:
+    """The API's effective date, else the XML's; never a date this document only moves
+    another rule to (a delay notice is not itself effective on the delayed-to date)."""
+    delayed_to = {d.to_date for d in xml.delays} if xml else set()
+    if given is not None and given not in delayed_to:
+        return given
+    return xml.effective_date if xml else None
+
+
+def _rins(given: tuple[str, ...]) -> tuple[str, ...]:
+    """The API's RINs with a plain hyphen; one it gives in no RIN form is kept as given."""
+    return tuple(dict.fromkeys(next(iter(rin_numbers(r)), squash(r)) for r in given))
 
 
 def _agency_name(agency: JsonObject, what: str) -> str:

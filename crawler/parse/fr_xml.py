@@ -3,6 +3,13 @@
 Two shapes (SOURCES.md 2): a whole daily issue (root FEDREG, documents under RULES,
 PRORULES, NOTICES, PRESDOCS, NEWPART, CORRECT) and a single document as served by the
 API's ``full_text_xml_url`` (root RULE, PRORULE, NOTICE or PRESDOCU).
+
+Text conventions (every parser that takes text through ``text_of``): a superscript
+(``<SU>``, ``<sup>``, ``<E T="51">``) is written ``^x`` and a subscript (``<sub>``,
+``<E T="52">``) ``_x``, with braces when letters or digits follow or the script holds a
+space (``10<SU>-4</SU>`` -> ``10^-4``, ``H<E T="52">2</E>O`` -> ``H_{2}O``, a footnote
+mark ``Sons<SU>1</SU>`` -> ``Sons^1``); block elements (HD, P ...) are kept apart by a
+space even when the XML has none between them ("Authority: 22 U.S.C. 2778").
 """
 
 from __future__ import annotations
@@ -14,15 +21,25 @@ from lxml import etree
 from crawler.errors import ParseError
 from crawler.parse.amdpar import parse_amendment
 from crawler.parse.expect import CFR_PART, CFR_TITLE
-from crawler.parse.text import comment_deadline, effective_date, fold, squash
+from crawler.parse.text import comment_deadline, dates_in, effective_date, fold, squash
 from crawler.parse.xml import parse_xml
-from crawler.records import FrXmlDocument, RegText, Section, Table
+from crawler.records import Delay, FrXmlDocument, RegText, Section, Table
 
 DOCUMENT_ELEMENTS = ("RULE", "PRORULE", "NOTICE", "PRESDOCU")
 STARS = "* * * * *"
 _CFR_HEAD = re.compile(r"\s*([0-9]{1,2})\s+CFR\b(.*)", re.ASCII)
 _PART_NUMBER = re.compile(r"\b[0-9]{1,5}\b", re.ASCII)
-_RIN = re.compile(r"\b\d{4}-[A-Z]{2}\d{2}\b")
+# a RIN: agency code, any dash (folded to "-"), then "AA08" or NOAA's "XE546"
+_RIN = re.compile(r"\b(\d{4}) ?- ?([A-Z]{2}\d{2,3})\b")
+_FR_CITATION = re.compile(r"\b(\d{1,3}) FR (\d{1,6})\b")
+_DELAYED = re.compile(r"\b(?:is|are|was|be|been) (?:further |hereby )?(?:delayed|postponed)\b")
+_SENTENCE_END = re.compile(r"(?<=[.;])\s+(?=[A-Z])")
+_AUTHORITY = {"AUTH", "SECAUTH"}
+_SUPERSCRIPT = {"SU", "sup"}
+_SUBSCRIPT = {"sub"}
+_SCRIPT_E = {"51": "^", "52": "_"}  # <E T="51"> superscript, <E T="52"> subscript
+_INLINE = {"E", "SU", "sup", "sub", "FR", "I", "B", "i", "b", "em", "strong", "span", "a"}
+_INLINE |= {"PRTPAGE", "FTREF", "AC", "ACRONYM", "BOLD", "ITALIC", "SC"}
 _FRDOC = re.compile(r"FR\s+Doc\.?\s+(?:No\.?\s*)?([A-Z0-9]+-\d+)")
 _PARAGRAPHS = {
     "P",
@@ -61,8 +78,61 @@ def parse_document_xml(data: bytes, what: str = "FR XML") -> FrXmlDocument:
 
 
 def text_of(el: etree._Element | None) -> str:
-    """All the text inside ``el`` (inline markup, page breaks and all), squashed."""
-    return "" if el is None else squash("".join(el.itertext()))
+    """All the text inside ``el`` (inline markup, page breaks and all), squashed, with
+    superscripts and subscripts written as the module docstring says."""
+    if el is None:
+        return ""
+    return authority_text(el) if el.tag in _AUTHORITY else squash(inner_text(el))
+
+
+def authority_text(el: etree._Element) -> str:
+    """'Authority: 22 U.S.C. 2778.' from its heading and body, whatever the spacing between
+    them, and when GPO put the colon in the body (``<HD>Authority</HD><P>: 49 U.S.C.``)."""
+    head = el[0] if len(el) and el[0].tag in ("HD", "HED") else None
+    if head is None:
+        return squash(inner_text(el))
+    body = squash((el.text or "") + (head.tail or ""))
+    body += " " + " ".join(squash(child_text(c) + (c.tail or "")) for c in el[1:])
+    heading, body = squash(inner_text(head)).rstrip(" :"), squash(body).lstrip(": ")
+    return f"{heading}: {body}" if body else f"{heading}:"
+
+
+def inner_text(el: etree._Element) -> str:
+    """The text inside ``el`` before squashing (scripts marked, blocks spaced)."""
+    parts = [el.text or ""]
+    for child in el:
+        parts.append(child_text(child))
+        parts.append(child.tail or "")
+    return "".join(parts)
+
+
+def child_text(child: etree._Element) -> str:
+    """One child element's text as its parent shows it (without the child's tail)."""
+    if not isinstance(child.tag, str):
+        return ""
+    inner = inner_text(child)
+    mark = _script_mark(child)
+    if mark:
+        return script(mark, inner, child.tail or "")
+    return inner if child.tag in _INLINE else f" {inner} "
+
+
+def _script_mark(el: etree._Element) -> str:
+    if el.tag in _SUPERSCRIPT:
+        return "^"
+    if el.tag in _SUBSCRIPT:
+        return "_"
+    return _SCRIPT_E.get(el.get("T", ""), "") if el.tag == "E" else ""
+
+
+def script(mark: str, text: str, after: str) -> str:
+    """``^x`` / ``_x``; ``^{x y}`` when ``x`` holds a space or a letter or digit follows."""
+    text = squash(text)
+    if not text:
+        return ""
+    if " " in text or after[:1].isalnum():
+        return f"{mark}{{{text}}}"
+    return f"{mark}{text}"
 
 
 def _body(el: etree._Element | None) -> str:
@@ -77,6 +147,7 @@ def _document(el: etree._Element, what: str) -> FrXmlDocument:
     pre = pre if pre is not None else etree.Element("PREAMB")
     cfr = "; ".join(text_of(c) for c in pre.findall("CFR"))
     dates = _body(pre.find("EFFDATE")) or _body(pre.find("DATES"))
+    delays = delays_in(dates)
     regtexts = tuple(_regtext(r, what) for r in el.iter("REGTEXT")) + _loose_regtext(el, cfr)
     frdoc = text_of(el.find(".//FRDOC"))
     match = _FRDOC.search(fold(frdoc))
@@ -87,23 +158,68 @@ def _document(el: etree._Element, what: str) -> FrXmlDocument:
         cfr=cfr,
         cfr_parts=_cfr_parts(cfr, regtexts),
         dockets=tuple(text_of(d).strip("[]") for d in pre.findall("DEPDOC")),
-        rins=tuple(dict.fromkeys(_RIN.findall(" ".join(text_of(r) for r in pre.findall("RIN"))))),
+        rins=rin_numbers(" ".join(text_of(r) for r in pre.findall("RIN"))),
         subject=text_of(pre.find("SUBJECT")),
         action=_body(pre.find("ACT")),
         summary=_body(pre.find("SUM")),
         dates=dates,
-        effective_date=effective_date(dates),
+        effective_date=effective_date(_own_dates(dates)),
         comment_deadline=comment_deadline(dates),
         regtexts=regtexts,
         tables=tuple(parse_table(t) for t in el.iter("GPOTABLE")),
         body=_narrative(el),
         frdoc=match.group(1) if match else "",
         billing_code=fold(text_of(el.find(".//BILCOD"))).removeprefix("BILLING CODE").strip(),
+        delays=delays,
     )
+
+
+def rin_numbers(text: str) -> tuple[str, ...]:
+    """The RINs in ``text``, each once, with a plain hyphen: 'RIN 0648\u2013BM78' and
+    NOAA's 'RIN 0648-XE546' -> ('0648-BM78', '0648-XE546')."""
+    return tuple(dict.fromkeys(f"{a}-{b}" for a, b in _RIN.findall(fold(text))))
+
+
+def _sentences(text: str) -> list[str]:
+    return _SENTENCE_END.split(fold(text))
+
+
+def delays_in(dates: str) -> tuple[Delay, ...]:
+    """The other rules whose effective dates a DATES block postpones."""
+    found = (_delay(s) for s in _sentences(dates))
+    return tuple(d for d in found if d is not None)
+
+
+def _delay(sentence: str) -> Delay | None:
+    """'The effective date of the rule published March 1, 2016 (81 FR 10477) is delayed
+    from April 15, 2016 to May 16, 2016.' -> Delay; None for any other sentence."""
+    verb = _DELAYED.search(sentence)
+    if verb is None or "effective date" not in sentence[: verb.start()].lower():
+        return None
+    head, tail = sentence[: verb.start()], sentence[verb.end() :]
+    published = re.search(r"\b(?:published|issued)\b(.*)", head)
+    cited = _FR_CITATION.search(head) or _FR_CITATION.search(tail)
+    span = re.search(r"\bfrom\b(.*?)\b(?:to|until|through)\b(.*)", tail) or re.search(
+        r"()\b(?:to|until|through)\b(.*)", tail
+    )
+    if cited is None or span is None or not dates_in(span.group(2)):
+        return None
+    return Delay(
+        citation=f"{cited.group(1)} FR {cited.group(2)}",
+        published=next(iter(dates_in(published.group(1))), None) if published else None,
+        from_date=next(iter(dates_in(span.group(1))), None),
+        to_date=dates_in(span.group(2))[0],
+    )
+
+
+def _own_dates(dates: str) -> str:
+    """A DATES block without the sentences that move another rule's effective date."""
+    return " ".join(s for s in _sentences(dates) if _delay(s) is None)
 
 
 _SKIP = {"PREAMB", "REGTEXT", "GPOTABLE", "FRDOC", "BILCOD", "AMDPAR", "SECTION"}
 _BLOCKS = {"P", "FP", "HD", "NOTE", "FTNT", "EXTRACT", "LI", "SIG", "DATED", "NAME", "TITLE"}
+_BLOCKS |= _AUTHORITY
 
 
 def _narrative(el: etree._Element) -> tuple[str, ...]:

@@ -121,3 +121,32 @@ def comment_deadline(dates_text: str) -> date | None:
             if found:
                 return found[-1]
     return None
+
+
+_NUMERALS = (
+    (100, "c"),
+    (90, "xc"),
+    (50, "l"),
+    (40, "xl"),
+    (10, "x"),
+    (9, "ix"),
+    (5, "v"),
+    (4, "iv"),
+    (1, "i"),
+)
+_ROMAN = {"i": 1, "v": 5, "x": 10, "l": 50, "c": 100}
+
+
+def roman(n: int) -> str:
+    """``n`` as a lower-case roman numeral, as CFR paragraph markers write it (4 -> "iv")."""
+    out = ""
+    for value, letters in _NUMERALS:
+        while n >= value:
+            out, n = out + letters, n - value
+    return out
+
+
+def from_roman(text: str) -> int:
+    """The value of a lower-case roman numeral ("iv" -> 4); 0 for other letters."""
+    values = [_ROMAN.get(ch, 0) for ch in text]
+    return sum(-v if i + 1 < len(values) and v < values[i + 1] else v for i, v in enumerate(values))
