@@ -384,6 +384,10 @@ PARSERS: dict[str, tuple[st.SearchStrategy[Any], Parse]] = {
     "entity_list.entity_list": (rows, lambda r: entity_list.entity_list(_table(r))),
     "entity_list.split_entity": (any_text, entity_list.split_entity),
     "amdpar.parse_amendment": (any_text, amdpar.parse_amendment),
+    "amdpar.parse_instructions": (
+        any_text,
+        lambda t: amdpar.parse_instructions([t, t[: len(t) // 2]], "15", "744"),
+    ),
     "eregs.parse_eregs": (json_inputs(EREGS), eregs.parse_eregs),
     "web_page.parse_web_page": (
         html_inputs(WEB),
