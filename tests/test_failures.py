@@ -323,3 +323,57 @@ def utc(*parts: int):
     from datetime import UTC, datetime
 
     return datetime(*parts, tzinfo=UTC)
+
+
+def test_every_crawl_failing_fails_the_run_even_when_mail_went_out(tmp_path):
+    from aiosmtpd.controller import Controller
+
+    class Inbox:
+        async def handle_DATA(self, server, session, envelope):
+            return "250 OK"
+
+    fault = Fault(r"^/api/v1/documents\.json", html=True)
+    with ReplayServer(Corpus.demo(), faults=[fault]) as server:
+        config = dataclasses.replace(
+            point_at(config_module.load(None, env={}), server, tmp_path),
+            subscriptions=(config_module.SubscriptionConfig(name="all", recipients=("a@x.org",)),),
+            smtp=config_module.SmtpConfig(host="127.0.0.1", port=free_port(), security="none"),
+        )
+        controller = Controller(Inbox(), hostname="127.0.0.1", port=config.smtp.port)
+        controller.start()
+        try:
+            report = run_day(config, MON)
+        finally:
+            controller.stop()
+    states = {s.source: s.status for s in report.sources}
+    assert states == {"email": "ok", "federal_register": "failed"}
+    assert report.status == "failed"  # the mail that said so does not make it "degraded"
+
+
+def test_a_crawl_that_ends_without_finishing_a_source_fails_it(demo_config, monkeypatch):
+    from crawler import job
+
+    monkeypatch.setattr(job, "run_crawl", lambda *args, **kwargs: None)  # ended, said nothing
+    report = run_day(demo_config, MON)
+    [line] = report.sources
+    assert (line.source, line.status) == ("federal_register", "failed")
+    [error] = report.errors
+    assert error.kind == ErrorKind.BUG
+    assert error.message.startswith("the crawl ended without finishing federal_register")
+
+
+def test_only_what_a_spider_fetches_again_goes_on_the_retry_list(tmp_path):
+    from crawler.items import CrawlError
+
+    pipeline = _pipeline(tmp_path)
+    for item in (
+        CrawlError("federal_register", "fr:2026-1", "HTTP 500 from h/x"),  # retried
+        CrawlError("federal_register", "search 2026-10-05..2026-10-05", "bad page", fatal=True),
+        CrawlError("federal_register", "cfr:15:744 on 2026-10-09", "HTTP 500"),  # eCFR: by date
+        CrawlError("federal_register", "bis:/news-updates", "no links", fatal=True),  # a listing
+    ):
+        pipeline.process_item(item)
+    pipeline.close_spider()
+    store = Store.open(pipeline.config.store_path)
+    assert [r.target for r in store.retry_list()] == ["fr:2026-1"]
+    assert len(store.errors([pipeline.run])) == 4
