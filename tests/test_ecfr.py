@@ -16,7 +16,7 @@ from crawler import config as config_module
 from crawler import job
 from crawler.citations import parse_citation
 from crawler.clock import utcnow
-from crawler.errors import UsageError
+from crawler.errors import NotCovered, UsageError
 from crawler.lookup import Lookup
 from crawler.replay import Fault, ReplayServer
 from storage import Store
@@ -178,6 +178,17 @@ def test_diff_fetches_a_missing_version_on_demand_and_keeps_it(config):
         lookup.compare(key, date(2016, 6, 1), None)
     with pytest.raises(UsageError, match="the eCFR is up to date as of 2026-10-09"):
         lookup.compare(key, None, date(2026, 12, 1))
+
+
+def test_an_implausible_version_fetched_on_demand_is_held_and_said_not_applied(config, demo_server):
+    run_day(config, MON)  # the part as of 2026-10-01
+    demo_server.corpus.ecfr_full[("2026-10-09", 15, "744")] = b'<DIV5 N="744" TYPE="PART"/>'
+    store = Store.open(config.store_path)
+    lookup = Lookup(store, config, utcnow())
+    with pytest.raises(NotCovered, match=r"2026-10-09 is held as implausible \(4 of 4 sections"):
+        lookup.compare("cfr:15:744.11", None, date(2026, 10, 9))
+    assert [v.valid_from for v in store.history("cfr:15:744.11")] == ["2026-10-01"]
+    assert [h.valid_from for h in store.held_fetches("cfr:15:744")] == ["2026-10-09"]
 
 
 def test_diff_and_history_commands_end_to_end(config, tmp_path):
