@@ -30,6 +30,7 @@ from storage import (
     Store,
     StoreMissing,
     StoreOpenError,
+    failure_line,
 )
 
 log = logging.getLogger(__name__)
@@ -168,7 +169,7 @@ def _run(
                 store.source_finished(run, name, at, SourceState.FAILED, {"error": 1})
             yield store, run
     except (SQLAlchemyError, OSError) as exc:
-        raise StorageError(_storage_line(exc)) from None
+        raise StorageError(failure_line(exc, "the store or an output folder")) from None
     finally:
         store.close()
 
@@ -295,12 +296,6 @@ def _opened(
         alive.release()
 
 
-def _storage_line(exc: BaseException) -> str:
-    orig = getattr(exc, "orig", None) or exc
-    reason = getattr(orig, "strerror", None) or str(orig).splitlines()[0][:200]
-    return f"cannot write the store or an output folder: {reason}"
-
-
 def mail_enabled(config: Config) -> bool:
     return bool(config.smtp.host and any(s.recipients for s in config.subscriptions))
 
@@ -411,9 +406,9 @@ def _crawl(
             run_crawl(config, run, stamp(now), crawls, verbose=verbose, progress=progress)
     except CrawlFailed as exc:
         message, kind = str(exc), ErrorKind.STORAGE if exc.storage else ErrorKind.BUG
-    at = stamp(clock())
+    at, crawled = stamp(clock()), {c.source for c in crawls}
     for line in store.run_sources([run]):
-        if line.status == "running" and line.source in {c.source for c in crawls}:
+        if line.status == "running" and line.source in crawled:
             why = message or (
                 f"the crawl ended without finishing {line.source}: nothing it fetched can be"
                 " trusted to be complete (a regwatch bug: rerun with --verbose)"

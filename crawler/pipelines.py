@@ -36,7 +36,7 @@ from crawler.parse.web_page import parse_web_page
 from crawler.records import Outcome, SourceState
 from crawler.snapshot import fr_version, pi_version, web_version
 from crawler.versioning import snapshot, store_cfr_part
-from storage import ErrorKind, NewVersion, Store
+from storage import ErrorKind, NewVersion, Store, failure_line
 
 log = logging.getLogger(__name__)
 
@@ -61,13 +61,6 @@ def retried(target: str) -> bool:
     whose spiders fetch the list again (``RegwatchSpider.retrying``). A CFR part is not:
     the eCFR spider fetches every date after the last one stored anyway."""
     return target.startswith(("fr:", "bis:")) and " " not in target
-
-
-def storage_line(exc: BaseException) -> str:
-    """One line for a store or disk failure, without SQL or parameters (payloads)."""
-    orig = getattr(exc, "orig", None) or exc
-    reason = getattr(orig, "strerror", None) or str(orig).splitlines()[0][:200]
-    return f"cannot write the store: {reason}"
 
 
 class StorePipeline:
@@ -176,7 +169,7 @@ class StorePipeline:
         if self.broken:
             return
         log.debug("store failure", exc_info=exc)
-        self.broken = storage_line(exc)
+        self.broken = failure_line(exc, "the store")
         storage_failures.append(self.broken)
         engine = self.crawler.engine
         if engine is not None and engine.spider is not None:

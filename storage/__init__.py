@@ -14,7 +14,14 @@ from storage.rows import (
     RunSourceRow,
     VersionRow,
 )
-from storage.store import NewVersion, SnapshotResult, Store, StoreMissing, StoreOpenError
+from storage.store import (
+    NewVersion,
+    SnapshotResult,
+    Store,
+    StoreMissing,
+    StoreOpenError,
+    failure_line,
+)
 
 __all__ = [
     "DocumentRow",
@@ -36,4 +43,5 @@ __all__ = [
     "StoreMissing",
     "StoreOpenError",
     "VersionRow",
+    "failure_line",
 ]

@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 import re
 from collections import OrderedDict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -149,11 +150,14 @@ class Store:
     def is_locked(self, name: str) -> bool:
         return self.locks.is_held(name)
 
-    def _write(self) -> Any:
+    @contextmanager
+    def _write(self) -> Iterator[Any]:
         """A write transaction that takes the write lock when it begins (BEGIN IMMEDIATE):
         two writers never both read the same state and then collide."""
-        conn = self.engine.connect().execution_options(immediate=True)
-        return _Transaction(conn)
+        with self.engine.connect() as conn:
+            conn.execution_options(immediate=True)
+            with conn.begin():
+                yield conn
 
     def close(self) -> None:
         self.engine.dispose()
@@ -724,11 +728,7 @@ class Store:
             row = (
                 conn.execute(
                     select(outbox)
-                    .where(
-                        or_(outbox.c.digest == digest, outbox.c.digest.startswith(f"{digest}/r")),
-                        outbox.c.channel == channel,
-                        outbox.c.recipient == recipient,
-                    )
+                    .where(*_revisions(digest, channel, recipient))
                     .order_by(outbox.c.revision.desc(), outbox.c.id.desc())
                     .limit(1)
                 )
@@ -744,9 +744,7 @@ class Store:
             conn.execute(
                 update(outbox)
                 .where(
-                    or_(outbox.c.digest == digest, outbox.c.digest.startswith(f"{digest}/r")),
-                    outbox.c.channel == channel,
-                    outbox.c.recipient == recipient,
+                    *_revisions(digest, channel, recipient),
                     outbox.c.status.in_((OutboxState.PENDING, OutboxState.RETRY)),
                 )
                 .values(status=OutboxState.SUPERSEDED)
@@ -978,28 +976,21 @@ def _applied(conn: Any) -> set[str]:
     return set(conn.scalars(select(schema_migrations.c.name)))
 
 
-class _Transaction:
-    """``with store._write() as conn``: commit on success, roll back on error, close."""
+def _revisions(digest: str, channel: str, recipient: str) -> tuple[Any, ...]:
+    """Every revision of a day's digest (``digest``: its revision-1 key) for one recipient."""
+    return (
+        or_(outbox.c.digest == digest, outbox.c.digest.startswith(f"{digest}/r")),
+        outbox.c.channel == channel,
+        outbox.c.recipient == recipient,
+    )
 
-    def __init__(self, conn: Any) -> None:
-        self.conn = conn
 
-    def __enter__(self) -> Any:
-        try:
-            self.tx = self.conn.begin()
-        except BaseException:
-            self.conn.close()
-            raise
-        return self.conn
-
-    def __exit__(self, exc_type: Any, *_rest: Any) -> None:
-        try:
-            if exc_type is None:
-                self.tx.commit()
-            else:
-                self.tx.rollback()
-        finally:
-            self.conn.close()
+def failure_line(exc: BaseException, what: str) -> str:
+    """One line for a store or disk that cannot be written ("cannot write the store:
+    database or disk is full"), without the SQL or its parameters (payloads)."""
+    orig = getattr(exc, "orig", None) or exc
+    reason = getattr(orig, "strerror", None) or str(orig).splitlines()[0][:200]
+    return f"cannot write {what}: {reason}"
 
 
 def _why(exc: BaseException) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import socket
 import subprocess
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
@@ -113,3 +114,19 @@ def small_disk(tmp_path: Path) -> Iterator[Path]:
         yield folder
     finally:
         subprocess.run(["umount", "-l", str(folder)], check=False)
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 nobody listens on (for an SMTP server a test starts)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def mailing(config: config_module.Config) -> config_module.Config:
+    """``config`` mailing one subscription, "all", to an SMTP server on a free local port."""
+    return dataclasses.replace(
+        config,
+        subscriptions=(config_module.SubscriptionConfig(name="all", recipients=("a@x.org",)),),
+        smtp=config_module.SmtpConfig(host="127.0.0.1", port=free_port(), security="none"),
+    )

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 from aiosmtpd.controller import Controller
-from crashes import SmallRun, commits, free_port, state
+from conftest import free_port
+from crashes import SmallRun, commits, state
 
 from crawler.replay import Corpus, ReplayServer
 

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import dataclasses
-import socket
 from datetime import UTC, date, datetime, timedelta
 from email import message_from_bytes, policy
 from pathlib import Path
 
 import pytest
 from aiosmtpd.controller import Controller
-from conftest import point_at, run_day
+from conftest import free_port, mailing, point_at, run_day
 
 from crawler import config as config_module
 from crawler import job
@@ -37,12 +36,6 @@ class Inbox:
     async def handle_DATA(self, server, session, envelope):
         self.messages.append((list(envelope.rcpt_tos), envelope.content))
         return "250 Message accepted for delivery"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture
@@ -303,11 +296,7 @@ def failing_monday(
     """Monday's run with the FR search down (its digest mailed, sources failed), then the
     search back up; returns the SMTP server, still running, and the config."""
     server.faults.append(Fault(r"^/api/v1/documents\.json", html=True))
-    config = dataclasses.replace(
-        point_at(config_module.load(None, env={}), server, folder, **fr),
-        subscriptions=(SubscriptionConfig(name="all", recipients=("a@example.com",)),),
-        smtp=SmtpConfig(host="127.0.0.1", port=free_port(), security="none"),
-    )
+    config = mailing(point_at(config_module.load(None, env={}), server, folder, **fr))
     controller = serve(config, inbox)
     failed = run_day(config, MON)
     assert {s.source: s.status for s in failed.sources}["federal_register"] == "failed"

@@ -15,8 +15,8 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
-from conftest import point_at, run_day
-from crashes import SmallRun, free_port, state
+from conftest import free_port, mailing, point_at, run_day
+from crashes import SmallRun, state
 from scrapy.http import Request, TextResponse
 
 from crawler import config as config_module
@@ -222,12 +222,7 @@ def test_a_day_whose_run_was_killed_before_it_reported_is_reported_by_the_next_r
                     self.subjects.append(line[9:])
             return "250 OK"
 
-    config = point_at(config_module.load(None, env={}), demo_server, tmp_path)
-    config = dataclasses.replace(
-        config,
-        subscriptions=(config_module.SubscriptionConfig(name="all", recipients=("a@x.org",)),),
-        smtp=config_module.SmtpConfig(host="127.0.0.1", port=free_port(), security="none"),
-    )
+    config = mailing(point_at(config_module.load(None, env={}), demo_server, tmp_path))
 
     def killed(*_args, **_kwargs):
         raise KeyboardInterrupt  # as a kill: nothing after it runs, the run stays "running"
@@ -334,11 +329,7 @@ def test_every_crawl_failing_fails_the_run_even_when_mail_went_out(tmp_path):
 
     fault = Fault(r"^/api/v1/documents\.json", html=True)
     with ReplayServer(Corpus.demo(), faults=[fault]) as server:
-        config = dataclasses.replace(
-            point_at(config_module.load(None, env={}), server, tmp_path),
-            subscriptions=(config_module.SubscriptionConfig(name="all", recipients=("a@x.org",)),),
-            smtp=config_module.SmtpConfig(host="127.0.0.1", port=free_port(), security="none"),
-        )
+        config = mailing(point_at(config_module.load(None, env={}), server, tmp_path))
         controller = Controller(Inbox(), hostname="127.0.0.1", port=config.smtp.port)
         controller.start()
         try:

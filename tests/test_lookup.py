@@ -5,11 +5,10 @@ without a run and a failed source say so, and mail waiting for backoff is counte
 from __future__ import annotations
 
 import dataclasses
-import socket
 from datetime import UTC, date, datetime
 
 import pytest
-from conftest import point_at, run_day
+from conftest import free_port, point_at, run_day
 
 from crawler import config as config_module
 from crawler import outbox
@@ -136,12 +135,6 @@ def test_a_day_without_a_run_says_so_and_a_failed_source_is_never_nothing_new(
     quiet = render("digest/digest.txt.j2", digest=digest_for(store, date(2026, 10, 10), config))
     assert "No run on 2026-10-10: nothing was checked." in quiet
     assert "SOURCES FAILED" not in quiet and "nothing new" not in quiet
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def test_mail_waiting_for_backoff_is_counted_and_listed_with_its_reason(demo_server, tmp_path):

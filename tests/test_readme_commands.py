@@ -6,13 +6,12 @@ crashes cannot ship undocumented or untested again."""
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from test_cli import regwatch
 
 from crawler.replay import Corpus, ReplayServer
 
@@ -177,22 +176,11 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """A folder with the demo's store (built once) and ``replay.toml``, which points the
     sources at a replay server of the demo corpus."""
     folder = tmp_path_factory.mktemp("readme")
-    built = regwatch(folder, "demo", "--dir", "tour")
+    built = regwatch("demo", "--dir", "tour", cwd=folder)
     assert built.returncode == 0, built.stderr
     with ReplayServer(Corpus.demo()) as server:
         (folder / "tour" / "replay.toml").write_text(REPLAY_CONFIG.format(base=server.base))
         yield folder
-
-
-def regwatch(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "crawler", *args],
-        cwd=cwd,
-        text=True,
-        capture_output=True,
-        timeout=300,
-        check=False,
-    )
 
 
 def test_the_readme_table_is_read():
@@ -207,7 +195,7 @@ def test_every_case_is_a_readme_row():
 def test_each_readme_command_runs_against_the_demo_store(demo, row):
     assert row in CASES, f"README command {row!r} has no case in tests/test_readme_commands.py"
     for call in CASES[row]:
-        result = regwatch(demo, "--config", "tour/replay.toml", *call.args)
+        result = regwatch("--config", "tour/replay.toml", *call.args, cwd=demo)
         shown = f"{call.args}: exit {result.returncode}\n{result.stdout}\n{result.stderr}"
         assert result.returncode == call.status, shown
         assert "Traceback" not in result.stderr, shown

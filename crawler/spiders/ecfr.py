@@ -158,14 +158,14 @@ class EcfrSpider(RegwatchSpider):
         """Daily: for each stored part, every amendment date after its last version, and
         every date whose fetch is still held as implausible (fetched again until a fetch
         is confirmed or comes back right: crawler.held)."""
+        held: dict[str, set[date]] = {}  # one query for every part, not one per part
+        for row in self.store.held_fetches():
+            held.setdefault(row.document, set()).add(date.fromisoformat(row.valid_from))
         for part, last in sorted(known.items()):
             after = date.fromisoformat(last)
-            held = {
-                date.fromisoformat(row.valid_from)
-                for row in self.store.held_fetches(f"cfr:{title}:{part}")
-            }
             later = {d for d in _dates(rows, part, latest) if d > after}
-            for day in sorted(later | {d for d in held if d <= latest}):
+            again = {d for d in held.get(f"cfr:{title}:{part}", ()) if d <= latest}
+            for day in sorted(later | again):
                 yield self._part(title, part, day, _removed(title, part, rows, day))
 
     def from_first(
