@@ -17,10 +17,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from crawler import config as config_module
+from crawler.cite import cited_diff, official_links
 from crawler.config import SubscriptionConfig
 from crawler.deliver.email import compose
 from crawler.deliver.feeds import FeedItem, render_feed
-from crawler.diff import diff_documents
 from crawler.diff.views import text_view
 from crawler.digest.context import CfrChangeEntry, Digest, SourceLine
 from crawler.digest.render import render
@@ -58,7 +58,7 @@ def changes(n: int, seed: int = 3) -> list[CfrChangeEntry]:
             "",
             (Node("a", text=f"(a) {' '.join(words)}"),),
         )
-        diff = diff_documents(old, new)
+        diff = cited_diff(f"cfr:15:744.{i}", old, new)
         out.append(
             CfrChangeEntry(
                 key=f"cfr:15:744.{i}",
@@ -73,6 +73,7 @@ def changes(n: int, seed: int = 3) -> list[CfrChangeEntry]:
                 text=text_view(diff),
                 caused_by=(),
                 facets=Facets(),
+                official=official_links(f"cfr:15:744.{i}"),
             )
         )
     return out
@@ -124,6 +125,7 @@ def main() -> None:
                 title=e.title,
                 old_day=e.from_date,
                 new_day=e.to_date,
+                official=e.official,
             ),
             categories=("eCFR",),
             facets=Facets(),

@@ -85,12 +85,20 @@ def _known(key: str, typed: str, known: Iterable[str]) -> str:
     raise UsageError(f"no {display(key)} in the store ({typed!r}){hint}")
 
 
-def display(key: str) -> str:
-    """cfr:15:744.11 -> "15 CFR 744.11"; cfr:15:744:supp-4 -> "15 CFR 744 Supp. No. 4"."""
+def key_parts(key: str) -> tuple[str, str, str, str]:
+    """cfr:15:744:supp-4 -> ("15", "744", "supp", "4"); cfr:15:744.11 -> ("15", "744.11", "",
+    ""); cfr:14:107:app-A -> ("14", "107", "app", "A"); cfr:15:744 -> ("15", "744", "", "")."""
     _, title, rest = key.split(":", 2)
     part, _, unit = rest.partition(":")
-    if unit.startswith("supp-"):
-        return f"{title} CFR {part} Supp. No. {unit.removeprefix('supp-')}"
-    if unit.startswith("app-"):
-        return f"{title} CFR {part} App. {unit.removeprefix('app-')}"
-    return f"{title} CFR {part}" + (f" {unit}" if unit else "")
+    kind, _, ident = unit.partition("-") if unit.startswith(("supp-", "app-")) else (unit, "", "")
+    return title, part, kind, ident
+
+
+def display(key: str) -> str:
+    """cfr:15:744.11 -> "15 CFR 744.11"; cfr:15:744:supp-4 -> "15 CFR 744 Supp. No. 4"."""
+    title, part, kind, ident = key_parts(key)
+    if kind == "supp":
+        return f"{title} CFR {part} Supp. No. {ident}"
+    if kind == "app":
+        return f"{title} CFR {part} App. {ident}"
+    return f"{title} CFR {part}" + (f" {kind}" if kind else "")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import os
@@ -216,6 +217,7 @@ def diff(
     version the store does not have. With two files (diff FILE_A FILE_B: eCFR XML, GPO bulk
     eCFR, annual CFR, a rule's FR XML, an eRegs tree), what changed from FILE_A to FILE_B,
     with no store."""
+    from crawler.cite import UNOFFICIAL, fr_sources, official_links
     from crawler.diff import views
     from crawler.job import open_store
     from crawler.lookup import Lookup
@@ -236,6 +238,7 @@ def diff(
         store.close()
     name = f"{_display(found.key)} ({found.title})"
     old_label = f"as amended by FR Doc. {rule}" if rule else found.old.day
+    official = official_links(found.key, fr_sources(found.old.tree, found.new.tree))
     if fmt == "json":
         model = {
             "key": found.key,
@@ -244,11 +247,13 @@ def diff(
             "from": found.old.day,
             "rule": rule,
             "to": found.new.day,
+            "unofficial": UNOFFICIAL,
+            "official": [{"text": x.text, "url": x.url} for x in official],
             **found.diff.to_json(),
         }
         click.echo(json.dumps(model, indent=2, ensure_ascii=False, sort_keys=True))
     elif fmt == "html":
-        click.echo(views.html_view(found.diff, name, old_label, found.new.day), nl=False)
+        click.echo(views.html_view(found.diff, name, old_label, found.new.day, official), nl=False)
     elif fmt == "unified":
         click.echo(
             views.unified_view(
@@ -264,16 +269,14 @@ def diff(
         )
     else:
         colour = sys.stdout.isatty() if color is None else color
-        counts = found.diff.stats()
-        click.echo(
-            f"{name}: {old_label} -> {found.new.day}, {len(found.diff.changes)} "
-            f"changes ({counts['substantive']} substantive)"
-        )
+        click.echo(f"{name}: {old_label} -> {found.new.day}, {found.diff.counted()}")
+        click.echo(f"{UNOFFICIAL}: " + ", ".join(f"{x.text} {x.url}" for x in official))
         click.echo(views.text_view(found.diff, colour=colour), nl=False)
 
 
 def _diff_files(file_a: str, file_b: str, dated: bool, fmt: str, color: bool | None) -> None:
     """``regwatch diff FILE_A FILE_B``: two files compared, no store opened or created."""
+    from crawler.cite import cite_diff
     from crawler.diff import views
     from crawler.errors import UsageError
     from crawler.file_diff import compare_files
@@ -284,6 +287,9 @@ def _diff_files(file_a: str, file_b: str, dated: bool, fmt: str, color: bool | N
         if not Path(name).is_file():
             raise UsageError(f"diff FILE_A FILE_B: {name} is not a file (give two files)")
     found = compare_files(Path(file_a), Path(file_b))
+    found = dataclasses.replace(
+        found, diff=cite_diff(None, found.diff, found.old.tree, found.new.tree)
+    )
     if fmt == "json":
         model = {
             "from": file_a,
@@ -299,10 +305,9 @@ def _diff_files(file_a: str, file_b: str, dated: bool, fmt: str, color: bool | N
     elif fmt == "unified":
         click.echo(views.unified_view(found.diff, file_a, file_b), nl=False)
     else:
-        counts = found.diff.stats()
         click.echo(
             f"{file_a} ({found.old.format}) -> {file_b} ({found.new.format}): "
-            f"{len(found.diff.changes)} changes ({counts['substantive']} substantive)"
+            f"{found.diff.counted()}"
         )
         colour = sys.stdout.isatty() if color is None else color
         click.echo(views.text_view(found.diff, colour=colour), nl=False)
@@ -572,6 +577,27 @@ def feeds(obj: Context) -> None:
 
 @main.command()
 @click.pass_obj
+def rebuild(obj: Context) -> None:
+    """Make every stored version's tree and changes again from the stored raw payloads with
+    the current parser (after an upgrade). Adds no change, digest entry, feed entry or mail."""
+    import time
+
+    from crawler.job import open_store
+    from crawler.rebuild import rebuild as rebuild_store
+
+    store = open_store(obj.config, create=False)
+    started = time.monotonic()
+    try:
+        report = rebuild_store(store, obj.config, _progressbar)
+    finally:
+        store.close()
+    for line in report.kept:
+        click.echo(f"  kept: {line}", err=True)
+    click.echo(f"{report.summary()} in {time.monotonic() - started:.1f} s")
+
+
+@main.command()
+@click.pass_obj
 def topics(obj: Context) -> None:
     """List the topics documents and changes are tagged with: the 14 emerging-technology areas
     BIS named in 83 FR 58201, then your own [[topics]] from config.toml."""
@@ -580,6 +606,13 @@ def topics(obj: Context) -> None:
     for topic in all_topics(obj.config):
         click.echo(f"{topic.name}  ({topic.title})")
         click.echo(f"    {', '.join(topic.keywords)}")
+
+
+def _progressbar(items: list[str]) -> Any:
+    """A progress bar on stderr, hidden when stderr is not a terminal."""
+    return click.progressbar(
+        items, label="rebuilding", file=sys.stderr, hidden=not sys.stderr.isatty()
+    )
 
 
 def _print_report(report: Any) -> None:

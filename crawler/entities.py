@@ -251,6 +251,7 @@ def eccn_report(store: Store, eccn: str) -> EccnHistory:
 
 def eccn_history(store: Store, eccn: str) -> list[EccnChange]:
     """Each stored date on which the CCL entry ``eccn`` was added, removed or changed."""
+    from crawler.cite import cited_diff
     from crawler.diff.model import DocumentDiff
     from crawler.diff.views import text_view
 
@@ -261,7 +262,7 @@ def eccn_history(store: Store, eccn: str) -> list[EccnChange]:
         if previous is not None and tree.kind != "removed":
             mine = tuple(
                 c
-                for c in diff_documents(previous, tree).changes
+                for c in cited_diff(CCL, previous, tree).changes
                 if eccn in c.path or (c.old_path and eccn in c.old_path)
             )
             if mine:

@@ -18,7 +18,7 @@ from crawler.errors import ParseError, UsageError
 from crawler.parse.annual_cfr import parse_annual_cfr
 from crawler.parse.ecfr_xml import DIVS, paragraph_tree, parse_ecfr_xml
 from crawler.parse.eregs import parse_eregs
-from crawler.parse.fr_xml import DOCUMENT_ELEMENTS, STARS, parse_fr_xml
+from crawler.parse.fr_xml import DOCUMENT_ELEMENTS, parse_fr_xml
 from crawler.parse.xml import parse_xml
 from crawler.records import Node, RegText, Section, Table
 
@@ -105,7 +105,7 @@ def _sections(regtext: RegText) -> list[Node]:
 
 
 def _section(section: Section) -> Node:
-    paragraphs = paragraph_tree([p for p in section.paragraphs if p != STARS])
+    paragraphs = paragraph_tree(list(section.paragraphs), section.tags, section.subject)
     tables = tuple(_table(t) for t in section.tables)
     title = f"§ {section.number} {section.subject}".strip()
     return Node(section.number, "section", title, "", paragraphs + tables)

@@ -9,6 +9,7 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from crawler.citations import display, parse_citation
+from crawler.cite import cited_diff
 from crawler.clock import stamp
 from crawler.config import Config
 from crawler.coverage import Checked, checked, never, scope
@@ -99,7 +100,7 @@ class Lookup:
             row.title if row else display(key),
             old,
             new,
-            diff_documents(old.tree, new.tree),
+            cited_diff(key, old.tree, new.tree),
         )
 
     def _check_dates(self, old_day: date | None, new_day: date | None) -> None:
@@ -155,7 +156,7 @@ class Lookup:
             row.title if row else display(key),
             Side(projected, tree),
             new,
-            diff_documents(tree, new.tree),
+            cited_diff(key, tree, new.tree),
         )
 
     def checked(self, key: str) -> Checked | None:
@@ -265,7 +266,7 @@ class Lookup:
                 change = "first version"
             else:
                 diff = diff_documents(previous, tree)
-                change = f"{len(diff.changes)} changes ({len(diff.substantive)} substantive)"
+                change = diff.counted()
             sources = tuple(self._cited(c) for c in _new_sources(previous, tree))
             lines.append(HistoryLine(version.valid_from, version.seq, change, sources))
             previous = tree

@@ -42,6 +42,7 @@ class Amendment:
     number: str | None  # the instruction's own number ("2."), if any
     verbs: tuple[str, ...]  # revise, add, remove, reserve, redesignate, amend, continue
     targets: tuple[str, ...]  # "744.11", "744.11(a)(1)", "744:supp-4", "744" (the part)
+    page: str = ""  # the FR page it is printed on ("70103"); "" on the document's first page
 
 
 @dataclass(frozen=True)
@@ -61,6 +62,7 @@ class Section:
     subject: str
     paragraphs: tuple[str, ...]
     tables: tuple[Table, ...] = ()
+    tags: tuple[str, ...] = ()  # each paragraph's kind: "P", "HD3", "NOTE", "STARS" ...
 
 
 @dataclass(frozen=True)

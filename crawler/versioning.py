@@ -7,6 +7,7 @@ import dataclasses
 import hashlib
 from collections import Counter
 from datetime import date, timedelta
+from typing import Any
 
 from crawler.config import EcfrConfig
 from crawler.diff import diff_documents
@@ -16,9 +17,11 @@ from crawler.items import FetchedCfrPart
 from crawler.parse.cfr_units import unit_refs
 from crawler.parse.ecfr_xml import parse_ecfr_xml
 from crawler.parse.expect import shown
+from crawler.parse.version import PARSER_VERSION
 from crawler.records import Node, Outcome, from_json, to_json
+from crawler.rederive import PROJECTED, upgrade
 from crawler.snapshot import cfr_versions, changed_fields, removed_version, text_hash
-from storage import NewVersion, Store, VersionRow
+from storage import ErrorKind, NewVersion, Store, VersionRow
 
 HELD = "parts_held"  # the count of held fetches in a run's eCFR stats
 
@@ -26,17 +29,46 @@ HELD = "parts_held"  # the count of held fetches in a run's eCFR stats
 def prepare(store: Store, new: NewVersion, node_tree: bool = False) -> NewVersion | None:
     """``new`` with its change against the version in effect before it, or None when it
     is that version. ``node_tree``: the tree is a Node (CFR units, web pages), judged by
-    the diff engine rather than field by field."""
-    before = store.version_at(new.key, new.valid_from)
+    the diff engine rather than field by field. The version before is first made again by
+    the current parser if an older one made it (like with like)."""
+    before, note = _like_with_like(store, store.version_at(new.key, new.valid_from), new)
     if before is not None and before.text_hash == new.text_hash:
         return None
     old_tree = store.blob(before.tree_blob) if before else None
-    if node_tree and old_tree is not None and new.kind not in ("part", "removed"):
-        diff = diff_documents(from_json(Node, old_tree), from_json(Node, new.tree))
-        stats, substantive = {"diff": diff.stats()}, bool(diff.substantive)
-    else:
-        stats, substantive = changed_fields(old_tree, new.tree)
-    return NewVersion(**{**new.__dict__, "change_stats": stats, "substantive": substantive})
+    stats, substantive = judge_change(old_tree, new.tree, new.kind, node_tree)
+    return dataclasses.replace(
+        new,
+        change_stats=stats | note,
+        substantive=substantive,
+        parser_version=PARSER_VERSION,
+    )
+
+
+def judge_change(
+    old_tree: bytes | None, new_tree: bytes, kind: str, node_tree: bool
+) -> tuple[dict[str, Any], bool]:
+    """The stats of the change from ``old_tree`` to ``new_tree`` (a version of ``kind``),
+    and whether it is substantive."""
+    if node_tree and old_tree is not None and kind not in ("part", "removed"):
+        diff = diff_documents(from_json(Node, old_tree), from_json(Node, new_tree))
+        return {"diff": diff.stats()}, bool(diff.substantive)
+    return changed_fields(old_tree, new_tree)
+
+
+def _like_with_like(
+    store: Store, before: VersionRow | None, new: NewVersion
+) -> tuple[VersionRow | None, dict[str, Any]]:
+    """``before`` made by the current parser (written back in place); if it cannot be, it
+    stays as it is, the run records why (one line) and the change says which parser made
+    the tree it was compared with."""
+    if before is None or new.kind == PROJECTED:
+        return before, {}
+    upgraded = upgrade(store, before)
+    if isinstance(upgraded, VersionRow):
+        return upgraded, {}
+    line = f"compared with a tree made by parser {before.parser_version}: {upgraded.reason}"
+    store.record_error(new.run, new.source, new.key, line, new.fetched_at, ErrorKind.INPUT)
+    return before, {"compared_with_parser": before.parser_version}
 
 
 def snapshot(store: Store, new: NewVersion, node_tree: bool = False) -> Outcome:
@@ -72,7 +104,9 @@ def store_cfr_part(
     key = f"cfr:{item.title}:{item.part}"
     # judged against the part as it stood the day before (not a version of this same day,
     # which may be this payload applied in part, its suspect tables held)
-    previous = store.version_at(key, (item.day - timedelta(days=1)).isoformat())
+    previous = _upgrade_part(
+        store, store.version_at(key, (item.day - timedelta(days=1)).isoformat())
+    )
     confirmed_by: tuple[str, ...] = ()
     held: Counter[str] = Counter()
     if previous is not None:
@@ -91,6 +125,20 @@ def store_cfr_part(
         resolution = "confirmed by " + " and ".join(confirmed_by) if confirmed_by else "applied"
         store.resolve_held(key, item.day.isoformat(), sha, run, resolution)
     return counts
+
+
+def _upgrade_part(store: Store, manifest: VersionRow | None) -> VersionRow | None:
+    """The part's manifest and the units it names, in effect on its date, made again by the
+    current parser where an older one made them: what a new payload is judged against. What
+    cannot be made again is said when its unit's new version is compared with it."""
+    if manifest is None or manifest.parser_version >= PARSER_VERSION:
+        return manifest
+    for key, _ in unit_refs(from_json(Node, store.blob(manifest.tree_blob))):
+        unit = store.version_at(key, manifest.valid_from)
+        if unit is not None:
+            upgrade(store, unit)
+    upgraded = upgrade(store, manifest)
+    return upgraded if isinstance(upgraded, VersionRow) else manifest
 
 
 def keep_previous(news: list[NewVersion], stub: Node, keep: set[str]) -> list[NewVersion]:

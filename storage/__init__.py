@@ -16,6 +16,8 @@ from storage.rows import (
 )
 from storage.store import (
     NewVersion,
+    Rederived,
+    Rejudged,
     SnapshotResult,
     Store,
     StoreMissing,
@@ -34,6 +36,8 @@ __all__ = [
     "NewVersion",
     "OutboxState",
     "Outcome",
+    "Rederived",
+    "Rejudged",
     "RetryRow",
     "RunRow",
     "RunSourceRow",

@@ -81,6 +81,12 @@ def _held_fetches(conn: Connection) -> None:
     metadata.create_all(conn, tables=[held_fetches], checkfirst=True)
 
 
+@migration("0006_parser_version")
+def _parser_version(conn: Connection) -> None:
+    """The parser version that made each stored tree; trees stored before are version 1."""
+    _add_columns(conn, "versions", (("parser_version", "INTEGER NOT NULL DEFAULT 1"),))
+
+
 def pending(conn: Connection) -> list[str]:
     if not inspect(conn).has_table("schema_migrations"):
         return [name for name, _ in MIGRATIONS]

@@ -30,6 +30,7 @@ class VersionRow:
     raw_blobs: dict[str, str]
     text_hash: str
     tree_blob: str
+    parser_version: int = 1  # the parser that made the tree (crawler.parse.version)
 
 
 @dataclass(frozen=True)

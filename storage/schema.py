@@ -124,6 +124,8 @@ versions = Table(
     Column("raw_blobs", Text, nullable=False),  # JSON {"json": sha, "xml": sha}
     Column("text_hash", String(64), nullable=False),
     Column("tree_blob", String(64), ForeignKey("blobs.sha256"), nullable=False),
+    # crawler.parse.version.PARSER_VERSION of the parser that made the tree (1: before it)
+    Column("parser_version", Integer, nullable=False, default=1, server_default="1"),
     UniqueConstraint("document", "text_hash", "valid_from"),
     UniqueConstraint("document", "seq"),
 )

@@ -91,6 +91,27 @@ class NewVersion:
     # tree of an earlier version of the same document ("previous", for manifests)
     tree_base: str = "payload"
     substantive: bool = True  # whether the change from the previous version is more than noise
+    parser_version: int = 1  # the parser that made ``tree`` (stamped by crawler.versioning)
+
+
+@dataclass(frozen=True)
+class Rederived:
+    """A stored version's tree made again from its raw payloads by a newer parser."""
+
+    version: int
+    tree: bytes
+    text_hash: str
+    parser_version: int
+    base: str | None  # the blob the tree is compressed against (its payload)
+
+
+@dataclass(frozen=True)
+class Rejudged:
+    """A stored change judged again between rederived trees."""
+
+    change: int
+    substantive: bool
+    stats: dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -466,6 +487,7 @@ class Store:
                 raw_blobs=json.dumps(raw, sort_keys=True),
                 text_hash=new.text_hash,
                 tree_blob=tree,
+                parser_version=new.parser_version,
             ),
         ).inserted_primary_key[0]
         if before is not None:
@@ -634,6 +656,32 @@ class Store:
                 select(changes).where(changes.c.run.in_(run_ids)).order_by(changes.c.id)
             )
             return [dict(r, stats=json.loads(r["stats"])) for r in rows.mappings()]
+
+    def changes_of(self, key: str) -> list[dict[str, Any]]:
+        """Every change of the document ``key`` (exactly), oldest first."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(changes).where(changes.c.document == key).order_by(changes.c.id)
+            )
+            return [dict(r, stats=json.loads(r["stats"])) for r in rows.mappings()]
+
+    def restate(self, trees: Sequence[Rederived], judged: Sequence[Rejudged]) -> None:
+        """Replace versions' trees and their changes' verdicts in place, in one transaction
+        (``regwatch rebuild``): no version, change or run is added, so nothing becomes news."""
+        with self._write() as conn:
+            for r in trees:
+                sha = self._put_blob(conn, r.tree, r.base)
+                conn.execute(
+                    update(versions)
+                    .where(versions.c.id == r.version)
+                    .values(tree_blob=sha, text_hash=r.text_hash, parser_version=r.parser_version)
+                )
+            for j in judged:
+                conn.execute(
+                    update(changes)
+                    .where(changes.c.id == j.change)
+                    .values(substantive=j.substantive, stats=json.dumps(j.stats, sort_keys=True))
+                )
 
     def unredlined(self, prefix: str, kinds: Sequence[str]) -> list[VersionRow]:
         """Versions of documents under ``prefix`` of the given kinds that have no

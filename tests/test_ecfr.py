@@ -210,7 +210,7 @@ def test_diff_and_history_commands_end_to_end(config, tmp_path):
 
     text = regwatch("diff", "15 CFR 744.11")
     assert text.returncode == 0, text.stderr
-    assert "2026-10-01 -> 2026-10-09, 1 changes (1 substantive)" in text.stdout
+    assert "2026-10-01 -> 2026-10-09, 1 change (1 substantive)" in text.stdout
     assert "{+, or transferring,+}" in text.stdout and "\x1b[" not in text.stdout
     model = json.loads(regwatch("diff", "744.11", "--format", "json").stdout)
     assert (model["from"], model["to"], model["key"]) == (
@@ -224,7 +224,7 @@ def test_diff_and_history_commands_end_to_end(config, tmp_path):
     assert unified.startswith("--- cfr:15:744@2026-10-01\n+++ cfr:15:744@2026-10-09\n")
     history = regwatch("history", "Supplement No. 4 to Part 744")
     assert history.stdout.splitlines()[3:5] == [
-        "  2026-10-09  v2  5 changes (5 substantive)",
+        "  2026-10-09  v2  4 changes (4 substantive)",
         "      source: 91 FR 70101 = FR Doc. 2026-21001: Additions to the Entity List",
     ]
     unknown = regwatch("diff", "744.13")
@@ -242,7 +242,8 @@ def test_a_new_rule_is_redlined_against_the_prior_text_on_publication_day(config
     assert store.latest_version(key).valid_from == "2026-10-05"  # the rule's effective date
     text = (config.digest_dir / "2026-10-05.txt").read_text()
     assert "Against the prior rule text: 15 CFR 744 Supp. No. 4 -- revised" in text
-    assert "+ table/CHINA, PEOPLE'S REPUBLIC OF|Hanzhou Quantum Instruments Co., Ltd." in text
+    assert "+ Supp. No. 4 to Part 744, China: Hanzhou Quantum Instruments Co., Ltd.  added" in text
+    assert "instruction, 91 FR 70101: " in text  # the rule's page, as printed
     again = run_day(config, MON)
     assert again.ok and len(store.history(key)) == 1  # a rerun adds no redline version
 

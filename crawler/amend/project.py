@@ -1,25 +1,33 @@
-"""REGTEXT + the prior text of each unit it touches -> the projected new text."""
+"""REGTEXT + the prior text of each unit it touches -> the projected new text.
+
+The amendatory instructions are read into operations on qualified targets
+(``crawler.parse.amdpar.parse_instructions``) and applied one by one to the prior text
+(``crawler.amend.apply``): the rule's paragraphs replace exactly the paragraphs the
+instructions name. What cannot be applied (an instruction that could not be read, a target
+missing from the prior text or from the rule's text) is flagged with the reason, the target
+keeping its prior text; a unit where nothing could be applied is "flagged" with no result.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from crawler.amend.apply import RULE, apply, elided, redesignate
+from crawler.amend.locate import NotApplied, Path, locate, where
+from crawler.parse.amdpar import parse_instructions
+from crawler.parse.amdpar_ops import Instruction, Operation, OpKind, Target, UnitKind
 from crawler.parse.ecfr_xml import paragraph_tree
 from crawler.parse.entity_list import entity_list
 from crawler.parse.fr_xml import STARS
 from crawler.parse.text import fold
 from crawler.records import Amendment, FrXmlDocument, Node, RegText, Section, Table
 
-_PHRASE = re.compile(
-    r"removing the (?:phrase|words?|term|reference to|citation)s?\s+\"(?P<old>[^\"]+)\"\s*"
-    r"(?:,\s*)?(?:wherever it appears\s+)?(?:and adding in (?:its|their) place "
-    r"(?:the (?:phrase|words?|term|reference to|citation)s?\s+)?\"(?P<new>[^\"]*)\")?",
-    re.I,
-)
-_ELIDED = re.compile(r"\*\s*\*\s*\*\s*$")
 _SUPP = re.compile(r"^(\d+):supp-(\d+)$")
+_EVERYWHERE = re.compile(r"wherever it appears|each place|every place|all places|throughout", re.I)
+_SHOWN = "kept as it was: the paragraph as the rule gives it is shown beside the prior text"
 
 
 @dataclass(frozen=True)
@@ -27,11 +35,11 @@ class Projection:
     """One unit as a new rule would leave it."""
 
     key: str  # the unit: cfr:15:744.11
-    op: str  # revised, added, reserved, removed, flagged
+    op: str  # revised, added, reserved, removed, flagged (nothing could be applied)
     old: Node | None  # the prior text (None: the unit is new)
     new: Node | None  # the projected text (None: removed, or flagged without a result)
     instructions: tuple[str, ...]  # the amendatory instructions naming the unit
-    flags: tuple[str, ...]  # what could not be applied mechanically
+    flags: tuple[str, ...]  # what could not be applied mechanically, each with its reason
     given: tuple[str, ...]  # the new text as the rule gives it
 
 
@@ -45,155 +53,247 @@ def project(
     for regtext in doc.regtexts:
         if regtext.title is None:
             continue
-        for section in regtext.sections:
-            out.append(_section(regtext, section, prior))
+        out.extend(_regtext(regtext, prior))
         supplements = {t for a in regtext.amendments for t in a.targets if _SUPP.match(t)}
         for target in sorted(supplements):
             out.append(_supplement(regtext, target, prior, citation))
     return out
 
 
-def _instructions(regtext: RegText, number: str) -> list[Amendment]:
-    return [
-        a
-        for a in regtext.amendments
-        if any(t == number or t.startswith(f"{number}(") for t in a.targets)
-    ]
+@dataclass
+class _Unit:
+    """The instructions that name one unit, and its text as the rule gives it."""
+
+    key: str
+    number: str | None  # the section number; None for a part, appendix, subpart ...
+    section: Section | None = None
+    instructions: list[Instruction] = field(default_factory=list)
 
 
-def _section(regtext: RegText, section: Section, prior: Callable[[str], Node | None]) -> Projection:
-    key = f"cfr:{regtext.title}:{section.number}"
-    old = prior(key)
-    amendments = _instructions(regtext, section.number)
-    said = tuple(a.text for a in amendments)
-    given = tuple(section.paragraphs)
-    subject = fold(section.subject).lower()
-    title = f"§ {section.number} {section.subject}".strip()
-    if "[removed]" in subject or (
-        not given
-        and any("remove" in a.verbs and "reserve" not in a.verbs for a in amendments)
-        and not _phrase_edits(amendments)
+def _regtext(regtext: RegText, prior: Callable[[str], Node | None]) -> list[Projection]:
+    title = str(regtext.title)
+    texts = [a.text for a in regtext.amendments]
+    units: dict[str, _Unit] = {}
+    for section in regtext.sections:
+        key = f"cfr:{title}:{section.number}"
+        units[key] = _Unit(key, section.number, section)
+    last: list[str] = []
+    for instruction, amendment in zip(
+        parse_instructions(texts, title, regtext.part), regtext.amendments, strict=True
     ):
-        return Projection(key, "removed", old, None, said, (), given)
-    if "[reserved]" in subject and not given:
-        return Projection(
-            key, "reserved", old, Node(section.number, "section", title), said, (), given
-        )
-    if not given:
-        return _phrase_projection(key, old, amendments, said)
-    elided = any(p == STARS or _ELIDED.search(p) for p in given)
-    tree = paragraph_tree([p for p in given if p != STARS])
-    if not elided:
-        new = Node(section.number, "section", title, "", tree)
-        return Projection(key, "revised" if old else "added", old, new, said, (), given)
-    if old is None:
-        return Projection(
-            key,
-            "flagged",
-            None,
-            None,
-            said,
-            ("the rule gives part of a section whose prior text is not stored",),
-            given,
-        )
-    flags: list[str] = []
-    new = Node(
-        old.label, old.kind, old.title, old.text, _splice(old.children, tree, flags), old.fields
-    )
-    return Projection(key, "flagged" if flags else "revised", old, new, said, tuple(flags), given)
+        keys = _keys(instruction, amendment, regtext, last)
+        for key in keys:
+            number = key.split(":")[2] if key.count(":") == 2 and "." in key else None
+            units.setdefault(key, _Unit(key, number)).instructions.append(instruction)
+        last = keys or last
+    return [_unit(u, regtext, prior) for u in units.values()]
 
 
-def _splice(prior: tuple[Node, ...], given: tuple[Node, ...], flags: list[str]) -> tuple[Node, ...]:
-    """Given paragraphs put in place of the prior ones with the same label; a given
-    paragraph that ends in '* * *' keeps its prior text and has its children spliced."""
-    children = list(prior)
-    for node in given:
-        index = next((i for i, c in enumerate(children) if c.label == node.label), None)
-        before = children[index] if index is not None else None
-        if _ELIDED.search(node.text):
-            if before is None:
-                flags.append(f"paragraph ({node.label}) is elided but not in the prior text")
-                continue
-            spliced = Node(
-                before.label,
-                before.kind,
-                before.title,
-                before.text,
-                _splice(before.children, node.children, flags),
-                before.fields,
+def _keys(
+    instruction: Instruction, amendment: Amendment, regtext: RegText, last: list[str]
+) -> list[str]:
+    """The units an instruction names (its operations' targets; for a flagged instruction,
+    the sections its text names, else the unit named before it, else the REGTEXT's sections).
+    Supplements are the Entity List path's (``_supplement``)."""
+    title = regtext.title
+    if any(_SUPP.match(t) for t in amendment.targets):
+        return []
+    if instruction.operations:
+        keys = [k for op in instruction.operations for k in _op_keys(op, regtext)]
+        return [k for k in dict.fromkeys(keys) if k is not None]
+    if instruction.flag is None:
+        return []
+    named = [f"cfr:{title}:{t.split('(')[0]}" for t in amendment.targets if "." in t]
+    sections = [f"cfr:{title}:{s.number}" for s in regtext.sections]
+    return list(dict.fromkeys(named)) or last or sections or [f"cfr:{title}:{regtext.part}"]
+
+
+def _op_keys(op: Operation, regtext: RegText) -> list[str | None]:
+    """An operation's unit; "Add subpart E" / "Revise part 566": each section the rule gives."""
+    if _whole_group(op) and regtext.sections:
+        return [f"cfr:{regtext.title}:{s.number}" for s in regtext.sections]
+    return [_key(regtext.title, op.target)]
+
+
+def _whole_group(op: Operation) -> bool:
+    target = op.target
+    grouping = target.unit in (UnitKind.SUBPART, UnitKind.PART)
+    return grouping and op.kind in (OpKind.ADD, OpKind.REVISE) and not target.portion
+
+
+def _section_ops(instruction: Instruction, key: str, title: int | None) -> list[Operation]:
+    """The instruction's operations on the unit ``key`` (a subpart's added or revised whole
+    becomes the addition or revision of each section the rule gives in it)."""
+    ops = []
+    for op in instruction.operations:
+        if _key(title, op.target) == key:
+            ops.append(op)
+        elif _whole_group(op):
+            number = key.split(":")[2]
+            section = Target(title and str(title), op.target.part, UnitKind.SECTION, number)
+            ops.append(Operation(op.kind, section))
+    return ops
+
+
+def _key(title: int | None, target: Target) -> str | None:
+    if target.unit is UnitKind.SECTION:
+        return f"cfr:{title}:{target.unit_id}"
+    if target.unit is UnitKind.SUPPLEMENT:
+        return None
+    if target.unit is UnitKind.APPENDIX:
+        return f"cfr:{title}:{target.part}:app-{target.unit_id}"
+    return f"cfr:{title}:{target.part}"
+
+
+def _unit(unit: _Unit, regtext: RegText, prior: Callable[[str], Node | None]) -> Projection:
+    said = tuple(i.text for i in unit.instructions)
+    if unit.number is None:
+        return _as_given(unit, regtext, prior, said)
+    section = unit.section
+    given = tuple(section.paragraphs) if section is not None else ()
+    old = prior(unit.key)
+    if not unit.instructions:
+        reason = f"§ {unit.number}: the rule gives its text under no amendatory instruction"
+        return Projection(unit.key, "flagged", old, None, said, (f"{reason}; not applied",), given)
+    run = _Run(old, _given(unit.number, section))
+    for instruction in unit.instructions:
+        run.take(instruction, unit.key, regtext.title)
+    run.check_unnamed(unit.number)
+    return Projection(unit.key, run.op(old), old, run.result(), said, tuple(run.flags), given)
+
+
+def _given(number: str, section: Section | None) -> Node:
+    """The section as the rule gives it; its text is '* * *' when the rule elides part of it."""
+    if section is None:
+        return Node(number, "section", f"§ {number}")
+    texts = list(section.paragraphs)
+    tags = section.tags or tuple("STARS" if t == STARS else "P" for t in texts)
+    children = paragraph_tree(texts, tuple(tags), section.subject)
+    stars = "* * *" if any(t == "STARS" for t in tags) else ""
+    title = f"§ {number} {section.subject}".strip()
+    return Node(number, "section", title, stars, children)
+
+
+@dataclass
+class _Run:
+    """The operations of a unit's instructions applied in order."""
+
+    old: Node | None
+    given: Node
+    tree: Node | None = None
+    applied: list[Operation] = field(default_factory=list)
+    named: list[Path] = field(default_factory=list)  # paths in the rule's text the ops name
+    flags: list[str] = field(default_factory=list)
+    added: set[Path] = field(default_factory=set)
+    missing: list[str] = field(default_factory=list)  # targets not applied: no prior text
+
+    def __post_init__(self) -> None:
+        self.tree = self.old
+
+    def take(self, instruction: Instruction, key: str, title: int | None) -> None:
+        if instruction.flag is not None:
+            number = f"{instruction.number}. " if instruction.number else ""
+            self.flags.append(
+                f"instruction {number}not read completely ({instruction.flag}); {_SHOWN}"
             )
-        else:
-            kept = node.children or (before.children if before is not None else ())
-            spliced = Node(node.label, node.kind, node.title, node.text, kept, node.fields)
-        if index is None:
-            children.insert(_position(children, node.label), spliced)
-        else:
-            children[index] = spliced
-    return tuple(children)
+            return
+        everywhere = bool(_EVERYWHERE.search(instruction.text))
+        ops = _section_ops(instruction, key, title)
+        moves = [op for op in ops if op.kind is OpKind.REDESIGNATE and op.target.paragraph]
+        if moves:
+            self._moves(moves)
+        for op in ops:
+            if op not in moves:
+                self._apply(op, everywhere)
+
+    def _apply(self, op: Operation, everywhere: bool) -> None:
+        self._name(op.target)
+        target = op.target
+        if self.tree is None and (target.paragraph or target.heading or target.portion):
+            self.missing.append(where(target))
+            return
+        try:
+            self.tree = apply(self.tree, self.given, op, self.added, everywhere)
+        except NotApplied as reason:
+            self.flags.append(f"{where(op.target)}: {reason}; not applied")
+            return
+        self.applied.append(op)
+
+    def _moves(self, moves: list[Operation]) -> None:
+        for op in moves:
+            self._name(op.target)
+            self._name(op.destination)  # type: ignore[arg-type]
+        try:
+            if self.tree is None:
+                raise NotApplied("no prior text is stored")
+            pairs = [(op.target, op.destination) for op in moves]
+            self.tree = redesignate(self.tree, pairs)  # type: ignore[arg-type]
+        except NotApplied as reason:
+            cited = ", ".join(where(op.target) for op in moves)
+            self.flags.append(f"{cited}: {reason}; not applied")
+            return
+        self.applied.extend(moves)
+
+    def _name(self, target: Target) -> None:
+        with contextlib.suppress(NotApplied):
+            self.named.append(locate(self.given, target, RULE))
+
+    def check_unnamed(self, number: str) -> None:
+        """A paragraph the rule gives that no operation names is flagged, never applied."""
+        if self.missing:
+            cited = ", ".join(dict.fromkeys(self.missing))
+            self.flags.append(f"no prior text of § {number} is stored; not applied: {cited}")
+        if not self.applied and self.flags:
+            return
+        for path, node in _walk(self.given, ()):
+            if node.kind == "heading" or elided(node.text) or not node.text:
+                continue
+            if any(path[: len(n)] == n or n[: len(path)] == path for n in self.named):
+                continue
+            before = self.old.find(path) if self.old is not None else None
+            if before is not None and _same(before.text, node.text):
+                continue
+            cite = " ".join(path)
+            self.flags.append(
+                f"§ {number} {cite}: the rule gives it but no instruction names it; not applied"
+            )
+
+    def result(self) -> Node | None:
+        return self.tree if self.applied else None
+
+    def op(self, old: Node | None) -> str:
+        if not self.applied:
+            return "flagged"
+        if self.tree is None:
+            return "removed"
+        if old is None:
+            return "added"
+        whole = [o for o in self.applied if not o.target.paragraph and not o.target.portion]
+        if any(o.kind is OpKind.RESERVE for o in whole):
+            return "reserved"
+        return "revised"
 
 
-def _position(children: list[Node], label: str) -> int:
-    """Where a new paragraph goes: after the last sibling whose label sorts before it."""
-
-    def rank(text: str) -> tuple[int, str]:
-        return (len(text), text) if not text.isdigit() else (int(text), "")
-
-    for i in range(len(children) - 1, -1, -1):
-        if rank(children[i].label) < rank(label) and not children[i].label.startswith(
-            ("p", "citation")
-        ):
-            return i + 1
-    return len(children)
-
-
-def _phrase_edits(amendments: list[Amendment]) -> list[tuple[str, str, str | None]]:
-    edits = []
-    for amendment in amendments:
-        targets = [t for t in amendment.targets if "(" in t] or list(amendment.targets)
-        for match in _PHRASE.finditer(amendment.text):
-            for target in targets:
-                edits.append((target, match.group("old"), match.group("new")))
-    return edits
-
-
-def _phrase_projection(
-    key: str, old: Node | None, amendments: list[Amendment], said: tuple[str, ...]
+def _as_given(
+    unit: _Unit, regtext: RegText, prior: Callable[[str], Node | None], said: tuple[str, ...]
 ) -> Projection:
-    edits = _phrase_edits(amendments)
-    if old is None or not edits:
-        reason = (
-            "no prior text stored"
-            if old is None
-            else "the instruction is not a phrase replacement regwatch can apply"
-        )
-        return Projection(key, "flagged", old, None, said, (reason,), ())
-    flags: list[str] = []
-    new = old
-    for target, before, after in edits:
-        path = tuple(re.findall(r"\(([^)]+)\)", target))
-        new = _replace_in(new, path, before, after or "", flags, target)
-    return Projection(key, "flagged" if flags else "revised", old, new, said, tuple(flags), ())
+    """A part, appendix or subpart: its instructions are shown with the rule's text."""
+    old = prior(unit.key) if ":app-" in unit.key else None
+    flags = [f"instruction not read completely ({i.flag})" for i in unit.instructions if i.flag]
+    cited = dict.fromkeys(op.describe() for i in unit.instructions for op in i.operations)
+    flags += [f"{c}: not applied mechanically to a part, subpart or appendix" for c in cited]
+    return Projection(unit.key, "flagged", old, None, said, tuple(flags), tuple(regtext.text))
 
 
-def _replace_in(
-    node: Node, path: tuple[str, ...], before: str, after: str, flags: list[str], target: str
-) -> Node:
-    if path:
-        children = list(node.children)
-        index = next((i for i, c in enumerate(children) if c.label == path[0]), None)
-        if index is None:
-            flags.append(f"{target}: no paragraph ({path[0]}) in the prior text")
-            return node
-        children[index] = _replace_in(children[index], path[1:], before, after, flags, target)
-        return Node(node.label, node.kind, node.title, node.text, tuple(children), node.fields)
-    count = fold(node.text).count(fold(before))
-    if count != 1:
-        where = "not found" if count == 0 else f"found {count} times"
-        flags.append(f'{target}: the phrase "{before}" is {where}; not applied')
-        return node
-    start = fold(node.text).index(fold(before))
-    text = node.text[:start] + after + node.text[start + len(before) :]
-    return Node(node.label, node.kind, node.title, text, node.children, node.fields)
+def _walk(node: Node, path: Path):
+    for child in node.children:
+        here = (*path, child.label)
+        yield here, child
+        yield from _walk(child, here)
+
+
+def _same(a: str, b: str) -> bool:
+    return re.sub(r"\s+", "", fold(a)) == re.sub(r"\s+", "", fold(b))
 
 
 def _supplement(

@@ -11,6 +11,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from crawler.amend.project import Projection, project
 from crawler.records import FrDocument, Node, from_json, to_json
+from crawler.rederive import upgrade
 from crawler.snapshot import text_hash
 from crawler.versioning import snapshot
 from storage import NewVersion, Store, VersionRow
@@ -59,6 +60,8 @@ def _project(store: Store, version: VersionRow, run: int, fetched_at: str) -> in
         found = store.version_at(key, day)
         if found is None:
             return None
+        upgraded = upgrade(store, found)  # the prior text as the current parser reads it
+        found = upgraded if isinstance(upgraded, VersionRow) else found
         priors[key] = found.id
         return from_json(Node, store.blob(found.tree_blob))
 

@@ -21,9 +21,9 @@ from pathlib import Path
 from feedgen.feed import FeedGenerator
 
 from crawler.citations import display
+from crawler.cite import cited_diff, fr_sources, official_links
 from crawler.config import Config
 from crawler.deliver.files import write_atomic
-from crawler.diff import diff_documents
 from crawler.digest.render import render, safe_url
 from crawler.digest.select import Facets, change_facets, document_facets, matches
 from crawler.parse.text import clean, squash
@@ -88,7 +88,7 @@ def _change(store: Store, change: dict, topics) -> FeedItem | None:
     old_v, new_v = store.version(change["from_version"]), store.version(change["to_version"])
     old = from_json(Node, store.blob(old_v.tree_blob))
     new = from_json(Node, store.blob(new_v.tree_blob))
-    diff = diff_documents(old, new)
+    diff = cited_diff(row.key, old, new)
     citation = display(row.key)
     facets = change_facets(row.key, row.title, diff, topics)
     found = facets.topics
@@ -98,7 +98,7 @@ def _change(store: Store, change: dict, topics) -> FeedItem | None:
         title=f"{citation} changed, in effect {new_v.valid_from}{quiet}",
         link=row.url,
         updated=datetime.fromisoformat(new_v.fetched_at),
-        summary=f"{citation} ({row.title}): {len(diff.changes)} changes from the text of "
+        summary=f"{citation} ({row.title}): {diff.counted()} from the text of "
         f"{old_v.valid_from}.",
         content=render(
             "feeds/change.html.j2",
@@ -107,6 +107,7 @@ def _change(store: Store, change: dict, topics) -> FeedItem | None:
             title=row.title,
             old_day=old_v.valid_from,
             new_day=new_v.valid_from,
+            official=official_links(row.key, fr_sources(old, new)),
         ),
         categories=("eCFR", *found),
         facets=facets,

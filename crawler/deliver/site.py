@@ -9,9 +9,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from crawler.citations import display
+from crawler.cite import cited_diff, fr_sources, official_links
 from crawler.config import Config
 from crawler.deliver.files import write_atomic
-from crawler.diff import diff_documents
 from crawler.digest.render import render
 from crawler.records import FrDocument, Node, from_json
 from storage import Store
@@ -56,10 +56,9 @@ def write_site(store: Store, config: Config) -> list[Path]:
         if row is None or row.kind in ("part", "as-amended"):
             continue
         old_v, new_v = store.version(change["from_version"]), store.version(change["to_version"])
-        diff = diff_documents(
-            from_json(Node, store.blob(old_v.tree_blob)),
-            from_json(Node, store.blob(new_v.tree_blob)),
-        )
+        old = from_json(Node, store.blob(old_v.tree_blob))
+        new = from_json(Node, store.blob(new_v.tree_blob))
+        diff = cited_diff(row.key, old, new)
         name = page_name(f"{row.key}@{new_v.valid_from}")
         citation = display(row.key)
         written.append(
@@ -71,6 +70,7 @@ def write_site(store: Store, config: Config) -> list[Path]:
                     title=f"{citation} ({row.title})",
                     old_label=old_v.valid_from,
                     new_label=new_v.valid_from,
+                    official=official_links(row.key, fr_sources(old, new)),
                 ),
             )
         )

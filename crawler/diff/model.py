@@ -52,6 +52,9 @@ class NodeChange:
     old_path: tuple[str, ...] | None = None  # moved / redesignated from here
     node: Node | None = None  # the new node (added, moved), or the old one (removed)
     order: tuple[str, ...] | None = None  # the new order of child labels, when it changed
+    # as people cite it ("§ 744.11(b)(2)"), filled in by crawler.cite once the unit is known
+    citation: str = ""
+    old_citation: str = ""  # the citation of ``old_path``
 
     @property
     def key(self) -> str:
@@ -65,6 +68,18 @@ class DocumentDiff:
     @property
     def substantive(self) -> tuple[NodeChange, ...]:
         return tuple(c for c in self.changes if c.substantive)
+
+    @property
+    def listed(self) -> tuple[NodeChange, ...]:
+        """The changes a reader is shown: all but a parent's note that its children changed
+        ("Supp. No. 4 to Part 744, table changed"), which the children's own lines say."""
+        return tuple(c for c in self.changes if c.op != Op.CHANGED or c.fields)
+
+    def counted(self) -> str:
+        """ "3 changes (2 substantive)", of the changes a reader is shown."""
+        shown = self.listed
+        real = sum(1 for c in shown if c.substantive)
+        return f"{len(shown)} change{'' if len(shown) == 1 else 's'} ({real} substantive)"
 
     def stats(self) -> dict[str, int]:
         counts: dict[str, int] = {}

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 
+from crawler.cite import OfficialLink, cite
 from crawler.diff.model import DocumentDiff, FieldChange, NodeChange, Op
 from crawler.records import Node
 
@@ -22,8 +23,17 @@ SIGN = {
 }
 
 
-def path_text(path: tuple[str, ...] | None) -> str:
-    return "/".join(path) if path else "(document)"
+def where(change: NodeChange) -> str:
+    """Where ``change`` is, as people cite it ("§ 744.11(b)(2)"); read from its labels
+    alone when the diff was not cited against its unit (crawler.cite.cite_diff)."""
+    return change.citation or cite(None, change.path) or "the whole document"
+
+
+def where_from(change: NodeChange) -> str:
+    """Where a moved or redesignated node was, as people cite it."""
+    if change.old_path is None:
+        return ""
+    return change.old_citation or cite(None, change.old_path) or "the whole document"
 
 
 def inline(field: FieldChange, colour: bool = False) -> str:
@@ -40,27 +50,29 @@ def inline(field: FieldChange, colour: bool = False) -> str:
 
 
 def node_text(node: Node, depth: int = 0) -> Iterator[str]:
-    """A subtree as indented lines: heading, text, cells, then children."""
+    """A subtree as indented lines: heading and text, or a row's fields one per line
+    ("Country: CHINA"), then children."""
     pad = "  " * depth
-    head = " ".join(x for x in (node.title, node.text) if x)
     if node.fields:
-        head = " | ".join(v for _, v in node.fields)
-    yield f"{pad}{head or node.label}"
+        yield from (f"{pad}{name}: {value}" for name, value in node.fields if value)
+    else:
+        head = " ".join(x for x in (node.title, node.text) if x)
+        yield f"{pad}{head or cite(None, (node.label,))}"
     for child in node.children:
         yield from node_text(child, depth + 1)
 
 
 def heading(change: NodeChange) -> str:
-    where = path_text(change.path)
+    place = where(change)
     if change.old_path:
-        where = f"{path_text(change.old_path)} -> {where}"
+        place = f"{where_from(change)} -> {place}"
     quiet = "" if change.substantive else " (typography/whitespace only)"
-    return f"{SIGN[change.op]} {where}  {change.op} {change.kind}{quiet}"
+    return f"{SIGN[change.op]} {place}  {change.op}{quiet}"
 
 
 def text_view(diff: DocumentDiff, colour: bool = False) -> str:
     lines: list[str] = []
-    for change in diff.changes:
+    for change in diff.listed:
         head = heading(change)
         lines.append(f"{DIM}{head}{RESET}" if colour and not change.substantive else head)
         for field in change.fields:
@@ -72,7 +84,7 @@ def text_view(diff: DocumentDiff, colour: bool = False) -> str:
                 f"    {colour_on}{line}{RESET if colour else ''}" for line in node_text(change.node)
             ]
         if change.op == Op.REORDERED and change.order:
-            lines.append(f"    new order: {', '.join(change.order)}")
+            lines.append(f"    new order: {'; '.join(cite(None, (x,)) for x in change.order)}")
     if not diff.changes:
         lines.append("no changes")
     return "\n".join(lines) + "\n"
@@ -80,7 +92,7 @@ def text_view(diff: DocumentDiff, colour: bool = False) -> str:
 
 def unified_view(diff: DocumentDiff, old_name: str = "old", new_name: str = "new") -> str:
     lines = [f"--- {old_name}", f"+++ {new_name}"]
-    for change in diff.changes:
+    for change in diff.listed:
         lines.append(f"@@ {heading(change)} @@")
         for field in change.fields:
             lines += [f"-{x}" for x in field.old.splitlines() or [""]]
@@ -95,10 +107,22 @@ def json_view(diff: DocumentDiff) -> str:
     return json.dumps(diff.to_json(), indent=2, ensure_ascii=False, sort_keys=True) + "\n"
 
 
-def html_view(diff: DocumentDiff, title: str, old_label: str, new_label: str) -> str:
-    """A standalone redline page."""
+def html_view(
+    diff: DocumentDiff,
+    title: str,
+    old_label: str,
+    new_label: str,
+    official: tuple[OfficialLink, ...] = (),
+) -> str:
+    """A standalone redline page; ``official`` links (given for eCFR text) label it as the
+    unofficial compilation it is."""
     from crawler.digest.render import render
 
     return render(
-        "diff/redline.html.j2", diff=diff, title=title, old_label=old_label, new_label=new_label
+        "diff/redline.html.j2",
+        diff=diff,
+        title=title,
+        old_label=old_label,
+        new_label=new_label,
+        official=official,
     )

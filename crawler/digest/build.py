@@ -7,7 +7,7 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from crawler.citations import display
-from crawler.diff import diff_documents
+from crawler.cite import cited_diff, official_links, pin_cite
 from crawler.diff.views import text_view
 from crawler.digest.context import (
     CfrChangeEntry,
@@ -17,6 +17,7 @@ from crawler.digest.context import (
     Digest,
     DocumentEntry,
     InspectionEntry,
+    Instruction,
     RedlineEntry,
     Section,
     SourceLine,
@@ -226,7 +227,7 @@ def _entry(row: DocumentRow, doc: FrDocument, records: DayRecords) -> DocumentEn
         summary=doc.abstract,
         late=doc.publication_date < records.day,
         corrects=corrects,
-        redlines=tuple(_redline(r) for r in records.redlines.get(doc.number, ())),
+        redlines=tuple(_redline(r, doc) for r in records.redlines.get(doc.number, ())),
         facets=document_facets(doc, records.topics),
     )
 
@@ -251,7 +252,7 @@ def _cfr_entry(record: CfrRecord, topics: tuple[Topic, ...]) -> CfrChangeEntry:
     label = record.row.meta.get("label") or record.row.key
     empty = Node(label, "removed")
     old, new = record.old or empty, record.new or empty
-    diff = diff_documents(old, new)
+    diff = cited_diff(record.row.key, old, new)
     op = "added" if record.old is None else "removed" if record.new is None else "changed"
     return CfrChangeEntry(
         key=record.row.key,
@@ -267,6 +268,9 @@ def _cfr_entry(record: CfrRecord, topics: tuple[Topic, ...]) -> CfrChangeEntry:
         caused_by=record.caused_by,
         facets=change_facets(record.row.key, record.row.title, diff, topics),
         summary=entity_summary(diff) if record.row.key == ENTITY_LIST else "",
+        official=official_links(
+            record.row.key, tuple((d.citation, d.url) for d in record.caused_by)
+        ),
     )
 
 
@@ -278,7 +282,7 @@ def _web_entry(record: WebRecord, topics: tuple[Topic, ...]) -> WebEntry:
         summary = _clip(" ".join(t for t in said if len(t) > 40) or " ".join(said))
         text = " ".join(c.text for c in new.children)
     else:
-        diff, op, summary = diff_documents(record.old, new), "changed", ""
+        diff, op, summary = cited_diff(row.key, record.old, new), "changed", ""
         substantive = bool(diff.substantive)
         text = " ".join(
             [f.new for c in diff.changes for f in c.fields]
@@ -309,22 +313,35 @@ def _clip(text: str, limit: int = 400) -> str:
 NOUNS = {"ecfr": "changed", "email": "sent", "bis": "new or changed"}
 
 
-def _redline(record: RedlineRecord) -> RedlineEntry:
+def _redline(record: RedlineRecord, doc: FrDocument) -> RedlineEntry:
     diff = None
     if record.new is not None or record.old is not None:
         label = record.unit.rsplit(":", 1)[-1]
-        diff = diff_documents(
-            record.old or Node(label, "removed"), record.new or Node(label, "removed")
+        diff = cited_diff(
+            record.unit, record.old or Node(label, "removed"), record.new or Node(label, "removed")
         )
+    pages = instruction_pages(doc)
     return RedlineEntry(
         citation=display(record.unit),
         op=record.op,
         flags=record.flags,
-        instructions=record.instructions,
+        instructions=tuple(
+            Instruction(t, pages.get(" ".join(t.split()), "")) for t in record.instructions
+        ),
         given=record.given,
         diff=diff,
         text=text_view(diff) if diff is not None else "",
     )
+
+
+def instruction_pages(doc: FrDocument) -> dict[str, str]:
+    """Each amendatory instruction of ``doc`` (by its text) -> its pin cite ("79 FR 17028")."""
+    regtexts = doc.xml.regtexts if doc.xml else ()
+    return {
+        " ".join(a.text.split()): pin_cite(doc.citation, a.page)
+        for regtext in regtexts
+        for a in regtext.amendments
+    }
 
 
 def _source_line(name: str, title: str, records: DayRecords, new: int, tz: ZoneInfo) -> SourceLine:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from crawler.cite import OfficialLink
 from crawler.diff import DocumentDiff
 from crawler.digest.select import Facets
 
@@ -36,10 +37,18 @@ class RedlineEntry:
     citation: str  # "15 CFR 744.11"
     op: str  # revised, added, reserved, removed, flagged
     flags: tuple[str, ...]  # what regwatch could not apply mechanically
-    instructions: tuple[str, ...]
+    instructions: tuple[Instruction, ...]
     given: tuple[str, ...]  # the rule's own text, shown when flagged
     diff: DocumentDiff | None
     text: str  # the redline as plain text
+
+
+@dataclass(frozen=True)
+class Instruction:
+    """An amendatory instruction as the rule prints it, with its pin cite."""
+
+    text: str
+    cite: str  # "79 FR 17028": the FR page it is printed on ("" while the rule has no citation)
 
 
 @dataclass(frozen=True)
@@ -93,6 +102,7 @@ class CfrChangeEntry:
     caused_by: tuple[CitedDocument, ...]
     facets: Facets = field(default_factory=Facets)
     summary: str = ""  # "Entity List: 7 added (Iran 7), 1 removed (China 1)" and the like
+    official: tuple[OfficialLink, ...] = ()  # the eCFR is unofficial: the FR text behind it
 
 
 @dataclass(frozen=True)

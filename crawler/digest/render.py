@@ -22,7 +22,8 @@ TEMPLATES = resources.files("crawler") / "templates"
 
 @cache
 def _environment(escape: bool) -> Environment:
-    from crawler.diff.views import node_text, path_text
+    from crawler.cite import UNOFFICIAL
+    from crawler.diff.views import node_text, where, where_from
 
     env = Environment(
         loader=FunctionLoader(template_source),
@@ -32,7 +33,12 @@ def _environment(escape: bool) -> Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
-    env.globals.update(path_text=path_text, node_lines=lambda node: list(node_text(node)))
+    env.globals.update(
+        where=where,
+        where_from=where_from,
+        node_lines=lambda node: list(node_text(node)),
+        unofficial=UNOFFICIAL,
+    )
     env.filters["url"] = safe_url
     return env
 

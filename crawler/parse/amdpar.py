@@ -7,7 +7,8 @@ AMDPAR is not machine-readable (SOURCES.md 2). Two readings:
   appendix / supplement / subpart, heading, paragraph path, portion - or, when an instruction
   can't be read completely, flagged with the reason and kept as text;
 - ``parse_amendment``: one instruction alone, as the verbs and the targets it names
-  (``744.11``, ``744.11(a)(1)``, ``744:supp-4``, ``744``); the projection still reads this.
+  (``744.11``, ``744.11(a)(1)``, ``744:supp-4``, ``744``): what a document says it touches
+  (its listing) and which Entity List supplement a rule amends.
 """
 
 from __future__ import annotations

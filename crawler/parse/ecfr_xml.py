@@ -7,14 +7,14 @@ become a paragraph tree; headings, citations (CITA), notes, authority and source
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 
 from lxml import etree
 
 from crawler.errors import ParseError
 from crawler.parse.entity_list import entity_list
 from crawler.parse.fr_xml import child_text, text_of
-from crawler.parse.text import fold, from_roman, roman, squash
+from crawler.parse.paragraphs import CLOSE, OPEN, Block, Paragraphs, plain
+from crawler.parse.text import fold, squash
 from crawler.parse.xml import parse_xml
 from crawler.records import Node
 
@@ -22,34 +22,16 @@ DIVS = {f"DIV{i}" for i in range(1, 10)}
 ENTITY_LIST = re.compile(r"Supplement No\. 4 to Part 744$", re.I)
 CCL = re.compile(r"Supplement No\. 1 to Part 774$", re.I)
 ECCN = re.compile(r"^([0-9][A-E][0-9]{3})\b")
-_MARKER = re.compile(r"^\(([a-z]{1,2}|\d{1,3}|[ivxlc]{1,6}|[A-Z]{1,2})\)")
-_ROMAN = re.compile(r"^[ivxlc]+$")
+_DEFINES = re.compile(r"\bdefinitions?\b|meaning of terms", re.I)
 _DIV_TYPE = re.compile(r"[A-Za-z]{1,20}", re.ASCII)  # PART, SUBPART, SECTION, APPENDIX ...
 _KEEP = {
     "CITA": "citation",
     "AUTH": "authority",
     "SOURCE": "source",
     "EFFDNOT": "effdnot",
-    "NOTE": "note",
     "EDNOTE": "ednote",
     "SECAUTH": "authority",
     "APPRO": "approval",
-}
-_PARAGRAPHS = {
-    "P",
-    "FP",
-    "FP-1",
-    "FP-2",
-    "FP1",
-    "FP2",
-    "PSPACE",
-    "EXTRACT",
-    "EXAMPLE",
-    "HD1",
-    "HD2",
-    "HD3",
-    "GPH",
-    "FTNT",
 }
 
 
@@ -78,22 +60,20 @@ def _div(el: etree._Element, what: str) -> Node:
         label = number
     if CCL.match(label):
         return Node(label, kind, title, "", _ccl(el))
-    builder = _Paragraphs()
+    builder = Paragraphs()
     for child in el:
         if child.tag in DIVS:
             builder.add_node(_div(child, what))
         elif child.tag == "HEAD":
             continue
-        elif child.tag in _KEEP:
-            builder.add_node(Node(_KEEP[child.tag], _KEEP[child.tag], "", text_of(child)))
         elif child.tag == "DIV" or child.tag == "TABLE" or child.find(".//TABLE") is not None:
-            table = _table(child)
             if ENTITY_LIST.match(label):
-                table = entity_list(table)
-            builder.add_node(table)
-        elif child.tag in _PARAGRAPHS or text_of(child):
-            builder.add_paragraph(child)
-    return Node(label, kind, title, "", builder.finish())
+                builder.add_node(entity_list(_table(child)))
+            else:
+                builder.add(Block("node", node=_table(child)))
+        else:
+            _add(builder, child)
+    return Node(label, kind, title, "", builder.finish(definitions=defines(title)))
 
 
 def _kind(el: etree._Element, what: str) -> str:
@@ -112,14 +92,14 @@ def _ccl(el: etree._Element) -> tuple[Node, ...]:
     Integrated circuits ...", and everything up to the next) is one node labelled by its
     ECCN; category and group headings stay between them."""
     top: list[Node] = []
-    eccn: tuple[str, str, _Paragraphs] | None = None
+    eccn: tuple[str, str, Paragraphs] | None = None
 
     def close() -> None:
         if eccn is not None:
             number, heading, body = eccn
             top.append(Node(number, "eccn", heading, "", body.finish()))
 
-    intro = _Paragraphs()
+    intro = Paragraphs()
     for child in el:
         if child.tag == "HEAD":
             continue
@@ -127,7 +107,7 @@ def _ccl(el: etree._Element) -> tuple[Node, ...]:
         match = ECCN.match(text)
         if (match and child.find("B") is not None) or (match and child.find("E") is not None):
             close()
-            eccn = (match.group(1), text, _Paragraphs())
+            eccn = (match.group(1), text, Paragraphs())
         elif (child.tag in ("HD1", "HD2") and eccn is None) or child.tag == "HD1":
             close()
             eccn = None
@@ -140,13 +120,15 @@ def _ccl(el: etree._Element) -> tuple[Node, ...]:
     return intro.finish() + tuple(top)
 
 
-def _add(builder: _Paragraphs, child: etree._Element) -> None:
+def _add(builder: Paragraphs, child: etree._Element) -> None:
     if child.tag in _KEEP:
         builder.add_node(Node(_KEEP[child.tag], _KEEP[child.tag], "", text_of(child)))
     elif child.tag == "DIV" or child.tag == "TABLE" or child.find(".//TABLE") is not None:
-        builder.add_node(_table(child))
-    elif text_of(child):
-        builder.add_paragraph(child)
+        builder.add(Block("node", node=_table(child)))
+    else:
+        block = _block(child)
+        if block is not None:
+            builder.add(block)
 
 
 def _table(el: etree._Element) -> Node:
@@ -174,122 +156,104 @@ def cell_text(el: etree._Element) -> str:
     return "\n".join(squash(line) for line in "".join(parts).split("\n")).strip("\n")
 
 
-@dataclass
-class _Open:
-    level: int
-    marker: str
-    text: str
-    children: list[Node] = field(default_factory=list)
-
-
-def paragraph_tree(texts: list[str]) -> tuple[Node, ...]:
-    """Paragraph texts in order ("(a) ...", "(1) ...") -> the labelled paragraph tree."""
-    builder = _Paragraphs()
-    for text in texts:
-        builder.add_text(text)
-    return builder.finish()
-
-
-class _Paragraphs:
-    """Builds the paragraph tree of one DIV from its paragraphs in document order."""
-
-    def __init__(self) -> None:
-        self.top: list[Node] = []
-        self.stack: list[_Open] = []
-        self.last_at: dict[int, str] = {}
-        self.counts: dict[int, int] = {}
-
-    def add_node(self, node: Node) -> None:
-        self._close(0)
-        self._place(self._unique(node))
-
-    def add_paragraph(self, el: etree._Element) -> None:
-        self.add_text(text_of(el), _italic(el))
-
-    def add_text(self, text: str, italic: bool = False) -> None:
-        match = _MARKER.match(text)
-        if not match:
-            parent = self.stack[-1].children if self.stack else self.top
-            parent.append(Node(f"p{len(parent) + 1}", "paragraph", "", text))
-            return
-        marker = match.group(1)
-        level = self._level(marker, italic)
-        self._close(level)
-        self.stack.append(_Open(level, marker, text))
-        self.last_at[level] = marker
-        for deeper in [k for k in self.last_at if k > level]:
-            del self.last_at[deeper]
-
-    def finish(self) -> tuple[Node, ...]:
-        self._close(0)
-        return tuple(self.top)
-
-    def _level(self, marker: str, italic: bool) -> int:
-        kinds = _kinds(marker, italic)
-        for level in kinds:
-            last = self.last_at.get(level)
-            if last is not None and marker == _successor(last, level):
-                return level
-        open_levels = [o.level for o in self.stack]
-        for level in kinds:
-            if _first(marker, level) and (not open_levels or level > open_levels[-1]):
-                return level
-        return kinds[0]
-
-    def _close(self, level: int) -> None:
-        while self.stack and self.stack[-1].level >= level:
-            done = self.stack.pop()
-            self._place(Node(done.marker, "paragraph", "", done.text, tuple(done.children)))
-
-    def _place(self, node: Node) -> None:
-        parent = self.stack[-1].children if self.stack else self.top
-        labels = {n.label for n in parent}
-        if node.label in labels:
-            node = Node(
-                f"{node.label}~{len(parent) + 1}",
-                node.kind,
-                node.title,
-                node.text,
-                node.children,
-                node.fields,
+def paragraph_tree(
+    texts: list[str], tags: tuple[str, ...] = (), subject: str = ""
+) -> tuple[Node, ...]:
+    """Paragraph texts in order ("(a) ...", "(1) ...") -> the labelled paragraph tree.
+    ``tags`` (a rule's REGTEXT: "P", "HD3", "NOTE" ...) say which texts are headings and
+    notes; without them every text is a paragraph. ``subject``: the section's heading, which
+    says whether it defines terms ("Definitions")."""
+    builder = Paragraphs()
+    for i, text in enumerate(texts):
+        tag = tags[i] if i < len(tags) else "P"
+        if tag == "STARS" or text == "* * * * *":
+            continue
+        if tag.startswith("HD"):
+            builder.add(Block("heading", text, level=_heading_level(tag)))
+        elif tag == "NOTE":
+            head, _, body = (
+                text.partition(": ") if text.lower().startswith("note") else ("", "", text)
             )
-        parent.append(node)
+            builder.add(Block("note", body or text, title=f"{head}:" if head else ""))
+        elif tag == "FTNT":
+            builder.add(Block("footnote", text))
+        else:
+            builder.add(Block("paragraph", text))
+    return builder.finish(emphasis=False, definitions=defines(subject))
 
-    def _unique(self, node: Node) -> Node:
-        return node
+
+def defines(heading: str) -> bool:
+    """Whether a unit with this heading defines terms ("Definitions", "Meaning of terms")."""
+    return bool(_DEFINES.search(heading))
 
 
-def _italic(el: etree._Element) -> bool:
-    first = el[0] if len(el) else None
+def _heading_level(tag: str) -> int:
+    digits = "".join(c for c in tag if c.isdigit())
+    return int(digits) if digits else 1
+
+
+def _block(el: etree._Element) -> Block | None:
+    """One paragraph-level element as a Block (None when it holds no text)."""
+    if el.tag in ("HD1", "HD2", "HD3", "HD"):
+        text = text_of(el)
+        return (
+            Block("heading", text, level=_heading_level(el.get("SOURCE") or el.tag))
+            if text
+            else None
+        )
+    if el.tag == "NOTE":
+        head = el.find("HED")
+        if head is None:
+            head = el.find("HD")
+        title = text_of(head) if head is not None else ""
+        body = " ".join(text_of(c) for c in el if c is not head and text_of(c))
+        return Block("note", body, title=title)
+    if el.tag == "FTNT":
+        return Block("footnote", text_of(el))
+    if el.tag in ("EXTRACT", "EXAMPLE") and len(el):
+        inner = Paragraphs()
+        for child in el:
+            _add(inner, child)
+        return Block("node", node=Node(el.tag.lower(), el.tag.lower(), "", "", inner.finish()))
+    text = marked_text(el)
+    if not plain(text).strip():
+        return None
+    if (
+        _only_emphasis(el)
+        and len(plain(text).split()) <= _HEADING_WORDS
+        and not _LEAD_MARK.match(plain(text))
+    ):
+        return Block("heading", text, level=9)
+    if el.tag.startswith("FP"):
+        return Block("flush", text)
+    return Block("paragraph", text)
+
+
+_HEADING_WORDS = 20
+_LEAD_MARK = re.compile(r"\s*\(\s*\w{1,3}\s*\)")
+_EMPHASIS_TAGS = ("I", "E", "B")
+
+
+def _only_emphasis(el: etree._Element) -> bool:
+    """A paragraph whose every word is bold or italic: a heading ("Category VI—...")."""
     return (
-        first is not None
-        and first.tag in ("I", "E")
-        and (el.text or "").strip() == "("
-        and bool(re.fullmatch(r"\d+|[ivxlc]+", (first.text or "").strip()))
+        len(el) > 0
+        and not (el.text or "").strip()
+        and all(c.tag in _EMPHASIS_TAGS and not (c.tail or "").strip() for c in el)
     )
 
 
-def _kinds(marker: str, italic: bool) -> list[int]:
-    if italic:
-        return [5] if marker.isdigit() else [6]
-    if marker.isdigit():
-        return [2]
-    if marker.isupper():
-        return [4]
-    if _ROMAN.match(marker):
-        return [3, 1] if marker not in ("i", "v", "x", "l", "c") else [1, 3]
-    return [1]
-
-
-def _first(marker: str, level: int) -> bool:
-    return marker == {1: "a", 2: "1", 3: "i", 4: "A", 5: "1", 6: "i"}[level]
-
-
-def _successor(marker: str, level: int) -> str:
-    if level in (2, 5):
-        return str(int(marker) + 1) if marker.isdigit() else ""
-    if level in (3, 6):
-        return roman(from_roman(marker) + 1)
-    if len(marker) == 1:
-        return chr(ord(marker) + 1) if marker not in "zZ" else marker * 2
-    return marker[0] + marker  # aa -> aaa (the CFR's own convention after z)
+def marked_text(el: etree._Element) -> str:
+    """``text_of(el)`` with OPEN/CLOSE around each emphasised (I, E, B) run."""
+    runs = [c for c in el.iter(*_EMPHASIS_TAGS) if c is not el]
+    if not runs:
+        return text_of(el)
+    saved = [(c.text, c.tail) for c in runs]
+    for child in runs:  # marked in place and put back: cheaper than a copy
+        child.text = OPEN + (child.text or "")
+        child.tail = CLOSE + (child.tail or "")
+    try:
+        return text_of(el)
+    finally:
+        for child, (text, tail) in zip(runs, saved, strict=True):
+            child.text, child.tail = text, tail

@@ -14,6 +14,7 @@ space even when the XML has none between them ("Authority: 22 U.S.C. 2778").
 
 from __future__ import annotations
 
+import dataclasses
 import re
 
 from lxml import etree
@@ -23,7 +24,7 @@ from crawler.parse.amdpar import parse_amendment
 from crawler.parse.expect import CFR_PART, CFR_TITLE
 from crawler.parse.text import comment_deadline, dates_in, effective_date, fold, squash
 from crawler.parse.xml import parse_xml
-from crawler.records import Delay, FrXmlDocument, RegText, Section, Table
+from crawler.records import Amendment, Delay, FrXmlDocument, RegText, Section, Table
 
 DOCUMENT_ELEMENTS = ("RULE", "PRORULE", "NOTICE", "PRESDOCU")
 STARS = "* * * * *"
@@ -277,11 +278,24 @@ def _regtext(el: etree._Element, what: str) -> RegText:
     return RegText(
         title=int(title) if title else None,
         part=cfr_attribute(el, "PART", what),
-        amendments=tuple(parse_amendment(text_of(a)) for a in el.iter("AMDPAR")),
+        amendments=tuple(amendment(a) for a in el.iter("AMDPAR")),
         sections=tuple(sections),
         text=tuple(text),
         tables=tuple(tables),
     )
+
+
+def amendment(el: etree._Element) -> Amendment:
+    """One AMDPAR read as an instruction, with the FR page it is printed on."""
+    return dataclasses.replace(parse_amendment(text_of(el)), page=printed_page(el))
+
+
+def printed_page(el: etree._Element) -> str:
+    """The FR page ``el`` is printed on: the last ``<PRTPAGE P="..."/>`` before it (in a
+    daily issue, the one before the document when none is inside it), "" when none precedes
+    (a single document's first page, its citation's page)."""
+    found = el.xpath("preceding::PRTPAGE[@P][1]/@P")
+    return str(found[0]).strip() if found else ""
 
 
 def _loose_regtext(el: etree._Element, cfr: str) -> tuple[RegText, ...]:
@@ -299,7 +313,7 @@ def _loose_regtext(el: etree._Element, cfr: str) -> tuple[RegText, ...]:
         RegText(
             title=int(title) if title else None,
             part=part,
-            amendments=tuple(parse_amendment(text_of(a)) for a in amendments),
+            amendments=tuple(amendment(a) for a in amendments),
             sections=tuple(_section(s) for s in loose("SECTION")),
             text=(),
             tables=(),
@@ -326,20 +340,45 @@ def _walk(el: etree._Element, sections: list, text: list, tables: list) -> None:
 
 def _section(el: etree._Element) -> Section:
     paragraphs: list[str] = []
+    tags: list[str] = []
     tables: list[Table] = []
     for child in el:
         if child.tag in ("SECTNO", "SUBJECT", "AMDPAR"):
             continue
         if child.tag == "STARS":
             paragraphs.append(STARS)
+            tags.append("STARS")
         elif child.tag == "GPOTABLE":
             tables.append(parse_table(child))
         elif text_of(child):
             paragraphs.append(text_of(child))
+            tags.append(block_tag(child))
     number = fold(text_of(el.find("SECTNO"))).lstrip("§ ").strip()
     return Section(
         number=number,
         subject=text_of(el.find("SUBJECT")),
         paragraphs=tuple(paragraphs),
         tables=tuple(tables),
+        tags=tuple(tags),
     )
+
+
+_EMPHASIS = ("E", "I", "B")
+
+
+def block_tag(el: etree._Element) -> str:
+    """What a REGTEXT block is, for the paragraph tree: "HD1".."HD3" (a heading, by its
+    SOURCE), "HD9" (a paragraph that is only emphasis, e.g. "<E T="04">Category VI</E>"),
+    "NOTE", "FTNT", "FP", "EXTRACT" or "P"."""
+    if el.tag in ("HD", "HED"):
+        source = el.get("SOURCE") or "HD1"
+        return source if source in ("HD1", "HD2", "HD3") else "HD1"
+    only_emphasis = (
+        el.tag == "P"
+        and len(el) > 0
+        and not (el.text or "").strip()
+        and all(c.tag in _EMPHASIS and not (c.tail or "").strip() for c in el)
+    )
+    if only_emphasis and len(text_of(el).split()) <= 20:
+        return "HD9"
+    return el.tag if el.tag in ("NOTE", "FTNT", "EXTRACT") or el.tag.startswith("FP") else "P"

@@ -8,7 +8,6 @@ from __future__ import annotations
 import re
 from datetime import date
 
-_SPACE = re.compile(r"\s+")
 # C0 controls but tab and newline, DEL, C1 controls, lone surrogates (json.loads makes them
 # from "\ud800") and the two non-characters XML 1.0 forbids (U+FFFE, U+FFFF).
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
@@ -75,7 +74,7 @@ def clean(text: str) -> str:
 
 def squash(text: str) -> str:
     """Collapse runs of whitespace to one space and strip the ends; controls removed."""
-    return _SPACE.sub(" ", clean(text)).strip()
+    return " ".join(clean(text).split())  # str.split's whitespace is re's \s, and faster
 
 
 def fold(text: str) -> str:

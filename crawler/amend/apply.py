@@ -1,0 +1,288 @@
+"""One operation applied to one unit's tree (pure).
+
+``apply`` takes the unit as the operations so far left it (None: not there), the unit as
+the rule gives it (its paragraphs built from the REGTEXT; text ending '* * *' where the rule
+elides it) and one operation, and returns the unit after it, or raises ``NotApplied`` with
+the reason. Only the node the operation names changes: a revised paragraph takes the rule's
+text (keeping the prior text where the rule elides it), "introductory text" changes the
+paragraph's own text and keeps its children, a reserved paragraph keeps the notes after it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Iterator
+
+from crawler.amend.locate import NotApplied, Path, insert_at, locate, own_portion, replace_at
+from crawler.parse.amdpar_ops import Operation, OpKind, Target
+from crawler.parse.text import fold
+from crawler.records import Node
+
+_ELIDED = re.compile(r"\*\s*\*\s*\*\s*$")
+_ORDINALS = ("first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth")
+_SENTENCE = re.compile(rf"^(?P<ord>{'|'.join(_ORDINALS)}|last|final) sentence$")
+_HANDLED = re.compile(
+    r'^(?:|introductory text|heading|(?:\w+ )?note after(?:, .+)?|definition ".+")$'
+)
+_DEFINITION = re.compile(r'^definition "(?P<term>.+)"$')
+_SENTENCES = re.compile(r"(?<=[.;:])\s+(?=[A-Z(\"\u201c])")
+PRIOR, RULE = "prior", "rule's"
+
+
+def elided(text: str) -> bool:
+    """Whether the rule's text of a node elides the node's own text ("(b) * * *")."""
+    return bool(_ELIDED.search(text))
+
+
+def apply(
+    tree: Node | None, given: Node, op: Operation, added: set[Path], everywhere: bool
+) -> Node | None:
+    """``tree`` after ``op``. ``added`` holds the paths this projection created (an "add" may
+    name them again); ``everywhere``: the instruction says "wherever it appears"."""
+    target = op.target
+    whole = not target.paragraph and not target.heading and not target.portion
+    if whole:
+        return _unit(tree, given, op)
+    if tree is None:
+        raise NotApplied(f"no prior text of {target.unit_id} is stored")
+    if op.kind in (OpKind.REPLACE_PHRASE, OpKind.REMOVE_PHRASE, OpKind.ADD_PHRASE):
+        return _phrase(tree, op, everywhere)
+    if _SENTENCE.match(target.portion) and op.kind in (OpKind.REVISE, OpKind.ADD):
+        return _own_text(tree, given, dataclasses.replace(target, portion=""))
+    if not _HANDLED.match(target.portion):
+        raise NotApplied(f"the {target.portion} is not applied mechanically; shown as given")
+    if not target.paragraph and not target.heading and target.portion == "heading":
+        return _unit_heading(tree, given)
+    if op.kind is OpKind.REMOVE:
+        return replace_at(tree, locate(tree, target, PRIOR), None)
+    if op.kind is OpKind.RESERVE:
+        return _reserve(tree, given, target)
+    if op.kind is OpKind.REDESIGNATE:
+        assert op.destination is not None
+        return redesignate(tree, [(target, op.destination)])
+    if op.kind in (OpKind.REVISE, OpKind.ADD):
+        if own_portion(target.portion):
+            return _own_text(tree, given, target)
+        return _put(tree, given, op, added)
+    raise NotApplied(f"{op.kind.value} is not applied to a paragraph")
+
+
+# --- whole units ----------------------------------------------------------------------------
+
+
+def _unit(tree: Node | None, given: Node, op: Operation) -> Node | None:
+    if op.kind is OpKind.REMOVE:
+        return None
+    if op.kind is OpKind.RESERVE:
+        number = op.target.unit_id
+        return Node(number, "section", f"§ {number} [Reserved]")
+    if op.kind in (OpKind.REVISE, OpKind.ADD):
+        if not given.children:
+            raise NotApplied("the rule gives no text for it")
+        if tree is None and elided(given.text):
+            raise NotApplied("the rule gives part of it and no prior text is stored")
+        return merge(tree, given)
+    raise NotApplied(f"{op.kind.value} of a whole unit is not applied mechanically")
+
+
+def _unit_heading(tree: Node, given: Node) -> Node:
+    if not given.title:
+        raise NotApplied("the rule gives no heading")
+    return dataclasses.replace(tree, title=given.title)
+
+
+def merge(old: Node | None, new: Node) -> Node:
+    """The rule's node over the prior one: its text unless elided; its children where it gives
+    them (each merged with the prior child of its label); where it gives its own text but no
+    children, the prior children are kept; where it elides its own text, the prior children
+    it does not give are kept too."""
+    if old is None:
+        return new
+    text = old.text if elided(new.text) else new.text
+    if elided(new.text):
+        children = splice(old.children, new.children)
+    elif new.children:
+        children = tuple(merge(old.child(c.label), c) for c in new.children)
+    else:
+        children = old.children
+    return dataclasses.replace(new, text=text, title=old.title or new.title, children=children)
+
+
+def splice(prior: tuple[Node, ...], given: tuple[Node, ...]) -> tuple[Node, ...]:
+    """Given children merged into the prior ones with the same label; new ones by label order."""
+    holder = Node("", children=prior)
+    for node in given:
+        before = holder.child(node.label)
+        if before is None:
+            holder = insert_at(holder, (), node, None)
+        else:
+            holder = replace_at(holder, (node.label,), merge(before, node))
+    return holder.children
+
+
+# --- paragraphs, notes, definitions ---------------------------------------------------------
+
+
+def _put(tree: Node, given: Node, op: Operation, added: set[Path]) -> Node:
+    """Revise or add: the rule's node at its place in the rule's text."""
+    new_path = locate(given, op.target, RULE)
+    new = given.find(new_path)
+    assert new is not None
+    try:
+        old_path: Path | None = locate(tree, op.target, PRIOR)
+    except NotApplied:
+        if op.kind is OpKind.REVISE:
+            raise
+        old_path = None
+    old = tree.find(old_path) if old_path is not None else None
+    if op.kind is OpKind.ADD and old is not None and old_path is not None:
+        ours = any(old_path[:n] in added for n in range(1, len(old_path) + 1))
+        if not ours and fold(old.text) != fold(new.text):
+            raise NotApplied("it is already in the prior text")
+    if op.kind is OpKind.REVISE and elided(new.text) and not new.children:
+        raise NotApplied("the rule's text elides it")
+    definition = _DEFINITION.match(op.target.portion)
+    if definition is not None and new.kind != "definition":
+        term = old.label if old is not None else definition.group("term")
+        new = dataclasses.replace(new, kind="definition", label=term)
+        new_path = (*new_path[:-1], term)
+    node = merge(old, new)
+    if old_path == new_path:
+        return replace_at(tree, new_path, node)
+    if old_path is not None:
+        tree = replace_at(tree, old_path, None)
+    parent = new_path[:-1]
+    if tree.find(parent) is None:
+        raise NotApplied(f"its place ({' '.join(parent)}) is not in the prior text")
+    added.add(new_path)
+    after = None if definition else _sibling_before(given, tree, new_path)
+    return insert_at(tree, parent, node, after)
+
+
+def _sibling_before(given: Node, tree: Node, path: Path) -> str | None:
+    """The label of the node before ``path`` in the rule's text, if the tree has it too."""
+    parent, owner = path[:-1], given.find(path[:-1])
+    assert owner is not None
+    labels = [c.label for c in owner.children]
+    index = labels.index(path[-1])
+    home = tree.find(parent)
+    for label in reversed(labels[:index]):
+        if home is not None and home.child(label) is not None:
+            return label
+    return None
+
+
+def _own_text(tree: Node, given: Node, target: Target) -> Node:
+    """'Revise the introductory text': the node's own text only; its children stay."""
+    path = locate(tree, target, PRIOR)
+    new = given.find(locate(given, target, RULE))
+    assert new is not None
+    if elided(new.text) or not new.text:
+        raise NotApplied("the rule's text elides it")
+    old = tree.find(path)
+    assert old is not None
+    return replace_at(tree, path, dataclasses.replace(old, text=new.text))
+
+
+def _reserve(tree: Node, given: Node, target: Target) -> Node:
+    path = locate(tree, target, PRIOR)
+    old = tree.find(path)
+    assert old is not None
+    try:
+        shown = given.find(locate(given, target, RULE))
+    except NotApplied:
+        shown = None
+    label = path[-1]
+    text = shown.text if shown is not None and "reserved" in shown.text.lower() else ""
+    notes = tuple(c for c in old.children if c.kind == "note")
+    node = dataclasses.replace(old, text=text or f"({label}) [Reserved]", children=notes)
+    return replace_at(tree, path, node)
+
+
+def redesignate(tree: Node, moves: list[tuple[Target, Target]]) -> Node:
+    """Each target renamed to its destination, all at once ("(b) as (c) and (c) as (d)")."""
+    taken: list[tuple[Node, Target]] = []
+    for source, destination in moves:
+        if not destination.paragraph:
+            raise NotApplied(f"redesignation to {destination.cite()} is not applied mechanically")
+        path = locate(tree, source, PRIOR)
+        node = tree.find(path)
+        assert node is not None
+        taken.append((node, destination))
+        tree = replace_at(tree, path, None)
+    for node, destination in taken:
+        parent_target = dataclasses.replace(
+            destination, paragraph=destination.paragraph[:-1], portion=""
+        )
+        parent = locate(tree, parent_target, PRIOR)
+        label = destination.paragraph[-1]
+        home = tree.find(parent)
+        if home is not None and home.child(label) is not None:
+            raise NotApplied(f"({label}) is already in the prior text")
+        text = re.sub(rf"^\(\s*{re.escape(node.label)}\s*\)", f"({label})", node.text)
+        tree = insert_at(tree, parent, dataclasses.replace(node, label=label, text=text), None)
+    return tree
+
+
+# --- phrases --------------------------------------------------------------------------------
+
+
+def _phrase(tree: Node, op: Operation, everywhere: bool) -> Node:
+    target = op.target
+    if op.kind is OpKind.ADD_PHRASE or op.phrase is None:
+        raise NotApplied("where the added phrase goes is not read")
+    sentence = _SENTENCE.match(target.portion)
+    scoped = dataclasses.replace(target, portion="") if sentence else target
+    if scoped.portion and not _HANDLED.match(scoped.portion):
+        raise NotApplied(f"a phrase in the {scoped.portion} is not applied mechanically")
+    base = locate(tree, scoped, PRIOR)
+    before, after = op.phrase, op.replacement or ""
+    ordinal = sentence.group("ord") if sentence else None
+    hits = [(p, n) for p, n in _nodes(tree.find(base), base) if _count(n.text, before, ordinal)]
+    total = sum(_count(n.text, before, ordinal) for _, n in hits)
+    if total == 0 or (total > 1 and not everywhere):
+        count = "not found" if total == 0 else f"found {total} times"
+        raise NotApplied(f'the phrase "{before}" is {count}')
+    for path, node in hits:
+        text = _replace(node.text, before, after, ordinal)
+        tree = replace_at(tree, path, dataclasses.replace(node, text=text))
+    return tree
+
+
+def _nodes(node: Node | None, path: Path) -> Iterator[tuple[Path, Node]]:
+    if node is None:
+        return
+    yield path, node
+    for child in node.children:
+        yield from _nodes(child, (*path, child.label))
+
+
+def _count(text: str, phrase: str, ordinal: str | None) -> int:
+    return sum(fold(s).count(fold(phrase)) for s in _scope(text, ordinal)[1])
+
+
+def _scope(text: str, ordinal: str | None) -> tuple[list[str], list[str]]:
+    """The text's sentences, and those the ordinal names (all of them for None)."""
+    sentences = _SENTENCES.split(text)
+    if ordinal is None:
+        return sentences, sentences
+    index = len(sentences) - 1 if ordinal in ("last", "final") else _ORDINALS.index(ordinal)
+    return sentences, sentences[index : index + 1]
+
+
+def _replace(text: str, phrase: str, replacement: str, ordinal: str | None) -> str:
+    if ordinal is None:
+        return _swap(text, phrase, replacement)
+    sentences, _ = _scope(text, ordinal)
+    index = len(sentences) - 1 if ordinal in ("last", "final") else _ORDINALS.index(ordinal)
+    sentences[index] = _swap(sentences[index], phrase, replacement)
+    return " ".join(sentences)
+
+
+def _swap(text: str, phrase: str, replacement: str) -> str:
+    """``phrase`` replaced in ``text`` (compared typography-folded where it must be)."""
+    swapped = text.replace(phrase, replacement) if phrase in text else None
+    if swapped is None:
+        swapped = fold(text).replace(fold(phrase), replacement)
+    return re.sub(r"  +", " ", swapped)

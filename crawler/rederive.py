@@ -1,0 +1,151 @@
+"""A stored version's tree made again, by the current parsers, from the raw payloads it was
+stored with: what ``regwatch rebuild`` writes back, and what a new version is compared with
+when the version before it was made by an older parser (like with like)."""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy.exc import IntegrityError, NoResultFound
+
+from crawler.errors import ParseError
+from crawler.parse.ecfr_xml import parse_ecfr_xml
+from crawler.parse.fr_json import parse_document, parse_public_inspection
+from crawler.parse.fr_xml import parse_document_xml
+from crawler.parse.version import PARSER_VERSION
+from crawler.parse.web_page import page_tree, parse_web_page
+from crawler.records import to_json
+from crawler.snapshot import cfr_versions, text_hash
+from storage import DocumentRow, Rederived, Store, VersionRow
+
+PROJECTED = "as-amended"  # publication-day redlines: made from a rule, not from a payload
+REMOVED = "removed"  # the stub of a unit no longer in its part: no parser made it
+
+
+@dataclass(frozen=True)
+class Remade:
+    """The tree the current parser makes of a version's payload."""
+
+    tree: bytes
+    text_hash: str
+    base: str | None  # the payload's blob (the tree is compressed against it)
+
+
+@dataclass(frozen=True)
+class NotRemade:
+    """Why a version's tree cannot be made again (one line)."""
+
+    reason: str
+
+
+def current(version: VersionRow) -> bool:
+    return version.parser_version >= PARSER_VERSION
+
+
+_PARTS: OrderedDict[str, dict[str, bytes]] = OrderedDict()  # payload sha -> unit trees
+
+
+def remake(store: Store, row: DocumentRow, version: VersionRow) -> Remade | NotRemade:
+    """``version`` of the document ``row`` as the current parser makes it from its payload."""
+    if row.kind == REMOVED:
+        return Remade(store.blob(version.tree_blob), version.text_hash, None)
+    if row.kind == PROJECTED:
+        return NotRemade(f"{row.key}: a publication-day redline, made from its rule")
+    maker = _MAKERS.get(row.key.split(":", 1)[0])
+    if maker is None:
+        return NotRemade(f"{row.key}: no parser makes this kind of document")
+    try:
+        raw = {role: store.blob(sha) for role, sha in version.raw_blobs.items()}
+    except NoResultFound:
+        raw = {}
+    if not raw:
+        return NotRemade(f"{row.key}: {_missing(version)}")
+    try:
+        tree = maker(row, version, raw)
+    except (ParseError, KeyError) as exc:
+        return NotRemade(f"{row.key}: the current parser cannot read {_made(version)}: {exc}")
+    shas = version.raw_blobs
+    return Remade(tree, text_hash(tree), shas.get("xml") or shas.get("json") or shas.get("html"))
+
+
+def upgrade(store: Store, version: VersionRow) -> VersionRow | NotRemade:
+    """``version`` made again by the current parser and written back in place (one already
+    made by it is returned as it is): what a new version is compared with."""
+    if current(version):
+        return version
+    row = store.document(version.document)
+    if row is None:
+        return NotRemade(f"{version.document}: no document row")
+    remade = remake(store, row, version)
+    if isinstance(remade, NotRemade):
+        return remade
+    redone = Rederived(version.id, remade.tree, remade.text_hash, PARSER_VERSION, remade.base)
+    try:
+        store.restate([redone], ())
+    except IntegrityError:
+        return NotRemade(f"{row.key}: made again, {_same_day(version)}")
+    return store.version(version.id)
+
+
+def _cfr(row: DocumentRow, version: VersionRow, raw: dict[str, bytes]) -> bytes:
+    sha = version.raw_blobs["xml"]
+    trees = _PARTS.get(sha)
+    if trees is None:
+        title, part = int(row.meta["title"]), str(row.meta["part"])
+        root = parse_ecfr_xml(raw["xml"], f"{title} CFR part {part} of {version.valid_from}")
+        day = date.fromisoformat(version.valid_from)
+        news = cfr_versions(
+            title, part, root, raw["xml"], day, run=0, fetched_at="", source="", site_base=""
+        )
+        trees = {n.key: n.tree for n in news}
+        _PARTS[sha] = trees
+        if len(_PARTS) > 4:
+            _PARTS.popitem(last=False)
+    else:
+        _PARTS.move_to_end(sha)
+    if row.key not in trees:
+        raise KeyError(f"its payload of {version.valid_from} no longer holds {row.key}")
+    return trees[row.key]
+
+
+def _fr(row: DocumentRow, _version: VersionRow, raw: dict[str, bytes]) -> bytes:
+    xml = parse_document_xml(raw["xml"], f"{row.key} XML") if "xml" in raw else None
+    return to_json(parse_document(raw["json"], xml, f"{row.key} JSON"))
+
+
+def _pi(row: DocumentRow, version: VersionRow, raw: dict[str, bytes]) -> bytes:
+    day = date.fromisoformat(version.valid_from)
+    docs = parse_public_inspection(raw["json"], day, f"public inspection {day}")
+    found = [d for d in docs if d.key == row.key]
+    if not found:
+        raise KeyError(f"the public inspection list of {day} no longer holds it")
+    return to_json(found[0])
+
+
+def _web(row: DocumentRow, _version: VersionRow, raw: dict[str, bytes]) -> bytes:
+    path = row.key.split(":", 1)[1]
+    return to_json(page_tree(parse_web_page(raw["html"], path, row.url, row.key)))
+
+
+Maker = Callable[[DocumentRow, VersionRow, dict[str, bytes]], bytes]
+_MAKERS: dict[str, Maker] = {
+    "cfr": _cfr,
+    "fr": _fr,
+    "pi": _pi,
+    "bis": _web,
+}
+
+
+def _made(version: VersionRow) -> str:
+    return f"the payload of {version.valid_from} (stored by parser {version.parser_version})"
+
+
+def _same_day(version: VersionRow) -> str:
+    return f"its version of {version.valid_from} equals another version of that day"
+
+
+def _missing(version: VersionRow) -> str:
+    return f"the raw payload of its version of {version.valid_from} is not in the store"

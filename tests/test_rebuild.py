@@ -1,0 +1,249 @@
+"""Parser upgrades don't become news (issue 12, Deliver 7): every stored tree carries the
+parser version that made it; ``regwatch rebuild`` makes trees and changes again from the raw
+payloads without adding news; a new version is compared with the version before it as the
+current parser reads it."""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+import subprocess
+import sys
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from conftest import ROOT, require
+
+from crawler import config as config_module
+from crawler.cli import main
+from crawler.deliver.feeds import feed_items
+from crawler.diff import diff_documents
+from crawler.items import FetchedCfrPart
+from crawler.parse.ecfr_xml import parse_ecfr_xml
+from crawler.parse.version import PARSER_VERSION
+from crawler.records import Node, from_json
+from crawler.rederive import NotRemade, remake
+from crawler.report import gather
+from crawler.snapshot import cfr_versions
+from crawler.versioning import store_cfr_part
+from storage import Store
+
+OLD_COMMIT = "f1f5108"  # the last commit before issue 12's paragraph tree
+OLD_DAY, NEW_DAY = date(2025, 1, 2), date(2025, 1, 3)
+PARTS = ("740", "742")  # real 15 CFR parts (../shared/data/ecfr_title15)
+
+# Run by the code of OLD_COMMIT: stores the real parts as its daily job would have
+OLD_STORE = """
+import sys
+from datetime import date
+from crawler import config
+from crawler.items import FetchedCfrPart
+from crawler.versioning import store_cfr_part
+from storage import Store
+
+path, day, *files = sys.argv[1:]
+store = Store.open(path)
+run = store.start_run("daily", day, day + "T11:30:00+00:00")
+ecfr = config.load(None, env={}).sources.ecfr
+for name in files:
+    part = name.rsplit("-", 1)[1].split("_")[0]
+    body = open(name, "rb").read()
+    at = day + "T11:30:00+00:00"
+    item = FetchedCfrPart("ecfr", 15, part, date.fromisoformat(day), "", body, at)
+    print(part, dict(store_cfr_part(store, item, run, ecfr)))
+store.finish_run(run, day + "T11:40:00+00:00", "ok")
+"""
+
+
+def rebuild(config_file: Path) -> str:
+    result = CliRunner().invoke(main, ["--config", str(config_file), "rebuild"])
+    assert result.exit_code == 0, result.output
+    return result.output.strip().splitlines()[-1]
+
+
+def table_counts(db: Path) -> dict[str, int]:
+    with sqlite3.connect(db) as conn:
+        return {
+            t: conn.execute(f"select count(*) from {t}").fetchone()[0]
+            for t in ("documents", "versions", "changes", "runs", "outbox", "links")
+        }
+
+
+# --- the demo store ---------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def demo_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("demo") / "tour"
+    result = CliRunner().invoke(main, ["demo", "--dir", str(folder)])
+    assert result.exit_code == 0, result.output
+    return folder
+
+
+def test_rebuild_of_the_demo_store_adds_no_news_and_converges(demo_store, tmp_path):
+    config = config_module.load(demo_store / "demo.toml", env={})
+    store = Store.open(config.store_path)
+    try:
+        days = [date(2026, 10, d) for d in range(5, 10)]
+        said = {d: _entries(store, d, config) for d in days}
+        feed = [i.id for i in feed_items(store, config)]
+    finally:
+        store.close()
+    before = table_counts(config.store_path)
+
+    first = rebuild(demo_store / "demo.toml")
+    again = rebuild(demo_store / "demo.toml")
+
+    assert first.startswith("rebuilt 26 documents"), first
+    assert " 0 changed, 0 changes judged again" in again, again
+    assert table_counts(config.store_path) == before  # no version, change, run or mail
+    assert before["outbox"] == 0
+    store = Store.open(config.store_path)
+    try:
+        assert {d: _entries(store, d, config) for d in days} == said
+        assert [i.id for i in feed_items(store, config)] == feed
+        stale = [v for k in store.keys("") for v in store.history(k) if v.parser_version == 1]
+        kinds = {store.document(v.document).kind for v in stale}
+        assert kinds <= {"as-amended", "part"}, kinds  # redlines are made from rules
+    finally:
+        store.close()
+
+
+def _entries(store: Store, day: date, config: config_module.Config) -> tuple:
+    """What the day's report lists: its changes (document, versions) and redlines."""
+    records = gather(store, day, config)
+    cfr = sorted(r.row.key for r in records.cfr)
+    return (cfr, sorted(r.key for r, _, _ in records.changes), len(records.redlines))
+
+
+# --- a store built before issue 12 ------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def old_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """A store written by the code of OLD_COMMIT (a git worktree) from the real parts."""
+    data = ROOT.parent / "shared" / "data" / "ecfr_title15"
+    require(data.is_dir(), f"real sample data not found at {data}")
+    require(shutil.which("git") and (ROOT / ".git").exists(), "no git checkout to build from")
+    folder = tmp_path_factory.mktemp("old")
+    tree = folder / "code"
+    subprocess.run(
+        ["git", "-C", str(ROOT), "worktree", "add", "--detach", str(tree), OLD_COMMIT],
+        check=True,
+        capture_output=True,
+    )
+    try:
+        files = [str(data / f"title-15-part-{p}_2025.xml") for p in PARTS]
+        db = folder / "old.db"
+        subprocess.run(
+            [sys.executable, "-c", OLD_STORE, str(db), OLD_DAY.isoformat(), *files],
+            cwd=tree,
+            env={"PYTHONPATH": str(tree), "PATH": "/usr/bin:/bin"},
+            check=True,
+            capture_output=True,
+        )
+        yield db
+    finally:
+        subprocess.run(
+            ["git", "-C", str(ROOT), "worktree", "remove", "--force", str(tree)],
+            check=False,
+            capture_output=True,
+        )
+
+
+def test_an_old_store_opens_with_its_trees_marked_as_made_by_parser_1(old_store, tmp_path):
+    db = shutil.copy(old_store, tmp_path / "store.db")
+    store = Store.open(db)
+    try:
+        versions = [v for k in store.keys("cfr:") for v in store.history(k)]
+        assert versions and {v.parser_version for v in versions} == {1}
+        assert PARSER_VERSION > 1
+    finally:
+        store.close()
+
+
+def test_without_like_with_like_an_old_store_would_report_sections_changed(old_store, tmp_path):
+    """The measure of the problem: the old trees against the new parser's trees of the very
+    same payloads."""
+    db = shutil.copy(old_store, tmp_path / "store.db")
+    store = Store.open(db)
+    try:
+        noisy = []
+        for part in PARTS:
+            body = _payload(part)
+            root = parse_ecfr_xml(body)
+            news = cfr_versions(
+                15, part, root, body, NEW_DAY, run=0, fetched_at="", source="", site_base=""
+            )
+            for new in news[1:]:
+                old = store.version_at(new.key, OLD_DAY.isoformat())
+                diff = diff_documents(
+                    from_json(Node, store.blob(old.tree_blob)), from_json(Node, new.tree)
+                )
+                noisy += [new.key] if diff.substantive else []
+    finally:
+        store.close()
+    print(f"sections an old store would report changed: {len(noisy)}")
+    assert len(noisy) >= 10, noisy  # the parser change is real: it would be news
+
+
+@pytest.mark.parametrize("rebuilt", [False, True], ids=["like-with-like", "after-rebuild"])
+def test_the_first_run_after_the_upgrade_reports_no_change_for_the_same_payloads(
+    old_store, tmp_path, rebuilt
+):
+    db = Path(shutil.copy(old_store, tmp_path / "store.db"))
+    config = config_module.load(None, env={"REGWATCH_STORE__PATH": str(db)})
+    if rebuilt:
+        (tmp_path / "c.toml").write_text(f'[store]\npath = "{db}"\n', encoding="utf-8")
+        line = rebuild(tmp_path / "c.toml")
+        assert " 0 changed" not in line, line
+    store = Store.open(db)
+    try:
+        run = store.start_run("daily", NEW_DAY.isoformat(), f"{NEW_DAY}T11:30:00+00:00")
+        counts = {}
+        for part in PARTS:
+            item = FetchedCfrPart(
+                "ecfr", 15, part, NEW_DAY, "", _payload(part), f"{NEW_DAY}T11:30:00+00:00"
+            )
+            counts[part] = store_cfr_part(store, item, run, config.sources.ecfr)
+        assert store.changes_in([run]) == [], counts
+        assert store.versions_in([run]) == []
+        assert store.errors([run]) == []
+        assert all(set(c) == {"sections_unchanged"} for c in counts.values()), counts
+    finally:
+        store.close()
+
+
+def test_a_version_whose_payload_is_gone_is_said_not_silently_compared(old_store, tmp_path):
+    db = shutil.copy(old_store, tmp_path / "store.db")
+    with sqlite3.connect(db) as conn:  # the payload lost (a store copied without its blobs)
+        conn.execute("update versions set raw_blobs = '{}' where document = 'cfr:15:740.1'")
+    store = Store.open(db)
+    try:
+        version = store.history("cfr:15:740.1")[0]
+        why = remake(store, store.document("cfr:15:740.1"), version)
+        assert isinstance(why, NotRemade)
+        assert why.reason == (
+            "cfr:15:740.1: the raw payload of its version of 2025-01-02 is not in the store"
+        )
+        run = store.start_run("daily", NEW_DAY.isoformat(), f"{NEW_DAY}T11:30:00+00:00")
+        config = config_module.load(None, env={})
+        item = FetchedCfrPart(
+            "ecfr", 15, "740", NEW_DAY, "", _payload("740"), f"{NEW_DAY}T11:30:00+00:00"
+        )
+        store_cfr_part(store, item, run, config.sources.ecfr)
+        [error] = store.errors([run])
+        assert error.target == "cfr:15:740.1"
+        assert "compared with a tree made by parser 1" in error.message
+        assert "\n" not in error.message
+    finally:
+        store.close()
+
+
+def _payload(part: str) -> bytes:
+    return (
+        ROOT.parent / "shared" / "data" / "ecfr_title15" / f"title-15-part-{part}_2025.xml"
+    ).read_bytes()
