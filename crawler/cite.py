@@ -194,6 +194,10 @@ class _Citation:
             self.undesignated(int(found.group(1)), step, depth)
         elif found := _ROW.match(label):
             self.add(f"row {found.group(1)}", False)
+        elif kind == "row":
+            self.add(f"row “{label}”{again}", False)
+        elif kind == "table" and label != "table":
+            self.add(f"table “{step.title or label}”{again}", False)
         else:
             self.add(_NOTES.get(label, label) + again, False)
 

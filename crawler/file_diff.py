@@ -16,7 +16,7 @@ from pathlib import Path
 from crawler.diff import DocumentDiff, diff_documents
 from crawler.errors import ParseError, UsageError
 from crawler.parse.annual_cfr import parse_annual_cfr
-from crawler.parse.ecfr_xml import DIVS, paragraph_tree, parse_ecfr_xml
+from crawler.parse.ecfr_xml import DIVS, paragraph_tree, parse_ecfr_xml, table_node
 from crawler.parse.eregs import parse_eregs
 from crawler.parse.fr_xml import DOCUMENT_ELEMENTS, parse_fr_xml
 from crawler.parse.xml import parse_xml
@@ -112,16 +112,8 @@ def _section(section: Section) -> Node:
 
 
 def _table(table: Table) -> Node:
-    """A REGTEXT table as the eCFR parser gives one: rows r1, r2 ... with named cells."""
-    rows = []
-    for cells in table.rows:
-        names = (
-            table.headers
-            if len(table.headers) == len(cells)
-            else tuple(f"col{i + 1}" for i in range(len(cells)))
-        )
-        rows.append(Node(f"r{len(rows) + 1}", "row", fields=tuple(zip(names, cells, strict=True))))
-    return Node("table", "table", "", "", tuple(rows))
+    """A REGTEXT table as the eCFR parser gives one."""
+    return table_node(table.headers, [list(r) for r in table.rows], table.title)
 
 
 PARSERS: dict[FileFormat, Callable[[bytes, str], Node]] = {

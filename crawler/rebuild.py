@@ -1,5 +1,7 @@
 """``regwatch rebuild``: every stored version's tree, hash and change verdicts made again from
-the stored raw payloads by the current parser, one transaction per document.
+the stored raw payloads by the current parser, one transaction per document. Publication-day
+redlines are made again last, from their rules' stored XML projected onto the prior text as
+made again (as crawler.amend.store made them), so they compare like with like with the eCFR.
 
 A rebuild adds no version, change, run or outbox row, so nothing it does is news: the day's
 report selects changes by the runs that stored them, feeds key entries by change, and a
@@ -9,24 +11,31 @@ brought up to date when the rebuild alone changed the digest's wording)."""
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
-from sqlalchemy.exc import IntegrityError
-
+from crawler.amend import Projection
+from crawler.amend.store import project_rule, redline_version
 from crawler.config import Config
 from crawler.deliver.email import fingerprint, slug
 from crawler.digest.select import for_subscription
 from crawler.parse.version import PARSER_VERSION
-from crawler.records import Node, from_json
-from crawler.rederive import PROJECTED, NotRemade, remake
+from crawler.records import FrDocument, from_json
+from crawler.rederive import (
+    PROJECTED,
+    NotRemade,
+    Remade,
+    remake,
+    remake_document,
+    write_remade,
+)
 from crawler.report import digest_for
-from crawler.versioning import judge_change
-from storage import DocumentRow, Rederived, Rejudged, Store
+from storage import DocumentRow, Store, VersionRow
 
-NODE_TREES = ("cfr:", "bis:")  # documents whose changes the diff engine judges
+REDLINE = "~fr:"  # in a redline's key (crawler.amend.store.projection_key)
 _REVISION = re.compile(r"/r\d+$")
 
 Progress = Callable[[list[str]], AbstractContextManager[Iterable[str]]]
@@ -61,10 +70,12 @@ class RebuildReport:
 
 def rebuild(store: Store, config: Config, progress: Progress = nullcontext) -> RebuildReport:
     """Rebuild every document (``progress`` wraps the list of keys: a progress bar)."""
-    keys = store.keys("")
+    # redlines last: they are made from rules and prior texts made again before them
+    keys = sorted(store.keys(""), key=lambda k: REDLINE in k)
     said = _digest_fingerprints(store, config)
+    redlines = Redlines()
     with progress(keys) as each:
-        done = [rebuild_document(store, key) for key in each]
+        done = [rebuild_document(store, key, redlines) for key in each]
     _keep_fingerprints(store, config, said)
     return RebuildReport(
         documents=len(keys),
@@ -75,45 +86,72 @@ def rebuild(store: Store, config: Config, progress: Progress = nullcontext) -> R
     )
 
 
-def rebuild_document(store: Store, key: str) -> DocumentRebuild:
-    """One document's versions and changes, written in one transaction (or not at all)."""
+def rebuild_document(store: Store, key: str, redlines: Redlines | None = None) -> DocumentRebuild:
+    """One document's versions and changes, written in one transaction (or not at all).
+    A publication-day redline is made again by ``redlines`` (from its rule's stored XML and
+    the prior text, both made again first: :func:`rebuild` does them last)."""
     row = store.document(key)
-    if row is None or row.kind == PROJECTED:  # redlines are made from rules, not payloads
+    if row is None:
         return DocumentRebuild(0, 0, 0, ())
-    trees: dict[int, bytes] = {}
-    redone: list[Rederived] = []
-    kept: list[str] = []
-    changed = 0
-    for version in store.history(key):
-        remade = remake(store, row, version)
-        if isinstance(remade, NotRemade):
-            kept.append(remade.reason)
-            trees[version.id] = store.blob(version.tree_blob)
-            continue
-        trees[version.id] = remade.tree
-        changed += remade.text_hash != version.text_hash
-        if remade.text_hash != version.text_hash or version.parser_version != PARSER_VERSION:
-            redone.append(
-                Rederived(version.id, remade.tree, remade.text_hash, PARSER_VERSION, remade.base)
-            )
-    judged = list(_rejudge(store, row, trees))
-    try:
-        store.restate(redone, judged)
-    except IntegrityError:
-        line = f"{key}: two versions of one day are the same once made again; kept as stored"
-        return DocumentRebuild(0, 0, 0, (line,))
-    return DocumentRebuild(len(trees) - len(kept), changed, len(judged), tuple(kept))
+    redlines = redlines or Redlines()
+    remade = remake_document(store, row, redlines if row.kind == PROJECTED else remake)
+    meta = redlines.metas.get(key)
+    why = write_remade(store, row, remade, () if meta in (None, row.meta) else [(key, meta)])
+    if why is not None:
+        return DocumentRebuild(0, 0, 0, (why,))
+    kept = tuple(remade.kept.values())
+    return DocumentRebuild(len(remade.trees) - len(kept), remade.changed, len(remade.judged), kept)
 
 
-def _rejudge(store: Store, row: DocumentRow, trees: dict[int, bytes]) -> Iterator[Rejudged]:
-    node_tree = row.key.startswith(NODE_TREES)
-    for change in store.changes_of(row.key):
-        old = trees.get(change["from_version"]) if change["from_version"] else None
-        new = trees[change["to_version"]]
-        kind = from_json(Node, new).kind if node_tree else row.kind
-        stats, substantive = judge_change(old, new, kind, node_tree)
-        if stats != change["stats"] or substantive != bool(change["substantive"]):
-            yield Rejudged(change["id"], substantive, stats)
+class Redlines:
+    """Makes a redline's version again as ``crawler.amend.store`` made it: its rule's stored
+    XML projected onto the prior text as it is stored now (each rule projected once). The
+    redline's new meta (flags, instructions, base version) is kept in ``metas`` by key."""
+
+    def __init__(self) -> None:
+        self.metas: dict[str, dict[str, Any]] = {}
+        self._projected: dict[int, Projected] = {}
+
+    def __call__(self, store: Store, row: DocumentRow, version: VersionRow) -> Remade | NotRemade:
+        unit, number = str(row.meta.get("unit")), row.meta.get("fr")
+        rule = _rule_version(store, f"fr:{number}", version.id)
+        if rule is None:
+            return NotRemade(f"{row.key}: its rule fr:{number} is not in the store")
+        if rule.id not in self._projected:
+            self._projected[rule.id] = _project_rule(store, rule)
+        done = self._projected[rule.id]
+        if done.doc.xml is None:
+            return NotRemade(f"{row.key}: the stored rule fr:{number} has no XML to project")
+        found = done.projections.get(unit)
+        if found is None:
+            line = f"the current parser's projection of fr:{number} no longer touches {unit}"
+            return NotRemade(f"{row.key}: {line}")
+        base = done.priors.get(unit)
+        new = redline_version(found, done.doc, base, version.run, version.fetched_at)
+        self.metas[row.key] = new.meta
+        return Remade(new.tree, new.text_hash, None)
+
+
+@dataclass(frozen=True)
+class Projected:
+    """A stored rule projected onto the prior text as it is stored now."""
+
+    doc: FrDocument
+    projections: dict[str, Projection]  # by unit key
+    priors: dict[str, int]  # the prior versions projected onto, by unit key
+
+
+def _rule_version(store: Store, key: str, before: int) -> VersionRow | None:
+    """The rule's version a redline (stored as version ``before``) was made from: the
+    latest stored before it."""
+    versions = [v for v in store.history(key) if v.id < before] or store.history(key)
+    return max(versions, key=lambda v: v.id, default=None)
+
+
+def _project_rule(store: Store, rule: VersionRow) -> Projected:
+    doc = from_json(FrDocument, store.blob(rule.tree_blob))
+    projections, priors = project_rule(store, doc)
+    return Projected(doc, {p.key: p for p in projections}, priors)
 
 
 def _digest_fingerprints(store: Store, config: Config) -> dict[int, str]:

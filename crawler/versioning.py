@@ -10,7 +10,6 @@ from datetime import date, timedelta
 from typing import Any
 
 from crawler.config import EcfrConfig
-from crawler.diff import diff_documents
 from crawler.errors import ParseError
 from crawler.held import Verdict, judge
 from crawler.items import FetchedCfrPart
@@ -19,8 +18,8 @@ from crawler.parse.ecfr_xml import parse_ecfr_xml
 from crawler.parse.expect import shown
 from crawler.parse.version import PARSER_VERSION
 from crawler.records import Node, Outcome, from_json, to_json
-from crawler.rederive import PROJECTED, upgrade
-from crawler.snapshot import cfr_versions, changed_fields, removed_version, text_hash
+from crawler.rederive import PROJECTED, judge_change, upgrade
+from crawler.snapshot import cfr_versions, removed_version, text_hash
 from storage import ErrorKind, NewVersion, Store, VersionRow
 
 HELD = "parts_held"  # the count of held fetches in a run's eCFR stats
@@ -44,23 +43,13 @@ def prepare(store: Store, new: NewVersion, node_tree: bool = False) -> NewVersio
     )
 
 
-def judge_change(
-    old_tree: bytes | None, new_tree: bytes, kind: str, node_tree: bool
-) -> tuple[dict[str, Any], bool]:
-    """The stats of the change from ``old_tree`` to ``new_tree`` (a version of ``kind``),
-    and whether it is substantive."""
-    if node_tree and old_tree is not None and kind not in ("part", "removed"):
-        diff = diff_documents(from_json(Node, old_tree), from_json(Node, new_tree))
-        return {"diff": diff.stats()}, bool(diff.substantive)
-    return changed_fields(old_tree, new_tree)
-
-
 def _like_with_like(
     store: Store, before: VersionRow | None, new: NewVersion
 ) -> tuple[VersionRow | None, dict[str, Any]]:
-    """``before`` made by the current parser (written back in place); if it cannot be, it
-    stays as it is, the run records why (one line) and the change says which parser made
-    the tree it was compared with."""
+    """``before`` made by the current parser (its whole document made again and written
+    back in place: crawler.rederive.upgrade); if it cannot be, it stays as it is, the run
+    records why (one line) and the change says which parser made the tree it was compared
+    with."""
     if before is None or new.kind == PROJECTED:
         return before, {}
     upgraded = upgrade(store, before)

@@ -665,10 +665,22 @@ class Store:
             )
             return [dict(r, stats=json.loads(r["stats"])) for r in rows.mappings()]
 
-    def restate(self, trees: Sequence[Rederived], judged: Sequence[Rejudged]) -> None:
-        """Replace versions' trees and their changes' verdicts in place, in one transaction
-        (``regwatch rebuild``): no version, change or run is added, so nothing becomes news."""
+    def restate(
+        self,
+        trees: Sequence[Rederived],
+        judged: Sequence[Rejudged],
+        metas: Sequence[tuple[str, dict[str, Any]]] = (),
+    ) -> None:
+        """Replace versions' trees, their changes' verdicts and documents' meta (by key) in
+        place, in one transaction (``regwatch rebuild``): no version, change or run is
+        added, so nothing becomes news."""
         with self._write() as conn:
+            for key, meta in metas:
+                conn.execute(
+                    update(documents)
+                    .where(documents.c.key == key)
+                    .values(meta=json.dumps(meta, sort_keys=True))
+                )
             for r in trees:
                 sha = self._put_blob(conn, r.tree, r.base)
                 conn.execute(

@@ -104,7 +104,9 @@ def _tree_texts(node: Node) -> list[str]:
     if node.kind != "section":  # a section's title is its SECTNO and SUBJECT
         out.append(node.title if node.kind in ("heading", "paragraph", "note") else "")
     if node.kind == "table" and node.children:  # column heads name the cells
-        out += [name for name, _ in node.children[0].fields if not re.fullmatch(r"col\d+", name)]
+        out += [
+            name for name, _ in node.children[0].fields if not re.fullmatch(r"column \d+", name)
+        ]
     for child in node.children:
         out += _tree_texts(child)
     return out

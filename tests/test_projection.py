@@ -21,6 +21,7 @@ from crawler.parse.ecfr_xml import parse_ecfr_xml
 from crawler.parse.fr_xml import parse_document_xml, parse_fr_xml
 from crawler.parse.text import fold
 from crawler.records import Node
+from crawler.replay import Corpus
 from tests.eregs_oracle import NEW, OLD, as_ecfr
 
 CASES = json.loads((Path(__file__).parent / "data" / "amend" / "projection_cases.json").read_text())
@@ -70,8 +71,12 @@ def test_each_operation_changes_exactly_what_it_names(case: dict) -> None:
     }
     if projection.new is not None:
         assert changed(projection.old, projection.new) == expected
+        assert not [n for n in _nodes(projection.new) if n.kind == "stars"]  # never projected
     else:
         assert expected == {}
+    for path, text in case.get("exact", {}).items():
+        assert projection.new is not None
+        assert projection.new.find(tuple(path.split("/"))).text == text  # type: ignore[union-attr]
     assert projection.op == case["op"]
     assert len(projection.flags) == len(case["flags"])
     for flag, wanted in zip(projection.flags, case["flags"], strict=True):
@@ -80,6 +85,12 @@ def test_each_operation_changes_exactly_what_it_names(case: dict) -> None:
         sections = parse_document_xml(rule_xml(case["regtext"])).regtexts[0].sections
         assert projection.new is None and projection.old == prior[projection.key]
         assert projection.given == (sections[0].paragraphs if sections else ())
+
+
+def _nodes(node: Node):
+    for child in node.children:
+        yield child
+        yield from _nodes(child)
 
 
 # --- rule 2014-06778 onto eRegs' v2014-02580 --------------------------------------------------
@@ -190,3 +201,85 @@ def test_every_regtext_of_two_daily_issues_projects_without_an_exception(
                     assert projection.new is None and projection.flags
     print(f"\ndaily issues, no prior text: {sum(ops.values())} units {dict(ops)}, {flags} flags")
     assert ops["flagged"] > 0 and ops["added"] > 0
+
+
+# --- the elisions of a real REGTEXT: § 648.14 in the daily issue of 2024-02-12 ---------------
+
+
+def _paragraphs(*texts: str) -> tuple[Node, ...]:
+    """Paragraphs nested by the depth each text is written at (two spaces a level)."""
+    root: list = [("", [])]
+    for line in texts:
+        depth = (len(line) - len(line.lstrip())) // 2 + 1
+        text = line.strip()
+        label = re.match(r"^\(\s*(\w+)\s*\)", text).group(1)  # type: ignore[union-attr]
+        del root[depth:]
+        root[-1][1].append((label, text, kids := []))
+        root.append((label, kids))
+
+    def build(items: list) -> tuple[Node, ...]:
+        return tuple(Node(label, "paragraph", "", text, build(kids)) for label, text, kids in items)
+
+    return build(root[0][1])
+
+
+def test_648_14_projects_at_the_paths_its_stars_restate(shared_data: Path) -> None:
+    """The rule gives "(i) * * *", "(1) * * *", "(vi) * * *", "(B) * * *", then after STARS
+    "(i) * * *", "(2) * * *": each revision lands at its full path, the rest stays."""
+    docs = parse_fr_xml((shared_data / "fr_xml" / ISSUES[1]).read_bytes())
+    [doc] = [d for d in docs if any(s.number == "648.14" for r in d.regtexts for s in r.sections)]
+    prior = Node(
+        "648.14",
+        "section",
+        "§ 648.14 Prohibitions.",
+        children=_paragraphs(
+            "(i) Scallops.",
+            "  (1) General.",
+            "    (vi) Access areas.",
+            "      (A) Old A.",
+            "      (B) Old B.",
+            "        (1) Old B one.",
+            "        (2) Old B two.",
+            "        (3) Old B three.",
+            "  (2) Two.",
+            "    (vi) Six.",
+            "      (A) Old 2 vi A.",
+            "      (B) Old 2 vi B.",
+            "  (3) Three.",
+            "    (v) Five.",
+            "      (E) Old E.",
+            "      (F) Old F.",
+        ),
+    )
+    [projection] = [
+        p
+        for p in project(doc, lambda key: prior if key == "cfr:50:648.14" else None)
+        if p.key == "cfr:50:648.14"
+    ]
+    assert projection.op == "revised" and projection.flags == ()
+    assert projection.new is not None
+    after = changed(prior, projection.new)
+    assert sorted(after) == [
+        ("i", "1", "vi", "B", "1"),
+        ("i", "1", "vi", "B", "2"),
+        ("i", "1", "vi", "C"),
+        ("i", "1", "vi", "C", "1"),
+        ("i", "2", "vi", "B"),
+        ("i", "3", "v", "E"),
+    ]
+    assert all(after.values())  # nothing removed: (B)(3), (2)(vi)(A), (3)(v)(F) kept
+    assert [c.label for c in projection.new.find(("i", "1", "vi")).children] == ["A", "B", "C"]  # type: ignore[union-attr]
+    assert not [n for n in _nodes(projection.new) if n.kind == "stars"]
+
+
+def test_an_entity_list_rule_gives_its_rows_field_by_field() -> None:
+    corpus = Corpus.demo()
+    part = parse_ecfr_xml(corpus.ecfr_full[("2026-10-01", 15, "744")])
+    prior = {key: node for key, _, node in units(15, "744", part)}
+    doc = parse_document_xml(corpus.xml["2026-21001"])
+    [supplement] = project(doc, prior.get, "91 FR 70101")
+    rows = [g for g in supplement.given if g.startswith("Entity: ")]
+    assert rows and not [g for g in supplement.given if " | " in g]
+    assert rows[0].startswith("Entity: Hanzhou Quantum Instruments Co., Ltd.")
+    assert "; License requirement: For all items subject to the EAR." in rows[0]
+    assert "* * * * * *" in supplement.given  # a row of stars stays a row of stars

@@ -9,7 +9,6 @@ import shutil
 import sqlite3
 import subprocess
 import sys
-from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
@@ -20,6 +19,7 @@ from conftest import ROOT, require
 from crawler import config as config_module
 from crawler.cli import main
 from crawler.deliver.feeds import feed_items
+from crawler.deliver.site import page_name, write_site
 from crawler.diff import diff_documents
 from crawler.items import FetchedCfrPart
 from crawler.parse.ecfr_xml import parse_ecfr_xml
@@ -119,39 +119,81 @@ def _entries(store: Store, day: date, config: config_module.Config) -> tuple:
     return (cfr, sorted(r.key for r, _, _ in records.changes), len(records.redlines))
 
 
+def test_rebuild_makes_a_redline_again_from_its_rule_and_the_prior_text(demo_store, tmp_path):
+    """A publication-day redline whose tree an older parser made (its paths) is projected
+    again from the rule's stored XML onto the prior text as stored now, adding no news."""
+    folder = Path(shutil.copytree(demo_store, tmp_path / "tour"))
+    config = config_module.load(folder / "demo.toml", env={})
+    key = "cfr:15:744:supp-4~fr:2026-21001"
+    store = Store.open(config.store_path)
+    try:
+        [made] = store.history(key)
+        meta = store.document(key).meta
+        prior = store.version(meta["base_version"])  # a tree the redline was not
+    finally:
+        store.close()
+    with sqlite3.connect(config.store_path) as conn:  # as a parser-1 store would hold it
+        conn.execute(
+            "update versions set tree_blob = ?, text_hash = ?, parser_version = 1 where id = ?",
+            (prior.tree_blob, prior.text_hash, made.id),
+        )
+    before = table_counts(config.store_path)
+
+    line = rebuild(folder / "demo.toml")
+
+    assert "1 changed" in line, line
+    assert table_counts(config.store_path) == before
+    store = Store.open(config.store_path)
+    try:
+        [remade] = store.history(key)
+        assert (remade.tree_blob, remade.text_hash) == (made.tree_blob, made.text_hash)
+        assert remade.parser_version == PARSER_VERSION
+        assert store.document(key).meta == meta
+    finally:
+        store.close()
+
+
 # --- a store built before issue 12 ------------------------------------------------------
 
 
 @pytest.fixture(scope="module")
-def old_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """A store written by the code of OLD_COMMIT (a git worktree) from the real parts."""
-    data = ROOT.parent / "shared" / "data" / "ecfr_title15"
-    require(data.is_dir(), f"real sample data not found at {data}")
-    require(shutil.which("git") and (ROOT / ".git").exists(), "no git checkout to build from")
-    folder = tmp_path_factory.mktemp("old")
-    tree = folder / "code"
+def old_code(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The code of OLD_COMMIT, exported (``git archive``) into a temporary folder: the
+    repository itself is only read."""
+    require(shutil.which("git") and (ROOT / ".git").exists(), "no git repository to export from")
+    found = subprocess.run(
+        ["git", "-C", str(ROOT), "cat-file", "-e", f"{OLD_COMMIT}^{{commit}}"],
+        capture_output=True,
+    )
+    require(found.returncode == 0, f"commit {OLD_COMMIT} is not in this repository (shallow?)")
+    tree = tmp_path_factory.mktemp("old-code")
+    archive = subprocess.run(
+        ["git", "-C", str(ROOT), "archive", OLD_COMMIT], check=True, capture_output=True
+    )
+    subprocess.run(["tar", "-x", "-C", str(tree)], input=archive.stdout, check=True)
+    return tree
+
+
+def run_old(code: Path, script: str, *args: str) -> None:
+    """``script`` run by the code of OLD_COMMIT."""
     subprocess.run(
-        ["git", "-C", str(ROOT), "worktree", "add", "--detach", str(tree), OLD_COMMIT],
+        [sys.executable, "-c", script, *args],
+        cwd=code,
+        env={"PYTHONPATH": str(code), "PATH": "/usr/bin:/bin"},
         check=True,
         capture_output=True,
     )
-    try:
-        files = [str(data / f"title-15-part-{p}_2025.xml") for p in PARTS]
-        db = folder / "old.db"
-        subprocess.run(
-            [sys.executable, "-c", OLD_STORE, str(db), OLD_DAY.isoformat(), *files],
-            cwd=tree,
-            env={"PYTHONPATH": str(tree), "PATH": "/usr/bin:/bin"},
-            check=True,
-            capture_output=True,
-        )
-        yield db
-    finally:
-        subprocess.run(
-            ["git", "-C", str(ROOT), "worktree", "remove", "--force", str(tree)],
-            check=False,
-            capture_output=True,
-        )
+
+
+@pytest.fixture(scope="module")
+def old_store(tmp_path_factory: pytest.TempPathFactory, old_code: Path) -> Path:
+    """A store written by the code of OLD_COMMIT from the real parts."""
+    data = ROOT.parent / "shared" / "data" / "ecfr_title15"
+    require(data.is_dir(), f"real sample data not found at {data}")
+    files = [str(data / f"title-15-part-{p}_2025.xml") for p in PARTS]
+    db = tmp_path_factory.mktemp("old") / "old.db"
+    run_old(old_code, OLD_STORE, str(db), OLD_DAY.isoformat(), *files)
+    return db
 
 
 def test_an_old_store_opens_with_its_trees_marked_as_made_by_parser_1(old_store, tmp_path):
@@ -247,3 +289,82 @@ def _payload(part: str) -> bytes:
     return (
         ROOT.parent / "shared" / "data" / "ecfr_title15" / f"title-15-part-{part}_2025.xml"
     ).read_bytes()
+
+
+# --- an old change, as feeds and the site show it ----------------------------------------
+
+CHANGED_DAY, LATER_DAY = date(2025, 1, 3), date(2025, 1, 4)
+FLIGHT_CREW = (  # § 740.15(a)(3)(i) as the day after OLD_DAY changes it
+    b"Right to hire and fire the cockpit crew.</P>",
+    b"Right to hire and fire the flight crew.</P>",
+)
+AIRPLANE = (  # § 740.15(a)(3)(ii) as LATER_DAY changes it
+    b"Right to dispatch the aircraft.</P>",
+    b"Right to dispatch the airplane.</P>",
+)
+
+
+@pytest.fixture(scope="module")
+def old_store_with_a_change(
+    tmp_path_factory: pytest.TempPathFactory, old_code: Path, old_store: Path
+) -> Path:
+    """The old store, and the next day's part 740 (one word of § 740.15 changed) stored by
+    the code of OLD_COMMIT too: a change whose trees parser 1 made."""
+    folder = tmp_path_factory.mktemp("old-change")
+    db = Path(shutil.copy(old_store, folder / "old.db"))
+    payload = folder / "title-15-part-740_2025.xml"
+    payload.write_bytes(_edited(_payload("740"), FLIGHT_CREW))
+    run_old(old_code, OLD_STORE, str(db), CHANGED_DAY.isoformat(), str(payload))
+    return db
+
+
+def test_the_first_run_after_the_upgrade_keeps_what_an_old_change_says(
+    old_store_with_a_change, tmp_path
+):
+    """Feeds and the site diff stored trees again: after the first run of the new parser,
+    the old change still says what it said (one change, at the same citation), not the
+    difference between the two parsers' trees."""
+    db = Path(shutil.copy(old_store_with_a_change, tmp_path / "store.db"))
+    (tmp_path / "c.toml").write_text(f'[store]\npath = "{db}"\n', encoding="utf-8")
+    config = config_module.load(tmp_path / "c.toml", env={})
+    key = "cfr:15:740.15"
+    store = Store.open(db)
+    try:
+        assert {v.parser_version for v in store.history(key)} == {1}
+        feed_before, page_before = _what_the_change_says(store, config, key)
+        run = store.start_run("daily", LATER_DAY.isoformat(), f"{LATER_DAY}T11:30:00+00:00")
+        body = _edited(_edited(_payload("740"), FLIGHT_CREW), AIRPLANE)
+        item = FetchedCfrPart("ecfr", 15, "740", LATER_DAY, "", body, f"{LATER_DAY}T11:30:00+00:00")
+        counts = store_cfr_part(store, item, run, config.sources.ecfr)
+        feed_after, page_after = _what_the_change_says(store, config, key)
+        history = store.history(key)
+    finally:
+        store.close()
+
+    assert counts == {"sections_unchanged": 35, "sections_changed": 1}, counts
+    assert [v.valid_from for v in history] == ["2025-01-02", "2025-01-03", "2025-01-04"]
+    summary, content = feed_before
+    assert summary.endswith(": 1 change (1 substantive) since 2025-01-02."), summary
+    assert "§ 740.15(a)(3)(i)" in content
+    assert feed_after == feed_before
+    assert page_after == page_before
+    assert {v.parser_version for v in history} == {PARSER_VERSION}  # one parser per document
+
+
+def _what_the_change_says(
+    store: Store, config: config_module.Config, key: str
+) -> tuple[tuple[str, str], str]:
+    """The feed entry of the change of ``key`` in effect CHANGED_DAY (summary, content) and
+    its page on the site."""
+    [entry] = [
+        i for i in feed_items(store, config) if i.id == f"urn:regwatch:change:{key}:{CHANGED_DAY}"
+    ]
+    write_site(store, config)
+    page = config.root / "site" / "changes" / page_name(f"{key}@{CHANGED_DAY}")
+    return (entry.summary, entry.content), page.read_text(encoding="utf-8")
+
+
+def _edited(body: bytes, edit: tuple[bytes, bytes]) -> bytes:
+    old, new = edit
+    assert body.count(old) == 1, old
+    return body.replace(old, new)

@@ -112,8 +112,8 @@ def test_real_ear_paragraphs_are_at_their_true_paths(ear, part, unit, path, star
 # --- every paragraph of the real documents: nothing lost, doubled or left unsplit ------------
 
 _UNSPLIT = re.compile(
-    r"(?:^\(\w{1,7}\)|[.:;\u2014])\s*\(\s*(?:a|1|i|A)\s*\)\s+[A-Z\u201c]"
-)  # "(a) Scope—(1) Commodities." left in one paragraph
+    r"(?:^\(\w{1,7}\)|[.:;\u2014])\s*\(\s*(?:a|1|i|A)\s*\)\s*[(A-Z\u201c]"
+)  # "(a) Scope—(1) Commodities." or "(a)(1)(i) Text" left in one paragraph
 
 
 def _unsplit(text: str) -> bool:
@@ -254,6 +254,34 @@ CASES = [
         "<P>(a) One.</P><P>(b) Two.</P><P>(f) Six.</P>",
         ["e", "e/Note", "e/Note/a", "e/Note/b", "f"],
     ),
+    (  # three markers in a row, and a heading then two
+        "<P>(a)(1)(i) Deep.</P><P>(ii) Two.</P><P>(2) B.</P>"
+        "<P>(b) <I>Policy</I>—(A)(<I>1</I>) <I>Rule.</I> Text.</P>",
+        ["a", "a/1", "a/1/i", "a/1/ii", "a/2", "b", "b/A", "b/A/1"],
+    ),
+    (  # a bold sentence inside a list is not a heading: the list carries on across it
+        "<P>(a) One:</P><P>(1) x.</P><P><B>This paragraph does not apply to Cuba.</B></P>"
+        "<P>(2) y.</P><P>(b) Two.</P><P><I>Example.</I></P><P>(c) Three.</P>",
+        ["a", "a/1", "a/1/p1", "a/2", "b", "b/p1", "c"],
+    ),
+    (  # a note printed as a paragraph with a bold "Note:" is a note, with its own list
+        '<P>(e) Five.</P><P><E T="04">Note:</E> The term includes:</P>'
+        "<P>(a) One.</P><P>(b) Two.</P>",
+        ["e", "e/Note", "e/Note/a", "e/Note/b"],
+    ),
+    (  # a captioned table is known by its caption, its rows by their first cells
+        "<P><B>Country Group C [Reserved]</B></P>"
+        '<DIV><TABLE><CAPTION><P class="title">Country Group D</P></CAPTION>'
+        "<THEAD><TR><TH>Country</TH><TH>D:1</TH></TR></THEAD>"
+        "<TBODY><TR><TD>Armenia</TD><TD>X</TD></TR><TR><TD>Belarus</TD><TD>X</TD></TR>"
+        "</TBODY></TABLE></DIV>",
+        [
+            "Country Group C [Reserved]",
+            "Country Group D",
+            "Country Group D/Armenia",
+            "Country Group D/Belarus",
+        ],
+    ),
     (  # a range is labelled by its first marker and the next letter follows its last
         "<P>(c) Three.</P><P>(d)-(e) [Reserved]</P><P>(f) Six.</P>",
         ["c", "d", "f"],
@@ -310,3 +338,40 @@ def test_a_rule_regtext_builds_the_same_heading_qualified_tree():
     assert note is not None and note.text.startswith("The term")
     assert tree.find(("Category VII", "h", "8", "ii")) is not None
     assert tree.find(("Category VII", "i", "1")) is not None
+
+
+def test_a_definition_holds_the_list_printed_inline_after_its_term():
+    body = (
+        "<P>Article. Any of the defense articles.</P>"
+        "<P>Defense services. (a) The furnishing of assistance.</P><P>(b) Technical data.</P>"
+        "<P>Director. The Director.</P>"
+    )
+    head = '<DIV8 N="447.11" TYPE="SECTION"><HEAD>§ 447.11 Meaning of terms.</HEAD>'
+    tree = parse_ecfr_xml(f"{head}{body}</DIV8>".encode())
+    assert [c.label for c in tree.children] == ["Article", "Defense services", "Director"]
+    services = tree.child("Defense services")
+    assert services is not None and services.text == "Defense services."
+    assert [c.label for c in services.children] == ["a", "b"]
+
+
+def test_a_rule_restating_its_place_after_stars_lands_in_the_same_paragraph(shared_data):
+    """§ 648.14 in the 2024-02-12 issue: "(i) * * *", "(1) * * *", "(vi) * * *", "(B) * * *",
+    then after "* * * * *" "(i) * * *" again and "(2) * * *": (2) is (i)(2), not a new list."""
+    from crawler.parse.fr_xml import parse_fr_xml
+
+    data = (shared_data / "fr_xml" / "FR-2024-02-12_full_issue.xml").read_bytes()
+    [section] = [
+        s
+        for d in parse_fr_xml(data)
+        for r in d.regtexts
+        for s in r.sections
+        if s.number == "648.14"
+    ]
+    texts = list(section.paragraphs)
+    tree = Node("648.14", "section", children=paragraph_tree(texts, section.tags))
+    for path in (("i", "1", "vi", "B", "2"), ("i", "2", "vi", "B"), ("i", "3", "v", "E")):
+        assert tree.find(path) is not None, path
+    assert [c.label for c in tree.children] == ["i"]  # one (i), said three times
+    kept = Node("648.14", "section", children=paragraph_tree(texts, section.tags, elisions=True))
+    stars = [c.label for c in kept.children if c.kind == "stars"]
+    assert stars and all(c.kind in ("stars", "paragraph") for c in kept.children)

@@ -1,11 +1,13 @@
 """One operation applied to one unit's tree (pure).
 
 ``apply`` takes the unit as the operations so far left it (None: not there), the unit as
-the rule gives it (its paragraphs built from the REGTEXT; text ending '* * *' where the rule
-elides it) and one operation, and returns the unit after it, or raises ``NotApplied`` with
-the reason. Only the node the operation names changes: a revised paragraph takes the rule's
-text (keeping the prior text where the rule elides it), "introductory text" changes the
-paragraph's own text and keeps its children, a reserved paragraph keeps the notes after it.
+the rule gives it (its paragraphs built from the REGTEXT: a ``stars`` node where the rule
+leaves text out, "(b) * * *" where it restates a paragraph only to reach one below it) and
+one operation, and returns the unit after it (with the sub-paragraphs it kept only because
+the rule did not say), or raises ``NotApplied`` with the reason. Only the node the operation
+names changes: a revised paragraph takes the rule's text (keeping the prior text where the
+rule elides it), "introductory text" changes the paragraph's own text and keeps its
+children, a reserved paragraph keeps the notes after it.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 import dataclasses
 import re
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 from crawler.amend.locate import NotApplied, Path, insert_at, locate, own_portion, replace_at
 from crawler.parse.amdpar_ops import Operation, OpKind, Target
@@ -35,9 +38,31 @@ def elided(text: str) -> bool:
     return bool(_ELIDED.search(text))
 
 
+def stars(node: Node) -> bool:
+    """Whether ``node`` is one of the rule's elisions ("* * *" where text is left out)."""
+    return node.kind == "stars"
+
+
+@dataclass(frozen=True)
+class Doubt:
+    """Prior sub-paragraphs the rule's text neither gives nor marks as elided: kept as they
+    were, though the rule may have meant to remove them."""
+
+    path: Path  # the node whose children they are
+    kept: tuple[str, ...]  # their labels, as cited: "(i)", "Note to paragraph (b)"
+
+
+@dataclass(frozen=True)
+class Applied:
+    """A unit after one operation, and what it kept only because the rule did not say."""
+
+    tree: Node | None
+    doubts: tuple[Doubt, ...] = ()
+
+
 def apply(
     tree: Node | None, given: Node, op: Operation, added: set[Path], everywhere: bool
-) -> Node | None:
+) -> Applied:
     """``tree`` after ``op``. ``added`` holds the paths this projection created (an "add" may
     name them again); ``everywhere``: the instruction says "wherever it appears"."""
     target = op.target
@@ -46,6 +71,15 @@ def apply(
         return _unit(tree, given, op)
     if tree is None:
         raise NotApplied(f"no prior text of {target.unit_id} is stored")
+    merges = op.kind in (OpKind.REVISE, OpKind.ADD) and _HANDLED.match(target.portion)
+    if merges and not own_portion(target.portion):
+        return _put(tree, given, op, added)
+    return Applied(_edit(tree, given, op, everywhere))
+
+
+def _edit(tree: Node, given: Node, op: Operation, everywhere: bool) -> Node:
+    """An operation that changes text without merging the rule's paragraphs in."""
+    target = op.target
     if op.kind in (OpKind.REPLACE_PHRASE, OpKind.REMOVE_PHRASE, OpKind.ADD_PHRASE):
         return _phrase(tree, op, everywhere)
     if _SENTENCE.match(target.portion) and op.kind in (OpKind.REVISE, OpKind.ADD):
@@ -62,28 +96,31 @@ def apply(
         assert op.destination is not None
         return redesignate(tree, [(target, op.destination)])
     if op.kind in (OpKind.REVISE, OpKind.ADD):
-        if own_portion(target.portion):
-            return _own_text(tree, given, target)
-        return _put(tree, given, op, added)
+        return _own_text(tree, given, target)
     raise NotApplied(f"{op.kind.value} is not applied to a paragraph")
 
 
 # --- whole units ----------------------------------------------------------------------------
 
 
-def _unit(tree: Node | None, given: Node, op: Operation) -> Node | None:
+def _unit(tree: Node | None, given: Node, op: Operation) -> Applied:
     if op.kind is OpKind.REMOVE:
-        return None
+        return Applied(None)
     if op.kind is OpKind.RESERVE:
         number = op.target.unit_id
-        return Node(number, "section", f"§ {number} [Reserved]")
+        return Applied(Node(number, "section", f"§ {number} [Reserved]"))
     if op.kind in (OpKind.REVISE, OpKind.ADD):
-        if not given.children:
+        if not [c for c in given.children if not stars(c)]:
             raise NotApplied("the rule gives no text for it")
-        if tree is None and elided(given.text):
+        if tree is None and _partial(given):
             raise NotApplied("the rule gives part of it and no prior text is stored")
-        return merge(tree, given)
+        return Applied(*merge(tree, given))
     raise NotApplied(f"{op.kind.value} of a whole unit is not applied mechanically")
+
+
+def _partial(node: Node) -> bool:
+    """Whether the rule's text of ``node`` leaves anything out ("* * *")."""
+    return elided(node.text) or any(stars(c) or _partial(c) for c in node.children)
 
 
 def _unit_heading(tree: Node, given: Node) -> Node:
@@ -92,39 +129,74 @@ def _unit_heading(tree: Node, given: Node) -> Node:
     return dataclasses.replace(tree, title=given.title)
 
 
-def merge(old: Node | None, new: Node) -> Node:
-    """The rule's node over the prior one: its text unless elided; its children where it gives
-    them (each merged with the prior child of its label); where it gives its own text but no
-    children, the prior children are kept; where it elides its own text, the prior children
-    it does not give are kept too."""
+def merge(old: Node | None, new: Node, at: Path = ()) -> tuple[Node, tuple[Doubt, ...]]:
+    """The rule's node (at ``at``) over the prior one: its text unless elided ("(b) * * *");
+    its children merged with the prior children of their labels. A prior child the rule does
+    not give is kept where the rule elides text at its place (a "* * *" there, or the node's
+    own text elided); removed where the rule restates the whole list with no "* * *" in it;
+    otherwise kept and returned as a ``Doubt``. No "* * *" of the rule reaches the result."""
     if old is None:
-        return new
+        return bare(new), ()
     text = old.text if elided(new.text) else new.text
-    if elided(new.text):
-        children = splice(old.children, new.children)
-    elif new.children:
-        children = tuple(merge(old.child(c.label), c) for c in new.children)
-    else:
-        children = old.children
-    return dataclasses.replace(new, text=text, title=old.title or new.title, children=children)
+    children, doubts = _children(old.children, new.children, at, elided(new.text))
+    node = dataclasses.replace(new, text=text, title=old.title or new.title, children=children)
+    return node, doubts
 
 
-def splice(prior: tuple[Node, ...], given: tuple[Node, ...]) -> tuple[Node, ...]:
-    """Given children merged into the prior ones with the same label; new ones by label order."""
-    holder = Node("", children=prior)
-    for node in given:
-        before = holder.child(node.label)
-        if before is None:
-            holder = insert_at(holder, (), node, None)
-        else:
-            holder = replace_at(holder, (node.label,), merge(before, node))
-    return holder.children
+def bare(node: Node) -> Node:
+    """``node`` without the rule's "* * *" nodes."""
+    children = tuple(bare(c) for c in node.children if not stars(c))
+    return dataclasses.replace(node, children=children)
+
+
+def _children(
+    prior: tuple[Node, ...], given: tuple[Node, ...], at: Path, elided_own: bool
+) -> tuple[tuple[Node, ...], tuple[Doubt, ...]]:
+    """The prior children with the rule's merged in (see ``merge``)."""
+    labels = [c.label for c in given]
+    restated = bool(given) and not any(stars(c) or elided(c.text) for c in given)
+    doubts: list[Doubt] = []
+    holder = Node("")
+    unsure: list[str] = []
+    for i, child in enumerate(prior):
+        if child.label in labels:
+            new = given[labels.index(child.label)]
+            node, more = merge(child, new, (*at, child.label))
+            doubts += more
+            holder = dataclasses.replace(holder, children=(*holder.children, node))
+        elif elided_own or _elided_at(prior, i, given):
+            holder = dataclasses.replace(holder, children=(*holder.children, child))
+        elif not restated:
+            unsure.append(_cited(child))
+            holder = dataclasses.replace(holder, children=(*holder.children, child))
+    for index, new in enumerate(given):
+        if stars(new) or holder.child(new.label) is not None:
+            continue
+        before = [c.label for c in given[:index] if holder.child(c.label) is not None]
+        holder = insert_at(holder, (), bare(new), before[-1] if before else None)
+    if unsure:
+        doubts.insert(0, Doubt(at, tuple(unsure)))
+    return holder.children, tuple(doubts)
+
+
+def _elided_at(prior: tuple[Node, ...], index: int, given: tuple[Node, ...]) -> bool:
+    """Whether the rule's text has a "* * *" where the prior child ``index`` stands: between
+    the given children that stand before and after it in the prior text."""
+    labels = [c.label for c in given]
+    before = [labels.index(c.label) for c in prior[:index] if c.label in labels]
+    after = [labels.index(c.label) for c in prior[index + 1 :] if c.label in labels]
+    start, end = (before[-1] + 1 if before else 0), (after[0] if after else len(given))
+    return any(stars(c) for c in given[start:end])
+
+
+def _cited(node: Node) -> str:
+    return f"({node.label})" if node.kind == "paragraph" and "~" not in node.label else node.label
 
 
 # --- paragraphs, notes, definitions ---------------------------------------------------------
 
 
-def _put(tree: Node, given: Node, op: Operation, added: set[Path]) -> Node:
+def _put(tree: Node, given: Node, op: Operation, added: set[Path]) -> Applied:
     """Revise or add: the rule's node at its place in the rule's text."""
     new_path = locate(given, op.target, RULE)
     new = given.find(new_path)
@@ -140,16 +212,16 @@ def _put(tree: Node, given: Node, op: Operation, added: set[Path]) -> Node:
         ours = any(old_path[:n] in added for n in range(1, len(old_path) + 1))
         if not ours and fold(old.text) != fold(new.text):
             raise NotApplied("it is already in the prior text")
-    if op.kind is OpKind.REVISE and elided(new.text) and not new.children:
+    if op.kind is OpKind.REVISE and elided(new.text) and all(stars(c) for c in new.children):
         raise NotApplied("the rule's text elides it")
     definition = _DEFINITION.match(op.target.portion)
     if definition is not None and new.kind != "definition":
         term = old.label if old is not None else definition.group("term")
         new = dataclasses.replace(new, kind="definition", label=term)
         new_path = (*new_path[:-1], term)
-    node = merge(old, new)
+    node, doubts = merge(old, new, new_path)
     if old_path == new_path:
-        return replace_at(tree, new_path, node)
+        return Applied(replace_at(tree, new_path, node), doubts)
     if old_path is not None:
         tree = replace_at(tree, old_path, None)
     parent = new_path[:-1]
@@ -157,7 +229,7 @@ def _put(tree: Node, given: Node, op: Operation, added: set[Path]) -> Node:
         raise NotApplied(f"its place ({' '.join(parent)}) is not in the prior text")
     added.add(new_path)
     after = None if definition else _sibling_before(given, tree, new_path)
-    return insert_at(tree, parent, node, after)
+    return Applied(insert_at(tree, parent, node, after), doubts)
 
 
 def _sibling_before(given: Node, tree: Node, path: Path) -> str | None:
@@ -281,8 +353,30 @@ def _replace(text: str, phrase: str, replacement: str, ordinal: str | None) -> s
 
 
 def _swap(text: str, phrase: str, replacement: str) -> str:
-    """``phrase`` replaced in ``text`` (compared typography-folded where it must be)."""
-    swapped = text.replace(phrase, replacement) if phrase in text else None
-    if swapped is None:
-        swapped = fold(text).replace(fold(phrase), replacement)
-    return re.sub(r"  +", " ", swapped)
+    """``phrase`` replaced in ``text``, compared typography-folded where it must be: only the
+    matched spans change, the rest keeps its quotes, dashes and spacing."""
+    if phrase in text:
+        return re.sub(r"  +", " ", text.replace(phrase, replacement))
+    folded, starts = _folded(text)
+    wanted = fold(phrase)
+    out, done, at = [], 0, folded.find(wanted)
+    while at >= 0 and wanted:
+        start, end = starts[at], starts[at + len(wanted)]
+        out += [text[done:start], replacement]
+        done, at = end, folded.find(wanted, at + len(wanted))
+    return re.sub(r"  +", " ", "".join([*out, text[done:]]))
+
+
+def _folded(text: str) -> tuple[str, list[int]]:
+    """``text`` folded as ``fold`` does (before trimming its ends), and for each folded
+    character the offset in ``text`` it comes from (one more: the end)."""
+    chars: list[str] = []
+    starts: list[int] = []
+    for i, char in enumerate(text):
+        piece = " " if char.isspace() else fold(char)
+        if piece == " " and chars and chars[-1] == " ":
+            piece = ""
+        chars += piece
+        starts += [i] * len(piece)
+    starts.append(len(text))
+    return "".join(chars), starts

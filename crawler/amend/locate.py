@@ -102,7 +102,7 @@ def notes_after(tree: Node, path: Path) -> list[Path]:
     last sub-paragraph, as the tree attaches a note to the paragraph it follows)."""
     node = tree.find(path)
     while node is not None:
-        paragraphs = [i for i, c in enumerate(node.children) if c.kind != "note"]
+        paragraphs = [i for i, c in enumerate(node.children) if c.kind not in ("note", "stars")]
         last = paragraphs[-1] if paragraphs else -1
         trailing = [c.label for c in node.children[last + 1 :] if c.kind == "note"]
         if trailing or last < 0 or node.children[last].kind != "paragraph":

@@ -15,7 +15,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from crawler.amend.apply import RULE, apply, elided, redesignate
+from crawler.amend.apply import RULE, Doubt, apply, elided, redesignate, stars
 from crawler.amend.locate import NotApplied, Path, locate, where
 from crawler.parse.amdpar import parse_instructions
 from crawler.parse.amdpar_ops import Instruction, Operation, OpKind, Target, UnitKind
@@ -163,15 +163,14 @@ def _unit(unit: _Unit, regtext: RegText, prior: Callable[[str], Node | None]) ->
 
 
 def _given(number: str, section: Section | None) -> Node:
-    """The section as the rule gives it; its text is '* * *' when the rule elides part of it."""
+    """The section as the rule gives it, each "* * * * *" a ``stars`` node where it stands."""
     if section is None:
         return Node(number, "section", f"§ {number}")
     texts = list(section.paragraphs)
     tags = section.tags or tuple("STARS" if t == STARS else "P" for t in texts)
-    children = paragraph_tree(texts, tuple(tags), section.subject)
-    stars = "* * *" if any(t == "STARS" for t in tags) else ""
+    children = paragraph_tree(texts, tuple(tags), section.subject, elisions=True)
     title = f"§ {number} {section.subject}".strip()
-    return Node(number, "section", title, stars, children)
+    return Node(number, "section", title, "", children)
 
 
 @dataclass
@@ -198,13 +197,11 @@ class _Run:
             )
             return
         everywhere = bool(_EVERYWHERE.search(instruction.text))
-        ops = _section_ops(instruction, key, title)
-        moves = [op for op in ops if op.kind is OpKind.REDESIGNATE and op.target.paragraph]
-        if moves:
-            self._moves(moves)
-        for op in ops:
-            if op not in moves:
-                self._apply(op, everywhere)
+        for step in _steps(_section_ops(instruction, key, title)):
+            if _moving(step[0]):
+                self._moves(step)
+            else:
+                self._apply(step[0], everywhere)
 
     def _apply(self, op: Operation, everywhere: bool) -> None:
         self._name(op.target)
@@ -213,10 +210,12 @@ class _Run:
             self.missing.append(where(target))
             return
         try:
-            self.tree = apply(self.tree, self.given, op, self.added, everywhere)
+            done = apply(self.tree, self.given, op, self.added, everywhere)
         except NotApplied as reason:
             self.flags.append(f"{where(op.target)}: {reason}; not applied")
             return
+        self.tree = done.tree
+        self.flags += [_doubt(doubt, op.target.unit_id) for doubt in done.doubts]
         self.applied.append(op)
 
     def _moves(self, moves: list[Operation]) -> None:
@@ -246,7 +245,7 @@ class _Run:
         if not self.applied and self.flags:
             return
         for path, node in _walk(self.given, ()):
-            if node.kind == "heading" or elided(node.text) or not node.text:
+            if node.kind == "heading" or stars(node) or elided(node.text) or not node.text:
                 continue
             if any(path[: len(n)] == n or n[: len(path)] == path for n in self.named):
                 continue
@@ -272,6 +271,32 @@ class _Run:
         if any(o.kind is OpKind.RESERVE for o in whole):
             return "reserved"
         return "revised"
+
+
+def _steps(ops: list[Operation]) -> list[list[Operation]]:
+    """The operations in the order the instruction gives them; consecutive redesignations of
+    paragraphs ("(b) and (c) as (c) and (d)") are one step, applied together."""
+    steps: list[list[Operation]] = []
+    for op in ops:
+        if steps and _moving(op) and _moving(steps[-1][0]):
+            steps[-1].append(op)
+        else:
+            steps.append([op])
+    return steps
+
+
+def _moving(op: Operation) -> bool:
+    return op.kind is OpKind.REDESIGNATE and bool(op.target.paragraph)
+
+
+def _doubt(doubt: Doubt, number: str) -> str:
+    """The flag of sub-paragraphs kept because the rule neither gives nor elides them."""
+    cite = " ".join((f"§ {number}", *doubt.path))
+    kept = ", ".join(doubt.kept)
+    return (
+        f"{cite}: the rule gives it without {kept} and no * * * where they stood; "
+        "ambiguous (removed or unchanged): kept as they were"
+    )
 
 
 def _as_given(
@@ -303,7 +328,7 @@ def _supplement(
     old = prior(key)
     amendments = [a for a in regtext.amendments if target in a.targets]
     said = tuple(a.text for a in amendments)
-    given = tuple(regtext.text) + tuple(" | ".join(r) for t in regtext.tables for r in t.rows)
+    given = tuple(regtext.text) + tuple(_row(t, r) for t in regtext.tables for r in t.rows)
     if target != "744:supp-4":
         return Projection(
             key,
@@ -335,6 +360,17 @@ def _supplement(
     children = tuple(new_table if c.label == "table" else c for c in old.children)
     new = Node(old.label, old.kind, old.title, old.text, children, old.fields)
     return Projection(key, "flagged" if flags else "revised", old, new, said, tuple(flags), given)
+
+
+def _row(table: Table, row: tuple[str, ...]) -> str:
+    """A table row as the rule gives it, each cell with its column: "Country: CHINA; ..."."""
+    heads = table.headers
+    if all(not set(v) - set("* ") for v in row):  # a row of "* * *": rows left out
+        return " ".join(v for v in row if v)
+    cells = [
+        f"{heads[i]}: {v}" if i < len(heads) and heads[i] else v for i, v in enumerate(row) if v
+    ]
+    return "; ".join(cells)
 
 
 def _entries(tables: tuple[Table, ...], citation: str | None) -> tuple[Node, ...]:

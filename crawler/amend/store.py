@@ -51,9 +51,21 @@ def _project(store: Store, version: VersionRow, run: int, fetched_at: str) -> in
     doc = from_json(FrDocument, store.blob(version.tree_blob))
     if doc.xml is None:
         return 0
-    # the prior text: what was in effect the day before the rule (published or effective)
-    takes_effect = min(doc.publication_date, doc.effective_on or doc.publication_date)
-    day = (takes_effect - timedelta(days=1)).isoformat()
+    projections, priors = project_rule(store, doc)
+    units = 0
+    for projection in projections:
+        new = redline_version(projection, doc, priors.get(projection.key), run, fetched_at)
+        snapshot(store, new)
+        units += 1
+    return units
+
+
+def project_rule(store: Store, doc: FrDocument) -> tuple[list[Projection], dict[str, int]]:
+    """Every unit ``doc``'s REGTEXT touches, projected onto the stored prior text (as the
+    current parser reads it), and the prior version of each unit by key."""
+    if doc.xml is None:
+        return [], {}
+    day = prior_day(doc)
     priors: dict[str, int] = {}
 
     def prior(key: str) -> Node | None:
@@ -65,14 +77,16 @@ def _project(store: Store, version: VersionRow, run: int, fetched_at: str) -> in
         priors[key] = found.id
         return from_json(Node, store.blob(found.tree_blob))
 
-    units = 0
-    for projection in project(doc.xml, prior, doc.citation):
-        snapshot(store, _version(projection, doc, priors.get(projection.key), run, fetched_at))
-        units += 1
-    return units
+    return project(doc.xml, prior, doc.citation), priors
 
 
-def _version(
+def prior_day(doc: FrDocument) -> str:
+    """The day whose text a rule amends: the day before it was published or took effect."""
+    takes_effect = min(doc.publication_date, doc.effective_on or doc.publication_date)
+    return (takes_effect - timedelta(days=1)).isoformat()
+
+
+def redline_version(
     p: Projection, doc: FrDocument, base: int | None, run: int, fetched_at: str
 ) -> NewVersion:
     label = p.key.rsplit(":", 1)[-1]

@@ -98,8 +98,7 @@ def _change(store: Store, change: dict, topics) -> FeedItem | None:
         title=f"{citation} changed, in effect {new_v.valid_from}{quiet}",
         link=row.url,
         updated=datetime.fromisoformat(new_v.fetched_at),
-        summary=f"{citation} ({row.title}): {diff.counted()} from the text of "
-        f"{old_v.valid_from}.",
+        summary=f"{citation} ({row.title}): {diff.counted()} since {old_v.valid_from}.",
         content=render(
             "feeds/change.html.j2",
             diff=diff,

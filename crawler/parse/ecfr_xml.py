@@ -7,6 +7,7 @@ become a paragraph tree; headings, citations (CITA), notes, authority and source
 from __future__ import annotations
 
 import re
+from collections import Counter
 
 from lxml import etree
 
@@ -68,7 +69,7 @@ def _div(el: etree._Element, what: str) -> Node:
             continue
         elif child.tag == "DIV" or child.tag == "TABLE" or child.find(".//TABLE") is not None:
             if ENTITY_LIST.match(label):
-                builder.add_node(entity_list(_table(child)))
+                builder.add_node(entity_list(_table(child, captioned=False)))
             else:
                 builder.add(Block("node", node=_table(child)))
         else:
@@ -131,20 +132,42 @@ def _add(builder: Paragraphs, child: etree._Element) -> None:
             builder.add(block)
 
 
-def _table(el: etree._Element) -> Node:
+def _table(el: etree._Element, captioned: bool = True) -> Node:
     table = el if el.tag == "TABLE" else el.find(".//TABLE")
-    rows = []
+    rows: list[list[str]] = []
     headers: list[str] = []
     for tr in table.iter("TR") if table is not None else ():
         cells = [cell_text(c) for c in tr if c.tag in ("TD", "TH")]
         if all(c.tag == "TH" for c in tr if c.tag in ("TD", "TH")) and not rows:
             headers = cells
             continue
+        rows.append(cells)
+    caption = text_of(table.find("CAPTION")) if table is not None and captioned else ""
+    return table_node(headers, rows, caption)
+
+
+def table_node(
+    headers: list[str] | tuple[str, ...], rows: list[list[str]], caption: str = ""
+) -> Node:
+    """A table as a Node: labelled by its caption ("Country Group D") or "table"; each row
+    by its first cell when those are distinct ("By a small entity"), else by position (r1,
+    r2 ...) where the first cell is empty or repeated, so inserting a row does not rename the
+    rows after it; cells named by their
+    column heads, or "column 1", "column 2" ... where the table has none."""
+    firsts = [squash(r[0]) if r else "" for r in rows]
+    seen = Counter(firsts)
+    out = []
+    for i, cells in enumerate(rows):
         names = (
-            headers if len(headers) == len(cells) else [f"col{i + 1}" for i in range(len(cells))]
+            list(headers)
+            if len(headers) == len(cells)
+            else [f"column {n + 1}" for n in range(len(cells))]
         )
-        rows.append(Node(f"r{len(rows) + 1}", "row", fields=tuple(zip(names, cells, strict=True))))
-    return Node("table", "table", "", "", tuple(rows))
+        first = firsts[i]
+        label = first if 0 < len(first) <= 80 and seen[first] == 1 else f"r{i + 1}"
+        out.append(Node(label, "row", fields=tuple(zip(names, cells, strict=True))))
+    label = fold(caption).replace("^", "").strip() or "table"
+    return Node(label, "table", caption, "", tuple(out))
 
 
 def cell_text(el: etree._Element) -> str:
@@ -157,29 +180,41 @@ def cell_text(el: etree._Element) -> str:
 
 
 def paragraph_tree(
-    texts: list[str], tags: tuple[str, ...] = (), subject: str = ""
+    texts: list[str], tags: tuple[str, ...] = (), subject: str = "", elisions: bool = False
 ) -> tuple[Node, ...]:
     """Paragraph texts in order ("(a) ...", "(1) ...") -> the labelled paragraph tree.
-    ``tags`` (a rule's REGTEXT: "P", "HD3", "NOTE" ...) say which texts are headings and
-    notes; without them every text is a paragraph. ``subject``: the section's heading, which
-    says whether it defines terms ("Definitions")."""
+    ``tags`` (a rule's REGTEXT: "P", "HD3", "NOTE", "STARS" ...) say which texts are headings,
+    notes and elisions; without them every text is a paragraph ("* * * * *" an elision).
+    ``subject``: the section's heading, which says whether it defines terms ("Definitions").
+    ``elisions``: keep each "* * * * *" as a ``stars`` node (a rule's text, for projection);
+    either way, markers after one may restate where the rule is ("(i) * * *")."""
     builder = Paragraphs()
     for i, text in enumerate(texts):
         tag = tags[i] if i < len(tags) else "P"
         if tag == "STARS" or text == "* * * * *":
-            continue
-        if tag.startswith("HD"):
+            builder.add(Block("stars"))
+        elif tag.startswith("HD"):
             builder.add(Block("heading", text, level=_heading_level(tag)))
         elif tag == "NOTE":
-            head, _, body = (
-                text.partition(": ") if text.lower().startswith("note") else ("", "", text)
-            )
-            builder.add(Block("note", body or text, title=f"{head}:" if head else ""))
+            head, body = _note_parts(text)
+            builder.add(Block("note", body, title=head))
         elif tag == "FTNT":
             builder.add(Block("footnote", text))
         else:
             builder.add(Block("paragraph", text))
-    return builder.finish(emphasis=False, definitions=defines(subject))
+    return builder.finish(emphasis=False, definitions=defines(subject), elisions=elisions)
+
+
+_EMPHASISED_NOTE = re.compile(
+    rf"^{OPEN}(Notes?\b[^{OPEN}{CLOSE}]{{0,80}}?[:.]){CLOSE}\s*(.+)$", re.S
+)
+_NOTE_HEAD = re.compile(r"^(Notes?\b[^:]{0,80}?):\s*(.*)$", re.S)
+
+
+def _note_parts(text: str) -> tuple[str, str]:
+    """ "Note 1 to paragraph (a): Text" -> ("Note 1 to paragraph (a):", "Text")."""
+    found = _NOTE_HEAD.match(text)
+    return (f"{found.group(1)}:", found.group(2)) if found else ("", text)
 
 
 def defines(heading: str) -> bool:
@@ -218,6 +253,9 @@ def _block(el: etree._Element) -> Block | None:
     text = marked_text(el)
     if not plain(text).strip():
         return None
+    note = _EMPHASISED_NOTE.match(text.lstrip())
+    if note is not None:  # <P><E T="04">Note:</E> text</P>, as the annual CFR prints notes
+        return Block("note", plain(note.group(2)).strip(), title=fold(note.group(1)))
     if (
         _only_emphasis(el)
         and len(plain(text).split()) <= _HEADING_WORDS

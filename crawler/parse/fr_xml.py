@@ -379,6 +379,16 @@ def block_tag(el: etree._Element) -> str:
         and not (el.text or "").strip()
         and all(c.tag in _EMPHASIS and not (c.tail or "").strip() for c in el)
     )
+    first = el[0] if len(el) else None
+    if (
+        el.tag == "P"
+        and first is not None
+        and first.tag in _EMPHASIS
+        and not (el.text or "").strip()
+        and re.match(r"Notes?\b", text_of(first))
+        and text_of(first).rstrip().endswith((":", "."))
+    ):
+        return "NOTE"  # <P><E T="04">Note:</E> text</P>
     if only_emphasis and len(text_of(el).split()) <= 20:
         return "HD9"
     return el.tag if el.tag in ("NOTE", "FTNT", "EXTRACT") or el.tag.startswith("FP") else "P"

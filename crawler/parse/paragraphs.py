@@ -34,6 +34,7 @@ from crawler.parse.text import fold, from_roman
 from crawler.records import Node
 
 OPEN, CLOSE = "\ue000", "\ue001"  # around emphasised text, where the format marks it
+STARS = "* * *"  # the label of a rule's elision, kept with ``elisions``
 
 
 @dataclass(frozen=True)
@@ -67,7 +68,7 @@ _LEAD = re.compile(
     rf"{OPEN}?\(\s*({OPEN}?)\s*({_M})\s*{CLOSE}?\s*\){CLOSE}?"
     rf"(?:\s*(?:[-\u2013\u2014]|through|to)\s*\(\s*{OPEN}?\s*({_M})\s*{CLOSE}?\s*\))?"
 )
-_FIRST = rf"\(\s*{OPEN}?\s*(?:a|1|i|A)\s*{CLOSE}?\s*\)(?=[\s{OPEN}]|$)"
+_FIRST = rf"\(\s*{OPEN}?\s*(?:a|1|i|A)\s*{CLOSE}?\s*\)(?=[\s{OPEN}(]|$)"
 _ADJACENT = re.compile(rf"(?=\s*{_FIRST})")
 _EMPHASISED_HEADING = re.compile(
     rf"\s*{OPEN}[^{OPEN}{CLOSE}]{{1,400}}{CLOSE}\s*(?:[-\u2013\u2014.:,;]\s*)?(?={_FIRST})"
@@ -76,6 +77,7 @@ _TEXT_HEADING = re.compile(
     rf"\s*[A-Z][^(){OPEN}{CLOSE}]{{0,160}}?(?:[\u2013\u2014]|--|\.)\s*(?={_FIRST})"
 )
 _HEADING_WORDS = 15
+_STARS_ONLY = re.compile(r"^\(\s*\w{1,7}\s*\)(?:\s*\(\s*\w{1,7}\s*\))*\s*(?:\*\s*){3,}$")
 
 
 @dataclass(frozen=True)
@@ -87,6 +89,11 @@ class Piece:
     last: str = ""  # the range's end: "(d)-(e) [Reserved]" is (d), and (f) comes next
     text: str = ""
     inline: bool = False  # printed inside its parent's line
+
+    @property
+    def elided(self) -> bool:
+        """ "(i) * * *": a rule restating where it is, its text left out."""
+        return self.marker is not None and _STARS_ONLY.match(self.text) is not None
 
 
 def pieces(text: str, emphasis: bool) -> list[Piece]:
@@ -161,15 +168,18 @@ def _ordinal(marker: str, kind: int) -> int:
 _Stack = tuple[tuple[int, str], ...]
 
 _GAP, _BACKWARDS, _RESTART, _FORCED, _LEAVE_NOTE = 3.0, 8.0, 2.0, 10.0, 0.5
+_SKIPPED = 0.3  # markers a rule leaves out after "* * *"
 _KEEP = 12  # readings kept at once: ambiguity is rare and short-lived in real text
 
 
 def _moves(
-    stack: _Stack, piece: Piece, after_unlabelled: bool, lead_in: bool
+    stack: _Stack, piece: Piece, after_unlabelled: bool, lead_in: bool, elision: bool = False
 ) -> list[tuple[_Stack, float]]:
     """Every stack ``piece`` can leave, with the cost of that reading: the next marker of an
     open level (closing what is below it), a gap in a level (cost), the first marker of a
-    deeper level, or, right after a note, the first of the note's own list."""
+    deeper level, or, right after a note, the first of the note's own list. After text a
+    rule leaves out (``elision``: "* * *"), a marker may restate an open paragraph ("(i) * *
+    *" again), skip the ones left out, or start a level past its first marker."""
     assert piece.marker is not None
     marker, end = piece.marker, piece.last or piece.marker
     out: list[tuple[_Stack, float]] = []
@@ -185,13 +195,19 @@ def _moves(
                 if new == old + 1:  # leaving a note's list costs: the nearer level wins
                     cost = (0.01 if lead_in else 0.0) + (0.0 if nearest else _LEAVE_NOTE)
                     out.append(((*stack[:k], (kind, end)), cost))
+                elif elision and new == old and piece.elided:
+                    out.append((stack, 0.0))  # restated: the same paragraph, nothing closed
+                elif elision and new > old:
+                    out.append(((*stack[:k], (kind, end)), _SKIPPED))
                 elif nearest:
                     cost = _GAP + 0.01 * (new - old) if new > old else _BACKWARDS
                     out.append(((*stack[:k], (kind, end)), cost))
                 nearest = False
-        if marker != _FIRSTS[kind]:
-            continue
         since_barrier = {k for k, _ in stack[_last_barrier(stack) + 1 :]}
+        if marker != _FIRSTS[kind]:
+            if elision and kind not in since_barrier and kind > top:
+                out.append(((*stack, (kind, end)), _SKIPPED + float(kind - top - 1)))
+            continue
         if kind not in since_barrier and kind > top:
             cost = float(kind - top - 1) if top != BARRIER or not stack else 0.0
             if kind in (ROMAN, ITALIC_ROMAN) and not lead_in:
@@ -235,33 +251,35 @@ _Trail = tuple[_Stack, "_Trail"] | None  # the stacks so far, newest first, shar
 def _readings(events: list[Piece | Block]) -> list[_Stack]:
     """The stack after each marked piece in ``events``, by the cheapest reading of all."""
     states: dict[_Stack, tuple[float, _Trail]] = {(): (0.0, None)}
-    after_unlabelled = False
-    lead_in = False
+    after_unlabelled = lead_in = elision = False
     for event in events:
+        if isinstance(event, Block) and event.kind == "stars":
+            elision = True
+            continue
         if isinstance(event, Block) or event.marker is None:
             after_unlabelled = True
             lead_in = plain(event.text).rstrip().endswith((":", "\u2014"))
             continue
         if len(states) == 1:  # the usual case: one reading so far
             ((stack, (cost, trail)),) = states.items()
-            quick = None if after_unlabelled else _quick(stack, event, lead_in)
-            moves = [quick] if quick else _moves(stack, event, after_unlabelled, lead_in)
+            quick = None if after_unlabelled or elision else _quick(stack, event, lead_in)
+            moves = [quick] if quick else _moves(stack, event, after_unlabelled, lead_in, elision)
             if len(moves) == 1:
                 new, step = moves[0]
                 states = {new: (cost + step, (new, trail))}
-                after_unlabelled = False
+                after_unlabelled, elision = False, event.elided
                 lead_in = event.text.rstrip().endswith((":", "\u2014", "-"))
                 continue
         nxt: dict[_Stack, tuple[float, _Trail]] = {}
         for stack, (cost, trail) in states.items():
-            for new, step in _moves(stack, event, after_unlabelled, lead_in):
+            for new, step in _moves(stack, event, after_unlabelled, lead_in, elision):
                 total = cost + step
                 if new not in nxt or total < nxt[new][0]:
                     nxt[new] = (total, (new, trail))
         if len(nxt) > _KEEP:
             nxt = dict(sorted(nxt.items(), key=lambda kv: kv[1][0])[:_KEEP])
         states = nxt
-        after_unlabelled = False
+        after_unlabelled, elision = False, event.elided
         lead_in = event.text.rstrip().endswith((":", "\u2014", "-"))
     trail = min(states.values(), key=lambda v: v[0])[1]
     out: list[_Stack] = []
@@ -350,28 +368,34 @@ class Paragraphs:
     def add_node(self, node: Node) -> None:
         self.add(Block("top", node=node))
 
-    def finish(self, emphasis: bool = True, definitions: bool = False) -> tuple[Node, ...]:
+    def finish(
+        self, emphasis: bool = True, definitions: bool = False, elisions: bool = False
+    ) -> tuple[Node, ...]:
         """The unit's children. ``definitions``: the unit defines terms ("Definitions",
         "Meaning of terms"), so an unlabelled paragraph that starts with a term is that
-        term's definition, holding the paragraphs that follow it up to the next term."""
+        term's definition, holding the paragraphs that follow it up to the next term.
+        ``elisions``: a rule's "* * *" blocks are kept as ``stars`` nodes."""
         root = _Open("", "unit")
         headings: list[tuple[int, _Open]] = []
         group: list[Block] = []
 
         def flush() -> None:
             if group:
-                _build(group, headings[-1][1] if headings else root, emphasis)
+                _build(group, headings[-1][1] if headings else root, emphasis, elisions)
                 group.clear()
 
-        for block in self.blocks:
+        for block in _headings_checked(self.blocks):
             term = _term(block) if definitions else None
             if term is not None:
                 flush()
                 while headings and headings[-1][0] >= _DEFINITION:
                     headings.pop()
-                owner = _Open(term, "definition", "", plain(block.text).strip())
+                own, rest = _definition_split(block.text)
+                owner = _Open(term, "definition", "", plain(own).strip())
                 (headings[-1][1] if headings else root).add(owner)
                 headings.append((_DEFINITION, owner))
+                if rest:  # "Defense services. (a) The furnishing ...": (a) is the term's
+                    group.append(Block("paragraph", rest))
             elif block.kind == "heading":
                 flush()
                 while headings and headings[-1][0] >= block.level:
@@ -380,6 +404,10 @@ class Paragraphs:
                 owner = _Open(heading_label(block.text), "heading", text)
                 (headings[-1][1] if headings else root).add(owner)
                 headings.append((block.level, owner))
+            elif block.node is not None and block.node.kind == "table" and block.node.title:
+                flush()  # a captioned table ("Country Group D") is a heading's peer
+                headings.clear()
+                root.add(block.node)
             elif block.kind == "top":
                 flush()
                 headings.clear()
@@ -389,6 +417,33 @@ class Paragraphs:
                 group.append(block)
         flush()
         return root.node().children
+
+
+_EMPHASIS_HEADING = 9  # the level of a paragraph that is only bold or italic
+_NOT_A_HEADING = re.compile(r"^(?:notes?|examples?)\b", re.I)
+_FIRST_MARKERS = {"a", "1", "i", "A"}
+
+
+def _headings_checked(blocks: list[Block]) -> list[Block]:
+    """``blocks`` with a bold or italic paragraph that only looks like a heading made a
+    paragraph again: one that starts "Note" or "Example", or that stands inside a list (the
+    marker after it carries on the list instead of starting one: "(1) ...", *This paragraph
+    does not apply to Cuba.*, "(2) ..."). A heading starts a list afresh or holds text."""
+    out: list[Block] = []
+    in_list = False
+    for i, block in enumerate(blocks):
+        if block.kind == "heading" and block.level == _EMPHASIS_HEADING:
+            after = next((b for b in blocks[i + 1 :] if b.kind == "paragraph"), None)
+            lead = _LEAD.match(plain(after.text).lstrip()) if after is not None else None
+            carries_on = in_list and lead is not None and lead.group(2) not in _FIRST_MARKERS
+            if carries_on or _NOT_A_HEADING.match(plain(block.text).strip()):
+                block = Block("paragraph", block.text)
+        if block.kind == "heading" or block.kind == "top":
+            in_list = False
+        elif block.kind == "paragraph" and _LEAD.match(plain(block.text).lstrip()):
+            in_list = True
+        out.append(block)
+    return out
 
 
 _DEFINITION = 10  # a defined term holds what follows it, below every heading
@@ -404,6 +459,18 @@ _NOT_A_TERM = re.compile(  # a lead-in sentence, not a term: "The following defi
     re.I,
 )
 _EMPHASISED_TERM = re.compile(rf"^[\u201c\"]?{OPEN}([^{OPEN}{CLOSE}]{{1,120}}){CLOSE}")
+
+
+_INLINE_FIRST = re.compile(rf"(?<=[.:\u2014{CLOSE}])\s*(?={_FIRST})")
+
+
+def _definition_split(text: str) -> tuple[str, str]:
+    """A definition's own text and what follows an inline first marker right after its
+    lead ("Defense services." and "(a) The furnishing ...")."""
+    found = _INLINE_FIRST.search(text)
+    if found is None or len(plain(text[: found.start()]).split()) > _HEADING_WORDS:
+        return text, ""
+    return text[: found.start()], text[found.end() :]
 
 
 def _term(block: Block) -> str | None:
@@ -423,8 +490,14 @@ def _term(block: Block) -> str | None:
     return None if _NOT_A_TERM.search(term) else term
 
 
-def _build(blocks: list[Block], owner: _Open, emphasis: bool) -> None:
-    """One heading's run of blocks, with its markers read as one sequence, into ``owner``."""
+def _restates(stack: _Stack, open_: list[tuple[tuple[int, str], _Open]]) -> bool:
+    """Whether ``stack`` names a paragraph already open ("(i) * * *" said again)."""
+    return len(stack) <= len(open_) and all(open_[i][0] == stack[i] for i in range(len(stack)))
+
+
+def _build(blocks: list[Block], owner: _Open, emphasis: bool, elisions: bool) -> None:
+    """One heading's run of blocks, with its markers read as one sequence, into ``owner``.
+    ``elisions``: keep each "* * *" of a rule as a ``stars`` node where it stands."""
     events: list[Piece | Block] = []
     for block in blocks:
         if block.kind == "paragraph":
@@ -443,6 +516,9 @@ def _build(blocks: list[Block], owner: _Open, emphasis: bool) -> None:
     for event in events:
         if isinstance(event, Piece) and event.marker is not None:
             stack = next(stacks)
+            if event.elided and _restates(stack, open_):
+                del open_[len(stack) :], paths[len(stack) :]
+                continue
             keep, same = len(stack) - 1, 0
             while same < min(len(open_), keep) and open_[same][0] == stack[same]:
                 same += 1
@@ -475,5 +551,8 @@ def _build(blocks: list[Block], owner: _Open, emphasis: bool) -> None:
         elif event.kind == "node":
             assert event.node is not None
             deepest().add(event.node)
+        elif event.kind == "stars":
+            if elisions:  # beside the last paragraph given: the rest of its parent left out
+                (open_[-2][1] if len(open_) > 1 else owner).add(_Open(STARS, "stars"))
         else:  # flush text (FP) and other unlabelled blocks
             last_unlabelled = deepest().add_text(plain(event.text).strip())
