@@ -27,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from aiosmtpd.controller import Controller
 from crashes import DAY, SmallRun, free_port, state
 
-from crawler.replay import Corpus, ReplayServer
+from crawler.demo.replay import Corpus, ReplayServer
 
 
 class Inbox:

@@ -21,10 +21,10 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from crawler import config as config_module
-from crawler import job
-from crawler.replay import ReplayServer
-from crawler.replay.corpus import synthetic
-from crawler.settings import build_settings
+from crawler.demo.replay import ReplayServer
+from crawler.demo.replay.corpus import synthetic
+from crawler.fetch.settings import build_settings
+from crawler.jobs import daily as job
 
 START = date(2026, 1, 5)
 

@@ -17,10 +17,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from crawler import config as config_module
-from crawler.cite import cited_diff, official_links
 from crawler.config import SubscriptionConfig
 from crawler.deliver.email import compose
 from crawler.deliver.feeds import FeedItem, render_feed
+from crawler.diff.cite import cited_diff, official_links
 from crawler.diff.views import text_view
 from crawler.digest.context import CfrChangeEntry, Digest, SourceLine
 from crawler.digest.render import render

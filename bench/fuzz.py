@@ -28,7 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 import test_fuzz as fuzz
 
-from crawler.items import CrawlError
+from crawler.fetch.items import CrawlError
 
 
 class Tally:

@@ -4,11 +4,11 @@
 
 The versions come from the seeded generator (bench/regulation_gen.py: a few scattered word
 edits each, a paragraph added now and then). They are stored through the same code as a
-crawl (crawler.versioning.store_cfr_part), one eCFR date each. Printed: the store's bytes on
-disk (SQLite file after VACUUM) and git's packed size for the same files (one commit per
-version, `git gc --aggressive`) in the same run, their ratio (goal <= 1.0), and the time to
-rebuild versions (the part's XML and a section's parsed tree) from a cold store (goal
-< 50 ms each).
+crawl (crawler.snapshot.versioning.store_cfr_part), one eCFR date each. Printed: the store's
+bytes on disk (SQLite file after VACUUM) and git's packed size for the same files (one
+commit per version, `git gc --aggressive`) in the same run, their ratio (goal <= 1.0), and
+the time to rebuild versions (the part's XML and a section's parsed tree) from a cold store
+(goal < 50 ms each).
 """
 
 from __future__ import annotations
@@ -28,8 +28,8 @@ from regulation_gen import evolve
 from tqdm import tqdm
 
 from crawler.config import EcfrConfig
-from crawler.items import FetchedCfrPart
-from crawler.versioning import store_cfr_part
+from crawler.fetch.items import FetchedCfrPart
+from crawler.snapshot.versioning import store_cfr_part
 from storage import Store
 
 START = date(2017, 1, 2)

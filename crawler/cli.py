@@ -92,7 +92,7 @@ def main(ctx: click.Context, config_path: Path | None, verbose: bool) -> None:
 def run(obj: Context, day: date | None) -> None:
     """The daily job: crawl every enabled source since its last good run, store new
     versions, write the day's digest. Exit status 3 when a source or document failed."""
-    from crawler import job
+    from crawler.jobs import daily as job
 
     config = obj.config
     now = utcnow()
@@ -126,7 +126,7 @@ def backfill(
     """Backfill SOURCE (default federal_register) for a date range, with a progress bar:
     FR documents published from --since to --until; for ecfr, every date on which
     --title/--part changed (resumable: dates already stored are skipped). Also: crawl."""
-    from crawler import job
+    from crawler.jobs import daily as job
 
     config = obj.config
     until = until or _today(config)
@@ -160,8 +160,8 @@ main.add_command(backfill, name="crawl")
 @click.pass_obj
 def digest(obj: Context, day: date) -> None:
     """Render the digest of DAY again from the store (text and HTML files)."""
-    from crawler.job import open_store
-    from crawler.report import write_digest
+    from crawler.digest.report import write_digest
+    from crawler.jobs.daily import open_store
 
     config = obj.config
     store = open_store(config, create=False)
@@ -217,10 +217,10 @@ def diff(
     version the store does not have. With two files (diff FILE_A FILE_B: eCFR XML, GPO bulk
     eCFR, annual CFR, a rule's FR XML, an eRegs tree), what changed from FILE_A to FILE_B,
     with no store."""
-    from crawler.cite import UNOFFICIAL, fr_sources, official_links
     from crawler.diff import views
-    from crawler.job import open_store
-    from crawler.lookup import Lookup
+    from crawler.diff.cite import UNOFFICIAL, fr_sources, official_links
+    from crawler.jobs.daily import open_store
+    from crawler.query.lookup import Lookup
 
     if other is not None:
         _diff_files(citation, other, bool(from_day or to_day or rule), fmt, color)
@@ -276,10 +276,10 @@ def diff(
 
 def _diff_files(file_a: str, file_b: str, dated: bool, fmt: str, color: bool | None) -> None:
     """``regwatch diff FILE_A FILE_B``: two files compared, no store opened or created."""
-    from crawler.cite import cite_diff
     from crawler.diff import views
+    from crawler.diff.cite import cite_diff
     from crawler.errors import UsageError
-    from crawler.file_diff import compare_files
+    from crawler.query.file_diff import compare_files
 
     if dated:
         raise UsageError("--from, --to and --rule apply to a CITATION, not to two files")
@@ -319,8 +319,8 @@ def _diff_files(file_a: str, file_b: str, dated: bool, fmt: str, color: bool | N
 def history(obj: Context, citation: str) -> None:
     """List the stored versions of CITATION with the date each took effect, what changed,
     and the FR documents named as their source."""
-    from crawler.job import open_store
-    from crawler.lookup import Lookup
+    from crawler.jobs.daily import open_store
+    from crawler.query.lookup import Lookup
 
     config = obj.config
     store = open_store(config, create=False)
@@ -344,7 +344,7 @@ def history(obj: Context, citation: str) -> None:
 
 
 def _display(key: str) -> str:
-    from crawler.citations import display
+    from crawler.query.citations import display
 
     return display(key)
 
@@ -362,7 +362,7 @@ def _display(key: str) -> str:
 def demo(obj: Context, folder: Path) -> None:
     """An offline tour: replay a recorded-format week of BIS documents through the daily job,
     day by day, and show where the digests and the store are."""
-    from crawler.demo import run_demo
+    from crawler.demo.tour import run_demo
 
     result = run_demo(config_module.load(None), folder, verbose=obj.verbose)
     click.echo(f"Replay server: {result.server} (the project's recorded-format BIS week)")
@@ -400,9 +400,9 @@ def demo(obj: Context, folder: Path) -> None:
 def sources(obj: Context) -> None:
     """List the sources regwatch can crawl, whether each is enabled, where it points, and
     from which day through which day the store has checked it."""
-    from crawler.coverage import checked
-    from crawler.job import open_store
-    from crawler.spiders import SOURCES
+    from crawler.fetch.spiders import SOURCES
+    from crawler.jobs.daily import open_store
+    from crawler.query.coverage import checked
 
     config = obj.config
     try:
@@ -443,7 +443,7 @@ def send(obj: Context, show: bool) -> None:
     if show:
         _list_outbox(obj.config)
         return
-    from crawler.outbox import send as send_due
+    from crawler.deliver.outbox import send as send_due
 
     sent = send_due(obj.config, utcnow(), os.environ)
     report, waiting = sent.report, sent.waiting
@@ -456,8 +456,8 @@ def send(obj: Context, show: bool) -> None:
 
 
 def _list_outbox(config: config_module.Config) -> None:
-    from crawler.job import open_store
-    from crawler.outbox import unsent
+    from crawler.deliver.outbox import unsent
+    from crawler.jobs.daily import open_store
 
     store = open_store(config, create=False)
     try:
@@ -490,9 +490,9 @@ def entities(obj: Context, since: date, country: str | None) -> None:
     with the FR rule behind each: from the stored eCFR versions of Supplement No. 4 to Part
     744 and, before the eCFR shows them, from the rules themselves. Each row gives the
     effective, published and in-eCFR dates."""
-    from crawler.coverage import first_known, last_known
-    from crawler.entities import history
-    from crawler.job import open_store
+    from crawler.jobs.daily import open_store
+    from crawler.query.coverage import first_known, last_known
+    from crawler.query.entities import history
 
     store = open_store(obj.config, create=False)
     try:
@@ -523,8 +523,8 @@ def entities(obj: Context, since: date, country: str | None) -> None:
 def eccn(obj: Context, eccn: str) -> None:
     """The history of one Commerce Control List entry (e.g. 3A090): each date it was added,
     removed or changed, what part of it changed, and the redline."""
-    from crawler.entities import eccn_report
-    from crawler.job import open_store
+    from crawler.jobs.daily import open_store
+    from crawler.query.entities import eccn_report
 
     store = open_store(obj.config, create=False)
     try:
@@ -545,7 +545,7 @@ def eccn(obj: Context, eccn: str) -> None:
 def schedule(obj: Context, show: bool) -> None:
     """Run the configured jobs ([schedule] in config.toml: the daily job, outbox retries) on
     time, in the foreground, until SIGTERM; one scheduler per store."""
-    from crawler import schedule as scheduling
+    from crawler.jobs import schedule as scheduling
 
     config = obj.config
     if show:
@@ -561,7 +561,7 @@ def feeds(obj: Context) -> None:
     """Rebuild the Atom and RSS feeds (everything, and one per subscription) and the static
     site (site/index.html: digests by date, a page per document, a page per change)."""
     from crawler.deliver.feeds import write_feeds
-    from crawler.job import open_store
+    from crawler.jobs.daily import open_store
 
     config = obj.config
     store = open_store(config, create=False)
@@ -582,8 +582,8 @@ def rebuild(obj: Context) -> None:
     the current parser (after an upgrade). Adds no change, digest entry, feed entry or mail."""
     import time
 
-    from crawler.job import open_store
-    from crawler.rebuild import rebuild as rebuild_store
+    from crawler.jobs.daily import open_store
+    from crawler.jobs.rebuild import rebuild as rebuild_store
 
     store = open_store(obj.config, create=False)
     started = time.monotonic()
@@ -601,7 +601,7 @@ def rebuild(obj: Context) -> None:
 def topics(obj: Context) -> None:
     """List the topics documents and changes are tagged with: the 14 emerging-technology areas
     BIS named in 83 FR 58201, then your own [[topics]] from config.toml."""
-    from crawler.topics import all_topics
+    from crawler.digest.topics import all_topics
 
     for topic in all_topics(obj.config):
         click.echo(f"{topic.name}  ({topic.title})")

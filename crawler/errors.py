@@ -34,14 +34,14 @@ class ParseError(RegwatchError):
 
 class FetchError(RegwatchError):
     """Raised inside the spiders for a request that failed for good (unreachable host,
-    HTTP error after retries, an API cap hit), and by ``crawler.fetch_policy`` (through the
+    HTTP error after retries, an API cap hit), and by ``crawler.fetch.policy`` (through the
     downloader middlewares and the on-demand eCFR client) for what the fetch policy refuses:
     another host, port or scheme, a redirect there, a body over the size limits, a
     Retry-After too long to wait. Recorded on the run, never stored."""
 
 
 class CrawlFailed(RegwatchError):
-    """Raised by ``crawler.crawl.run_crawl`` when the crawl subprocess itself died (not
+    """Raised by ``crawler.jobs.crawl.run_crawl`` when the crawl subprocess itself died (not
     when a source reported errors, which are data). ``storage``: it stopped because the
     store could not be written (disk full, read-only)."""
 
@@ -51,14 +51,14 @@ class CrawlFailed(RegwatchError):
 
 
 class Busy(RegwatchError):
-    """Raised by ``crawler.job`` when another run holds the crawl lock of a source for
+    """Raised by ``crawler.jobs.daily`` when another run holds the crawl lock of a source for
     longer than ``[store] lock_wait``: two runs never crawl one source at once."""
 
     exit_code = 4
 
 
 class UnknownSource(RegwatchError):
-    """Raised by ``crawler.spiders.get`` for a source name that is not registered."""
+    """Raised by ``crawler.fetch.spiders.get`` for a source name that is not registered."""
 
     exit_code = 2
 
@@ -71,8 +71,8 @@ class UsageError(RegwatchError):
 
 
 class NotCovered(RegwatchError):
-    """Raised by ``crawler.lookup`` and ``crawler.entities`` when a question is about days
-    the store has not checked (and the eCFR cannot be asked): the answer is "not known",
+    """Raised by ``crawler.query.lookup`` and ``crawler.query.entities`` when a question is
+    about days the store has not checked (and the eCFR cannot be asked): the answer is "not known",
     never "no change". Its message names what was checked, from when to when."""
 
 

@@ -1,6 +1,6 @@
 """The typed records handed from stage to stage, in flow order.
 
-fetch (crawler.items) -> parse (these records) -> snapshot (storage) -> digest (contexts).
+fetch (crawler.fetch.items) -> parse (these records) -> snapshot (storage) -> digest (contexts).
 All are frozen and JSON-serialisable through ``to_json``/``from_json`` so a parsed version
 can be stored as a derived blob and read back by the report half.
 """

@@ -91,7 +91,7 @@ class NewVersion:
     # tree of an earlier version of the same document ("previous", for manifests)
     tree_base: str = "payload"
     substantive: bool = True  # whether the change from the previous version is more than noise
-    parser_version: int = 1  # the parser that made ``tree`` (stamped by crawler.versioning)
+    parser_version: int = 1  # the parser that made ``tree`` (stamped by the snapshot stage)
 
 
 @dataclass(frozen=True)

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from crawler import config as config_module
-from crawler import job
-from crawler.replay import Corpus, ReplayServer
+from crawler.demo.replay import Corpus, ReplayServer
+from crawler.jobs import daily as job
 from storage import Store
 
 ROOT = Path(__file__).resolve().parents[1]

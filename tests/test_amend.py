@@ -5,12 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from crawler.amend import project
+from crawler.demo.replay import Corpus
 from crawler.diff import diff_documents
 from crawler.diff.views import inline
 from crawler.parse.cfr_units import units
 from crawler.parse.ecfr_xml import parse_ecfr_xml
 from crawler.parse.fr_xml import parse_document_xml
-from crawler.replay import Corpus
 
 RULE = Path(__file__).parent / "data" / "fr" / "regtext_chain_rule.xml"
 

@@ -14,10 +14,10 @@ from lxml import etree
 
 from crawler.cli import main
 from crawler.errors import ParseError
-from crawler.file_diff import FileFormat, file_format
 from crawler.parse.annual_cfr import parse_annual_cfr
 from crawler.parse.cfr_units import units
 from crawler.parse.ecfr_xml import parse_ecfr_xml
+from crawler.query.file_diff import FileFormat, file_format
 from crawler.records import Node
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -10,9 +10,9 @@ import pytest
 from conftest import point_at, run_day
 
 from crawler import config as config_module
+from crawler.demo.replay import Corpus, ReplayServer
 from crawler.errors import ParseError
 from crawler.parse.web_page import listing_links, parse_web_page
-from crawler.replay import Corpus, ReplayServer
 from storage import Store
 
 MON, TUE, WED = date(2026, 10, 5), date(2026, 10, 6), date(2026, 10, 7)
@@ -227,7 +227,7 @@ def test_main_content_that_is_itself_a_block_keeps_its_own_text():
 
 
 def test_a_changed_page_is_tagged_with_the_eccns_its_new_text_names(config, site):
-    from crawler.report import digest_for
+    from crawler.digest.report import digest_for
 
     run_day(config, MON)
     site.corpus.web[GUIDANCE] = page(

@@ -17,17 +17,17 @@ from conftest import SHARED, point_at, run_day
 from eregs_oracle import as_ecfr
 
 from crawler import config as config_module
-from crawler.cite import cite, cite_diff, cited_diff, country_name, pin_cite
 from crawler.config import SubscriptionConfig
 from crawler.deliver.email import compose
+from crawler.demo.replay import Corpus, ReplayServer
 from crawler.diff import diff_documents
+from crawler.diff.cite import cite, cite_diff, cited_diff, country_name, pin_cite
 from crawler.diff.views import json_view, text_view, unified_view
+from crawler.digest.report import digest_for
 from crawler.parse.ecfr_xml import parse_ecfr_xml
 from crawler.parse.entity_list import entity_list
 from crawler.parse.fr_xml import parse_fr_xml
 from crawler.records import Amendment, Node, from_json
-from crawler.replay import Corpus, ReplayServer
-from crawler.report import digest_for
 from storage import Store
 
 DATA = Path(__file__).parent / "data"

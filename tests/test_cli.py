@@ -119,7 +119,7 @@ def test_commands_that_do_not_crawl_do_not_import_scrapy(tmp_path, command):
 
 
 def test_crawl_backfills_a_date_range_from_the_replay_server(tmp_path):
-    from crawler.replay import Corpus, ReplayServer
+    from crawler.demo.replay import Corpus, ReplayServer
 
     with ReplayServer(Corpus.demo()) as server:
         (tmp_path / "config.toml").write_text(

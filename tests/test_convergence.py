@@ -14,7 +14,7 @@ from aiosmtpd.controller import Controller
 from conftest import free_port
 from crashes import SmallRun, commits, state
 
-from crawler.replay import Corpus, ReplayServer
+from crawler.demo.replay import Corpus, ReplayServer
 
 FRIDAY = "2026-10-09"
 

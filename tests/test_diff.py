@@ -242,7 +242,14 @@ def test_real_ecfr_pair_title_1_dash_cleanup_is_not_substantive(shared_data):
 
 
 ECFR = (
-    Path(__file__).resolve().parents[1] / "crawler" / "replay" / "corpus" / "demo" / "ecfr" / "full"
+    Path(__file__).resolve().parents[1]
+    / "crawler"
+    / "demo"
+    / "replay"
+    / "corpus"
+    / "demo"
+    / "ecfr"
+    / "full"
 )
 
 

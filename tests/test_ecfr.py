@@ -13,12 +13,12 @@ import pytest
 from conftest import point_at, run_day
 
 from crawler import config as config_module
-from crawler import job
-from crawler.citations import parse_citation
 from crawler.clock import utcnow
+from crawler.demo.replay import Fault, ReplayServer
 from crawler.errors import NotCovered, UsageError
-from crawler.lookup import Lookup
-from crawler.replay import Fault, ReplayServer
+from crawler.jobs import daily as job
+from crawler.query.citations import parse_citation
+from crawler.query.lookup import Lookup
 from storage import Store
 
 MON, FRI = date(2026, 10, 5), date(2026, 10, 9)
@@ -286,7 +286,7 @@ def test_a_backfill_starts_from_the_text_in_effect_on_since(config, demo_server)
 
 
 def test_entity_list_changes_entry_by_entry_with_the_rules_behind_them(config):
-    from crawler.entities import history
+    from crawler.query.entities import history
 
     run_day(config, MON)
     run_day(config, FRI)
@@ -328,9 +328,9 @@ def test_an_eccn_s_history_from_the_stored_ccl(tmp_path):
     from pathlib import Path
 
     from crawler.config import EcfrConfig
-    from crawler.entities import eccn_history
-    from crawler.items import FetchedCfrPart
-    from crawler.versioning import store_cfr_part
+    from crawler.fetch.items import FetchedCfrPart
+    from crawler.query.entities import eccn_history
+    from crawler.snapshot.versioning import store_cfr_part
 
     xml = (Path(__file__).parent / "data" / "ecfr" / "part-774_supp-1_excerpt.xml").read_bytes()
     later = xml.replace(b"34 or more physical qubits", b"40 or more physical qubits").replace(

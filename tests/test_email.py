@@ -12,9 +12,9 @@ from aiosmtpd.controller import Controller
 from conftest import free_port, mailing, point_at, run_day
 
 from crawler import config as config_module
-from crawler import job
 from crawler.config import SmtpConfig, SubscriptionConfig
-from crawler.replay import Corpus, Fault, ReplayServer
+from crawler.demo.replay import Corpus, Fault, ReplayServer
+from crawler.jobs import daily as job
 from storage import Store
 
 MON = date(2026, 10, 5)

@@ -20,9 +20,9 @@ from crashes import SmallRun, state
 from scrapy.http import Request, TextResponse
 
 from crawler import config as config_module
-from crawler import pipelines
-from crawler.items import FetchedDocument
-from crawler.replay import Corpus, Fault, ReplayServer
+from crawler.demo.replay import Corpus, Fault, ReplayServer
+from crawler.fetch import pipelines
+from crawler.fetch.items import FetchedDocument
 from storage import ErrorKind, RunStatus, Store
 
 MON, TUE = date(2026, 10, 5), date(2026, 10, 6)
@@ -210,7 +210,7 @@ def test_a_day_whose_run_was_killed_before_it_reported_is_reported_by_the_next_r
 ):
     from aiosmtpd.controller import Controller
 
-    from crawler import job
+    from crawler.jobs import daily as job
 
     class Inbox:
         def __init__(self) -> None:
@@ -294,7 +294,7 @@ def test_an_exception_in_a_spiders_start_fails_the_source_with_one_line():
 
 
 def test_a_retry_after_of_unicode_digits_is_no_wait_not_a_crash():
-    from crawler.fetch_policy import retry_after_seconds
+    from crawler.fetch.policy import retry_after_seconds
 
     assert retry_after_seconds("²", utc(2026, 10, 5, 12)) is None
     assert retry_after_seconds("120", utc(2026, 10, 5, 12)) == 120.0
@@ -342,7 +342,7 @@ def test_every_crawl_failing_fails_the_run_even_when_mail_went_out(tmp_path):
 
 
 def test_a_crawl_that_ends_without_finishing_a_source_fails_it(demo_config, monkeypatch):
-    from crawler import job
+    from crawler.jobs import daily as job
 
     monkeypatch.setattr(job, "run_crawl", lambda *args, **kwargs: None)  # ended, said nothing
     report = run_day(demo_config, MON)
@@ -354,7 +354,7 @@ def test_a_crawl_that_ends_without_finishing_a_source_fails_it(demo_config, monk
 
 
 def test_only_what_a_spider_fetches_again_goes_on_the_retry_list(tmp_path):
-    from crawler.items import CrawlError
+    from crawler.fetch.items import CrawlError
 
     pipeline = _pipeline(tmp_path)
     for item in (

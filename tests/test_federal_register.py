@@ -9,9 +9,9 @@ from datetime import date
 from conftest import counts, point_at, run_day
 
 from crawler import config as config_module
-from crawler.replay import Corpus, Fault, ReplayServer
-from crawler.replay.corpus import document_json, synthetic
-from crawler.settings import build_settings
+from crawler.demo.replay import Corpus, Fault, ReplayServer
+from crawler.demo.replay.corpus import document_json, synthetic
+from crawler.fetch.settings import build_settings
 from storage import Store
 
 MON, TUE, THU = date(2026, 10, 5), date(2026, 10, 6), date(2026, 10, 8)

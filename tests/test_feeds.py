@@ -143,7 +143,7 @@ def test_control_characters_are_removed_and_every_output_still_renders(config, d
 
 
 def test_a_lone_surrogate_escaped_in_json_is_removed_too():
-    raw = Path(__file__).parents[1] / "crawler/replay/corpus/demo/documents/2026-21002.json"
+    raw = Path(__file__).parents[1] / "crawler/demo/replay/corpus/demo/documents/2026-21002.json"
     obj = json.loads(raw.read_bytes())
     obj["title"] = "Order\u0001 Renewing\ud800 Denial\u0000"
     doc = parse_document(json.dumps(obj).encode(), None, "2026-21002.json")

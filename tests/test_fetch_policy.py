@@ -26,11 +26,11 @@ import pytest
 
 from crawler import config as config_module
 from crawler.config import from_dict, to_dict
-from crawler.ecfr_client import EcfrClient
+from crawler.demo.replay import Corpus, ReplayServer
+from crawler.demo.replay.server import Fault
 from crawler.errors import FetchError
-from crawler.fetch_policy import FetchPolicy, origin, retry_after_seconds
-from crawler.replay import Corpus, ReplayServer
-from crawler.replay.server import Fault
+from crawler.fetch.ecfr_client import EcfrClient
+from crawler.fetch.policy import FetchPolicy, origin, retry_after_seconds
 
 ROOT = Path(__file__).resolve().parents[1]
 API = "/api/versioner/v1"
@@ -381,9 +381,9 @@ def _probe() -> None:
     from scrapy import signals
     from scrapy.crawler import CrawlerProcess
 
-    from crawler.items import CrawlError
-    from crawler.settings import build_settings
-    from crawler.spiders.base import RegwatchSpider
+    from crawler.fetch.items import CrawlError
+    from crawler.fetch.settings import build_settings
+    from crawler.fetch.spiders.base import RegwatchSpider
 
     handover = json.loads(sys.stdin.read())
     settings = build_settings(

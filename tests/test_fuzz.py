@@ -28,8 +28,9 @@ from scrapy.http import HtmlResponse, Response, TextResponse, XmlResponse
 from scrapy.utils.test import get_crawler
 
 from crawler import config as config_module
+from crawler.demo.replay import Corpus, Fault, ReplayServer
 from crawler.errors import ParseError
-from crawler.items import (
+from crawler.fetch.items import (
     CrawlError,
     FetchedCfrPart,
     FetchedDocument,
@@ -38,6 +39,11 @@ from crawler.items import (
     Unchanged,
     WindowCounted,
 )
+from crawler.fetch.pipelines import StorePipeline
+from crawler.fetch.settings import build_settings
+from crawler.fetch.spiders.bis import BisSpider
+from crawler.fetch.spiders.ecfr import EcfrSpider
+from crawler.fetch.spiders.federal_register import SEARCH_FIELDS, FederalRegisterSpider
 from crawler.parse import (
     amdpar,
     cfr_units,
@@ -52,14 +58,8 @@ from crawler.parse import (
     web_page,
 )
 from crawler.parse import xml as xml_module
-from crawler.pipelines import StorePipeline
 from crawler.records import Node
-from crawler.replay import Corpus, Fault, ReplayServer
-from crawler.settings import build_settings
-from crawler.spiders.bis import BisSpider
-from crawler.spiders.ecfr import EcfrSpider
-from crawler.spiders.federal_register import SEARCH_FIELDS, FederalRegisterSpider
-from crawler.versioning import store_cfr_part
+from crawler.snapshot.versioning import store_cfr_part
 from storage import ErrorKind, Store
 
 settings.register_profile(
@@ -78,7 +78,7 @@ settings.register_profile(
 )
 FUZZ = settings(settings.get_profile(os.environ.get("REGWATCH_FUZZ_PROFILE", "fuzz-ci")))
 
-DEMO = Path(__file__).resolve().parents[1] / "crawler" / "replay" / "corpus" / "demo"
+DEMO = Path(__file__).resolve().parents[1] / "crawler" / "demo" / "replay" / "corpus" / "demo"
 DATA = Path(__file__).resolve().parent / "data"
 DAY = date(2026, 10, 9)
 NOW = "2026-10-09T11:30:00+00:00"

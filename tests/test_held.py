@@ -19,9 +19,13 @@ from scrapy.http import HtmlResponse
 from crawler import config as config_module
 from crawler.amend.store import project_rules
 from crawler.config import EcfrConfig
+from crawler.demo.replay import Corpus, ReplayServer
 from crawler.digest.render import render
+from crawler.digest.report import digest_for
 from crawler.errors import ConfigError, ParseError
-from crawler.items import CrawlError, FetchedCfrPart, Unchanged
+from crawler.fetch.items import CrawlError, FetchedCfrPart, Unchanged
+from crawler.fetch.spiders.bis import BisSpider
+from crawler.fetch.spiders.ecfr import _removed
 from crawler.parse.cfr_units import unit_refs
 from crawler.parse.ecfr_json import ContentVersion
 from crawler.parse.entity_list import entry_keys
@@ -29,12 +33,8 @@ from crawler.parse.fr_json import parse_document
 from crawler.parse.fr_xml import parse_document_xml
 from crawler.parse.web_page import parse_web_page
 from crawler.records import Node, from_json, to_json
-from crawler.replay import Corpus, ReplayServer
-from crawler.report import digest_for
-from crawler.snapshot import fr_version, text_hash
-from crawler.spiders.bis import BisSpider
-from crawler.spiders.ecfr import _removed
-from crawler.versioning import review_held, snapshot, store_cfr_part
+from crawler.snapshot.rows import fr_version, text_hash
+from crawler.snapshot.versioning import review_held, snapshot, store_cfr_part
 from storage import HeldStatus, Store
 
 OCT1, OCT9 = date(2026, 10, 1), date(2026, 10, 9)

@@ -11,13 +11,13 @@ import pytest
 from conftest import free_port, point_at, run_day
 
 from crawler import config as config_module
-from crawler import outbox
 from crawler.config import SmtpConfig, SubscriptionConfig
+from crawler.deliver import outbox
 from crawler.digest.render import render
-from crawler.entities import history
+from crawler.digest.report import digest_for
 from crawler.errors import ConfigError, NotCovered, UsageError
-from crawler.lookup import Lookup
-from crawler.report import digest_for
+from crawler.query.entities import history
+from crawler.query.lookup import Lookup
 from storage import Store, StoreMissing
 
 MON, THU, FRI = date(2026, 10, 5), date(2026, 10, 8), date(2026, 10, 9)

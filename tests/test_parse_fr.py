@@ -6,12 +6,12 @@ from pathlib import Path
 
 import pytest
 
+from crawler.demo.replay import Corpus
 from crawler.errors import ParseError
 from crawler.parse.amdpar import parse_amendment
 from crawler.parse.expect import load_json
 from crawler.parse.fr_json import parse_document, parse_search_page
 from crawler.parse.fr_xml import STARS, parse_document_xml, parse_fr_xml
-from crawler.replay import Corpus
 
 CASES = json.loads((Path(__file__).parent / "data" / "amdpar_cases.json").read_text())
 

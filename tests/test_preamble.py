@@ -9,6 +9,7 @@ from datetime import date
 import pytest
 from lxml import etree
 
+from crawler.demo.replay import Corpus
 from crawler.diff import diff_documents
 from crawler.diff.normalize import is_noise, substantive
 from crawler.diff.views import text_view
@@ -18,8 +19,7 @@ from crawler.parse.entity_list import FOOTNOTES
 from crawler.parse.fr_json import parse_document
 from crawler.parse.fr_xml import delays_in, parse_document_xml, parse_fr_xml, text_of
 from crawler.records import Delay
-from crawler.replay import Corpus
-from crawler.snapshot import DELAYS, fr_version
+from crawler.snapshot.rows import DELAYS, fr_version
 from storage import Store
 
 ISSUES = ("FR-2016-04-15_full_issue.xml", "FR-2024-02-12_full_issue.xml")

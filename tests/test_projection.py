@@ -15,13 +15,13 @@ import pytest
 
 from crawler.amend import Projection, project
 from crawler.amend.locate import NotApplied, locate
+from crawler.demo.replay import Corpus
 from crawler.parse.amdpar import parse_instructions
 from crawler.parse.cfr_units import units
 from crawler.parse.ecfr_xml import parse_ecfr_xml
 from crawler.parse.fr_xml import parse_document_xml, parse_fr_xml
 from crawler.parse.text import fold
 from crawler.records import Node
-from crawler.replay import Corpus
 from tests.eregs_oracle import NEW, OLD, as_ecfr
 
 CASES = json.loads((Path(__file__).parent / "data" / "amend" / "projection_cases.json").read_text())

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from test_cli import regwatch
 
-from crawler.replay import Corpus, ReplayServer
+from crawler.demo.replay import Corpus, ReplayServer
 
 ROOT = Path(__file__).resolve().parents[1]
 ROW = re.compile(r"^\| `(regwatch [^`]+)` \|", re.M)

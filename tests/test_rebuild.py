@@ -21,14 +21,14 @@ from crawler.cli import main
 from crawler.deliver.feeds import feed_items
 from crawler.deliver.site import page_name, write_site
 from crawler.diff import diff_documents
-from crawler.items import FetchedCfrPart
+from crawler.digest.report import gather
+from crawler.fetch.items import FetchedCfrPart
 from crawler.parse.ecfr_xml import parse_ecfr_xml
 from crawler.parse.version import PARSER_VERSION
 from crawler.records import Node, from_json
-from crawler.rederive import NotRemade, remake
-from crawler.report import gather
-from crawler.snapshot import cfr_versions
-from crawler.versioning import store_cfr_part
+from crawler.snapshot.rederive import NotRemade, remake
+from crawler.snapshot.rows import cfr_versions
+from crawler.snapshot.versioning import store_cfr_part
 from storage import Store
 
 OLD_COMMIT = "f1f5108"  # the last commit before issue 12's paragraph tree
@@ -40,7 +40,7 @@ OLD_STORE = """
 import sys
 from datetime import date
 from crawler import config
-from crawler.items import FetchedCfrPart
+from crawler.items import FetchedCfrPart  # the old code's layout
 from crawler.versioning import store_cfr_part
 from storage import Store
 

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from crawler.errors import ConfigError
-from crawler.schedule import trigger
+from crawler.jobs.schedule import trigger
 
 NY = ZoneInfo("America/New_York")
 TICKS: list[datetime] = []
@@ -115,7 +115,7 @@ def test_one_scheduler_per_store_and_sigterm_exits_cleanly(tmp_path: Path):
 
 
 def test_the_scheduler_runs_three_crawls_in_a_row_in_subprocesses(tmp_path: Path):
-    from crawler.replay import Corpus, ReplayServer
+    from crawler.demo.replay import Corpus, ReplayServer
     from storage import Store
 
     with ReplayServer(Corpus.demo()) as server:

@@ -3,8 +3,8 @@
 from crawler.config import SubscriptionConfig
 from crawler.diff import diff_documents
 from crawler.digest.select import Facets, change_facets, matches
+from crawler.digest.topics import EMERGING_TECHNOLOGIES
 from crawler.records import Node
-from crawler.topics import EMERGING_TECHNOLOGIES
 
 
 def section(text: str) -> Node:

@@ -2,7 +2,7 @@ import sqlite3
 
 import pytest
 
-from crawler.snapshot import text_hash
+from crawler.snapshot.rows import text_hash
 from storage import NewVersion, Outcome, Store, StoreOpenError, migrations
 
 

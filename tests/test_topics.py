@@ -5,8 +5,8 @@ from click.testing import CliRunner
 
 from crawler import config as config_module
 from crawler.cli import main
+from crawler.digest.topics import EMERGING_TECHNOLOGIES, all_topics, tag
 from crawler.errors import ConfigError
-from crawler.topics import EMERGING_TECHNOLOGIES, all_topics, tag
 
 
 def test_the_fourteen_areas_of_83_fr_58201_are_shipped():

@@ -86,7 +86,7 @@ def test_every_template_is_package_data_of_crawler(built):
 
 
 def test_the_demo_corpus_is_shipped(built):
-    corpus = {n for n in built.sources if n.startswith("crawler/replay/corpus/")}
+    corpus = {n for n in built.sources if n.startswith("crawler/demo/replay/corpus/")}
     assert len(corpus) > 20
     assert corpus - built.names == set()
 

@@ -31,9 +31,9 @@ from crawler import config as config_module
 from crawler.cli import main
 from crawler.config import SubscriptionConfig
 from crawler.deliver.email import compose
+from crawler.demo.replay import Corpus, ReplayServer
+from crawler.digest.report import digest_for
 from crawler.digest.select import for_subscription
-from crawler.replay import Corpus, ReplayServer
-from crawler.report import digest_for
 from storage import Store
 
 MARK = "document.documentElement.setAttribute('data-pwned','{n}')"

@@ -11,9 +11,9 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from crawler.amend.project import Projection, project
 from crawler.records import FrDocument, Node, from_json, to_json
-from crawler.rederive import upgrade
-from crawler.snapshot import text_hash
-from crawler.versioning import snapshot
+from crawler.snapshot.rederive import upgrade
+from crawler.snapshot.rows import text_hash
+from crawler.snapshot.versioning import snapshot
 from storage import NewVersion, Store, VersionRow
 
 KINDS = ("Rule", "Proposed Rule")

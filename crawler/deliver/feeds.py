@@ -20,15 +20,15 @@ from pathlib import Path
 
 from feedgen.feed import FeedGenerator
 
-from crawler.citations import display
-from crawler.cite import cited_diff, fr_sources, official_links
 from crawler.config import Config
 from crawler.deliver.files import write_atomic
+from crawler.diff.cite import cited_diff, fr_sources, official_links
 from crawler.digest.render import render, safe_url
 from crawler.digest.select import Facets, change_facets, document_facets, matches
+from crawler.digest.topics import all_topics
 from crawler.parse.text import clean, squash
+from crawler.query.citations import display
 from crawler.records import FrDocument, Node, from_json
-from crawler.topics import all_topics
 from storage import Store
 
 FEED_ID = "urn:regwatch:feed:"

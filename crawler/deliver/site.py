@@ -8,11 +8,11 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from crawler.citations import display
-from crawler.cite import cited_diff, fr_sources, official_links
 from crawler.config import Config
 from crawler.deliver.files import write_atomic
+from crawler.diff.cite import cited_diff, fr_sources, official_links
 from crawler.digest.render import render
+from crawler.query.citations import display
 from crawler.records import FrDocument, Node, from_json
 from storage import Store
 

@@ -52,7 +52,7 @@ class NodeChange:
     old_path: tuple[str, ...] | None = None  # moved / redesignated from here
     node: Node | None = None  # the new node (added, moved), or the old one (removed)
     order: tuple[str, ...] | None = None  # the new order of child labels, when it changed
-    # as people cite it ("§ 744.11(b)(2)"), filled in by crawler.cite once the unit is known
+    # as people cite it ("§ 744.11(b)(2)"), filled in by crawler.diff.cite once the unit is known
     citation: str = ""
     old_citation: str = ""  # the citation of ``old_path``
 

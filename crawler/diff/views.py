@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 
-from crawler.cite import OfficialLink, cite
+from crawler.diff.cite import OfficialLink, cite
 from crawler.diff.model import DocumentDiff, FieldChange, NodeChange, Op
 from crawler.records import Node
 
@@ -25,7 +25,7 @@ SIGN = {
 
 def where(change: NodeChange) -> str:
     """Where ``change`` is, as people cite it ("§ 744.11(b)(2)"); read from its labels
-    alone when the diff was not cited against its unit (crawler.cite.cite_diff)."""
+    alone when the diff was not cited against its unit (crawler.diff.cite.cite_diff)."""
     return change.citation or cite(None, change.path) or "the whole document"
 
 

@@ -6,8 +6,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from crawler.citations import display
-from crawler.cite import cited_diff, official_links, pin_cite
+from crawler.diff.cite import cited_diff, official_links, pin_cite
 from crawler.diff.views import text_view
 from crawler.digest.context import (
     CfrChangeEntry,
@@ -24,10 +23,11 @@ from crawler.digest.context import (
     WebEntry,
 )
 from crawler.digest.select import change_facets, document_facets, web_facets
-from crawler.entities import ENTITY_LIST
-from crawler.entities import summary as entity_summary
+from crawler.digest.topics import Topic
+from crawler.query.citations import display
+from crawler.query.entities import ENTITY_LIST
+from crawler.query.entities import summary as entity_summary
 from crawler.records import FrDocument, Node, SourceState
-from crawler.topics import Topic
 from storage import DocumentRow, ErrorRow, HeldFetchRow, RetryRow, RunSourceRow
 
 KIND_ORDER = (
@@ -40,7 +40,7 @@ KIND_ORDER = (
 
 @dataclass(frozen=True)
 class DayRecords:
-    """Everything the store knows about one day, gathered by crawler.report."""
+    """Everything the store knows about one day, gathered by crawler.digest.report."""
 
     day: date
     documents: tuple[tuple[DocumentRow, FrDocument], ...]

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from crawler.cite import OfficialLink
 from crawler.diff import DocumentDiff
+from crawler.diff.cite import OfficialLink
 from crawler.digest.select import Facets
 
 

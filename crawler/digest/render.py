@@ -22,7 +22,7 @@ TEMPLATES = resources.files("crawler") / "templates"
 
 @cache
 def _environment(escape: bool) -> Environment:
-    from crawler.cite import UNOFFICIAL
+    from crawler.diff.cite import UNOFFICIAL
     from crawler.diff.views import node_text, where, where_from
 
     env = Environment(

@@ -11,10 +11,10 @@ from typing import TYPE_CHECKING
 from crawler.config import SubscriptionConfig
 from crawler.diff import DocumentDiff
 from crawler.diff.views import text_view
-from crawler.entities import summary as entity_summary
+from crawler.digest.topics import Topic, tag
 from crawler.parse.text import fold
+from crawler.query.entities import summary as entity_summary
 from crawler.records import FrDocument, Node
-from crawler.topics import Topic, tag
 
 if TYPE_CHECKING:
     from crawler.digest.context import CfrChangeEntry, Digest

@@ -1,0 +1,1 @@
+"""Demo: `regwatch demo` and the replay server with its recorded-format corpus."""

@@ -1,0 +1,1 @@
+"""Jobs: the daily job, backfills, rebuilds and the scheduler."""

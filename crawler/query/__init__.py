@@ -1,0 +1,2 @@
+"""Query: what the CLI asks of the store (citations, versions at a date, diffs of files,
+entities, coverage)."""

@@ -1,0 +1,290 @@
+"""The versions of a CFR unit or part, at any date: from the store, and from the eCFR's
+point-in-time API when the store does not have them (kept once fetched)."""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from crawler.clock import stamp
+from crawler.config import Config
+from crawler.diff import DocumentDiff, diff_documents
+from crawler.diff.cite import cited_diff
+from crawler.errors import Busy, FetchError, NotCovered, UsageError
+from crawler.fetch.ecfr_client import EcfrClient
+from crawler.fetch.items import FetchedCfrPart
+from crawler.parse.cfr_units import fr_citations, parse_watch, rebuild, unit_refs
+from crawler.query.citations import display, parse_citation
+from crawler.query.coverage import Checked, checked, never, scope
+from crawler.records import Node, from_json
+from storage import LockBusy, Store, VersionRow
+
+FIRST_DAY = date(2017, 1, 1)  # the eCFR has no point-in-time text before this
+
+
+@dataclass(frozen=True)
+class Side:
+    version: VersionRow
+    tree: Node
+
+    @property
+    def day(self) -> str:
+        return self.version.valid_from
+
+
+@dataclass(frozen=True)
+class Comparison:
+    key: str
+    title: str
+    old: Side
+    new: Side
+    diff: DocumentDiff
+
+
+@dataclass(frozen=True)
+class Cited:
+    """An FR citation named in a unit's source note, with the stored document it is."""
+
+    citation: str  # "91 FR 70101"
+    number: str  # its FR document number, "" when the store does not have it
+    title: str
+
+
+@dataclass(frozen=True)
+class HistoryLine:
+    day: str
+    seq: int
+    change: str  # "first version", "3 changes (2 substantive)", "removed"
+    sources: tuple[Cited, ...]  # FR citations newly named in the unit's source note
+
+
+@dataclass(frozen=True)
+class History:
+    key: str
+    lines: tuple[HistoryLine, ...]
+    checked: Checked | None  # None: only versions fetched on demand, no run checked it
+
+
+class Lookup:
+    def __init__(self, store: Store, config: Config, now: datetime) -> None:
+        self.store = store
+        self.config = config
+        self.now = now
+        self.client = EcfrClient(config)
+
+    def resolve(self, text: str) -> str:
+        titles = [parse_watch(w)[0] for w in self.config.sources.ecfr.watches]
+        known = [k for k in self.store.keys("cfr:") if "~" not in k]
+        try:
+            return parse_citation(text, known, titles)
+        except UsageError:
+            key = parse_citation(text, [], titles)
+            title, _ = _title_part(key)
+            with contextlib.suppress(FetchError, UsageError):
+                self._on_demand(key, self.client.up_to_date_as_of(title))
+            return parse_citation(
+                text, [k for k in self.store.keys("cfr:") if "~" not in k], titles
+            )
+
+    def compare(self, key: str, old_day: date | None, new_day: date | None) -> Comparison:
+        """The version in effect on ``new_day`` (default: the latest stored) against the one
+        in effect on ``old_day`` (default: the version before it)."""
+        self._check_dates(old_day, new_day)
+        new = self.side(key, new_day) if new_day else self._latest(key)
+        old = self.side(key, old_day) if old_day else self._before(key, new)
+        row = self.store.document(key)
+        return Comparison(
+            key,
+            row.title if row else display(key),
+            old,
+            new,
+            cited_diff(key, old.tree, new.tree),
+        )
+
+    def _check_dates(self, old_day: date | None, new_day: date | None) -> None:
+        if old_day and new_day and old_day > new_day:
+            raise UsageError(f"--from {old_day} is after --to {new_day}")
+        today = self.now.astimezone(ZoneInfo(self.config.timezone)).date()
+        for name, day in (("--from", old_day), ("--to", new_day)):
+            if day and day > today:
+                raise UsageError(
+                    f"{name} {day} is in the future (today is {today}): nothing is known of it"
+                )
+
+    def _latest(self, key: str) -> Side:
+        latest = self.store.latest_version(key)
+        if latest is None and self.checked(key) is None:
+            raise NotCovered(never(display(key), ["ecfr"]))
+        if latest is None:
+            raise UsageError(f"no version of {display(key)} in the store")
+        return Side(latest, self._tree(key, latest))
+
+    def _before(self, key: str, new: Side) -> Side:
+        earlier = [v for v in self.store.history(key) if v.valid_from < new.day]
+        if not earlier:
+            raise UsageError(
+                f"{display(key)}: no version before the one in effect since {new.day} is "
+                "stored; give --from to fetch an earlier one from the eCFR"
+            )
+        return Side(earlier[-1], self._tree(key, earlier[-1]))
+
+    def compare_rule(self, key: str, number: str, new_day: date | None) -> Comparison:
+        """The unit as FR doc ``number`` said it would read (its publication-day redline)
+        against the eCFR's text on ``new_day`` (default: the latest stored): what the eCFR
+        integrated differently from the rule, if anything."""
+        projected_key = f"{key}~fr:{number.removeprefix('fr:')}"
+        projected = self.store.latest_version(projected_key)
+        if projected is None:
+            raise UsageError(f"FR Doc. {number} has no redline of {display(key)} in the store")
+        tree = from_json(Node, self.store.blob(projected.tree_blob))
+        if tree.kind in ("flagged", "removed"):
+            raise UsageError(
+                f"FR Doc. {number}'s change to {display(key)} was {tree.kind}, "
+                "not applied as text; nothing to compare"
+            )
+        if new_day is None:
+            latest = self.store.last_valid_from(key)
+            if latest is None:
+                raise UsageError(f"no eCFR version of {display(key)} in the store")
+            new_day = date.fromisoformat(latest)
+        new = self.side(key, new_day)
+        row = self.store.document(key)
+        return Comparison(
+            key,
+            row.title if row else display(key),
+            Side(projected, tree),
+            new,
+            cited_diff(key, tree, new.tree),
+        )
+
+    def checked(self, key: str) -> Checked | None:
+        """The days the store has checked the eCFR for ``key`` (from its first version)."""
+        first = self.store.history(key)[:1]
+        return checked(self.store, "ecfr", first[0].valid_from if first else None)
+
+    def side(self, key: str, day: date) -> Side:
+        """The version of ``key`` in effect on ``day``: from the store when the store has
+        checked that day, else from the eCFR (kept once fetched), else NotCovered."""
+        if day < FIRST_DAY:
+            raise UsageError(
+                f"the eCFR has no point-in-time text before {FIRST_DAY} (asked for {day})"
+            )
+        cover = self.checked(key)
+        version = self.store.version_at(key, day.isoformat())
+        if version is None or cover is None or not cover.knows(day.isoformat()):
+            version = self._on_demand(key, day, cover)
+        return Side(version, self._tree(key, version))
+
+    def _on_demand(self, key: str, day: date, cover: Checked | None) -> VersionRow:
+        title, part = _title_part(key)
+        try:
+            latest = self.client.up_to_date_as_of(title)
+        except FetchError as exc:
+            known = scope(display(key), [cover]) if cover else never(display(key), ["ecfr"])
+            raise NotCovered(f"{known}; the eCFR cannot be asked for {day}: {exc}") from None
+        if day > latest:
+            raise UsageError(f"the eCFR is up to date as of {latest}; {day} is later")
+        dates = self.client.amendment_dates(title, part, day)
+        if dates:
+            effective = date.fromisoformat(dates[-1])
+            if effective.isoformat() not in self.store.valid_dates(f"cfr:{title}:{part}"):
+                self._fetch(title, part, effective)
+        version = self.store.version_at(key, day.isoformat())
+        if version is None:
+            raise UsageError(f"no version of {display(key)} in effect on {day}")
+        if dates and version.valid_from < dates[-1]:
+            self._not_held(key, title, part, dates[-1])
+        return version
+
+    def _not_held(self, key: str, title: int, part: str, effective: str) -> None:
+        """A fetch held as implausible (crawler.snapshot.held) is no answer for what it holds: the
+        whole part, or (the part applied) the table it names as losing entries."""
+        whole = self.store.version_at(f"cfr:{title}:{part}", effective)
+        applied = whole is not None and whole.valid_from == effective
+        for row in self.store.held_fetches(f"cfr:{title}:{part}"):
+            if row.valid_from == effective and (not applied or display(key) in row.reason):
+                raise NotCovered(
+                    f"{display(key)}: the eCFR's text of {title} CFR part {part} as of "
+                    f"{effective} is held as implausible ({row.reason}); it is not applied "
+                    "until the versions API, an FR rule or a later fetch confirms it"
+                )
+
+    def _fetch(self, title: int, part: str, day: date) -> None:
+        from crawler.snapshot.versioning import store_cfr_part  # parsing only when fetching
+
+        url, body = self.client.part_xml(title, part, day)
+        try:  # never beside a crawl of the eCFR writing the same part
+            held = self.store.lock("source:ecfr", wait=self.config.store.lock_wait)
+        except LockBusy:
+            raise Busy(
+                f"a regwatch run is crawling the eCFR in {self.config.store_path}; "
+                "try again when it is done"
+            ) from None
+        with held:
+            run = self.store.start_run("ondemand", None, stamp(self.now), f"fetch {title}:{part}")
+            item = FetchedCfrPart("ecfr", title, part, day, url, body, stamp(self.now))
+            try:
+                store_cfr_part(self.store, item, run, self.config.sources.ecfr)
+                self.store.finish_run(run, stamp(self.now), "ok")
+            except Exception:
+                self.store.finish_run(run, stamp(self.now), "failed")
+                raise
+
+    def _tree(self, key: str, version: VersionRow) -> Node:
+        tree = from_json(Node, self.store.blob(version.tree_blob))
+        if tree.kind != "part":
+            return tree
+        units = {}
+        for unit_key, digest in unit_refs(tree):
+            match = next(
+                (v for v in self.store.history(unit_key) if v.text_hash.startswith(digest)), None
+            )
+            if match is not None:
+                units[digest] = from_json(Node, self.store.blob(match.tree_blob))
+        return rebuild(tree, units)
+
+    def history(self, key: str) -> History:
+        """Every stored version of ``key`` with what changed and the FR documents its
+        source note newly names, and what the store has checked; NotCovered when nothing
+        is stored and the eCFR was never checked."""
+        cover = self.checked(key)
+        lines = self._history_lines(key)
+        if not lines and cover is None:
+            raise NotCovered(never(display(key), ["ecfr"]))
+        return History(key, tuple(lines), cover)
+
+    def _history_lines(self, key: str) -> list[HistoryLine]:
+        lines = []
+        previous: Node | None = None
+        for version in self.store.history(key):
+            tree = from_json(Node, self.store.blob(version.tree_blob))
+            if tree.kind == "removed":
+                change = "removed"
+            elif previous is None:
+                change = "first version"
+            else:
+                diff = diff_documents(previous, tree)
+                change = diff.counted()
+            sources = tuple(self._cited(c) for c in _new_sources(previous, tree))
+            lines.append(HistoryLine(version.valid_from, version.seq, change, sources))
+            previous = tree
+        return lines
+
+    def _cited(self, citation: str) -> Cited:
+        found = self.store.by_citation(citation)
+        if not found:
+            return Cited(citation, "", "")
+        return Cited(citation, found[0].key.removeprefix("fr:"), found[0].title)
+
+
+def _title_part(key: str) -> tuple[int, str]:
+    _, title, rest = key.split(":", 2)
+    part = rest.partition(":")[0].split(".")[0]
+    return int(title), part
+
+
+def _new_sources(old: Node | None, new: Node) -> tuple[str, ...]:
+    before = fr_citations(old) if old else set()
+    return tuple(sorted(fr_citations(new) - before))
