@@ -16,9 +16,10 @@ $(VENV)/.installed: pyproject.toml
 run: $(VENV)/.installed  ## the daily job against the live sources, SQLite store in ./regwatch.db
 	$(BIN)/regwatch run
 
-test: $(VENV)/.installed  ## every check: ruff, then the whole test suite
+test: $(VENV)/.installed  ## every check: ruff, mypy (configured in pyproject.toml), the test suite
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 	$(BIN)/python -m pytest
 
 demo: $(VENV)/.installed  ## the offline tour, in ./demo
@@ -28,4 +29,4 @@ bench: $(VENV)/.installed
 	$(BIN)/python bench/crawl.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache

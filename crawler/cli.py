@@ -143,7 +143,7 @@ def backfill(
         utcnow,
         verbose=obj.verbose,
         progress=sys.stderr.isatty() or obj.verbose,
-        command=click.get_current_context().info_name,
+        command=click.get_current_context().info_name or "crawl",
         title=title,
         part=part,
     )

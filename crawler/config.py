@@ -15,13 +15,17 @@ import tomllib
 import types
 import typing
 from dataclasses import dataclass, field
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from crawler.errors import ConfigError
 
-USER_AGENT = "regwatch/0.1 (regulatory change tracker; +https://github.com/regwatch/regwatch)"
+USER_AGENT = (
+    f"regwatch/{metadata.version('regwatch')} "
+    "(regulatory change tracker; +https://github.com/regwatch/regwatch)"
+)
 
 
 @dataclass(frozen=True)
@@ -270,7 +274,7 @@ def _build(cls: type, data: Any, where: str, prefix: str) -> Any:
 
 
 def _coerce(hint: Any, value: Any, where: str, key: str) -> Any:
-    if dataclasses.is_dataclass(hint):
+    if isinstance(hint, type) and dataclasses.is_dataclass(hint):
         return _build(hint, value, where, key + ".")
     origin = typing.get_origin(hint)
     if origin is tuple and dataclasses.is_dataclass(typing.get_args(hint)[0]):

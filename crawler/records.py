@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from crawler import keys
 from storage.outcomes import Outcome
 
 __all__ = ["Outcome"]  # re-exported: one vocabulary, defined beside the store
@@ -142,11 +143,7 @@ class FrDocument:
 
     @property
     def key(self) -> str:
-        return f"fr:{self.number}"
-
-    @property
-    def is_correction(self) -> bool:
-        return self.correction_of is not None or self.number.startswith("C")
+        return keys.fr_key(self.number)
 
 
 @dataclass(frozen=True)
@@ -166,7 +163,7 @@ class PublicInspectionDocument:
 
     @property
     def key(self) -> str:
-        return f"pi:{self.number}"
+        return keys.pi_key(self.number)
 
 
 # --- parse: web pages (bis.gov) --------------------------------------------------------------
@@ -194,7 +191,7 @@ class WebPage:
 
     @property
     def key(self) -> str:
-        return f"bis:{self.path}"
+        return keys.bis_key(self.path)
 
 
 # --- serialisation -------------------------------------------------------------------------
@@ -225,7 +222,7 @@ def from_json(cls: type, data: bytes | dict) -> Any:
 def _from(hint: Any, value: Any) -> Any:
     if value is None:
         return None
-    if dataclasses.is_dataclass(hint):
+    if isinstance(hint, type) and dataclasses.is_dataclass(hint):
         hints = typing.get_type_hints(hint)
         return hint(**{k: _from(hints[k], v) for k, v in value.items() if k in hints})
     origin = typing.get_origin(hint)

@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from sqlalchemy import RowMapping
+
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
+
+Row = TypeVar("Row", bound="DataclassInstance")
 
 
 @dataclass(frozen=True)
@@ -96,10 +104,11 @@ class HeldFetchRow:
     resolution: str | None
 
 
-def from_mapping(cls: type, mapping: Any) -> Any:
+def from_mapping(cls: type[Row], mapping: RowMapping) -> Row:
     """Build a row from a SQLAlchemy row mapping, decoding JSON text columns."""
     values = dict(mapping)
     for name in ("meta", "stats", "raw_blobs"):
         if name in values and isinstance(values[name], str):
             values[name] = json.loads(values[name])
-    return cls(**{k: v for k, v in values.items() if k in cls.__dataclass_fields__})
+    names = {f.name for f in dataclasses.fields(cls)}
+    return cls(**{k: v for k, v in values.items() if k in names})

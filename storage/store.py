@@ -717,21 +717,11 @@ class Store:
             if exists is None:
                 conn.execute(redlined.insert().values(version=version, units=units, run=run))
 
-    def linked(self, key: str, relation: str, reverse: bool = False) -> list[str]:
-        """Targets of ``key``'s links (or, with ``reverse``, the keys linking to ``key``)."""
-        mine, other = (
-            (links.c.target, links.c.source) if reverse else (links.c.source, links.c.target)
-        )
-        with self.engine.connect() as conn:
-            return list(
-                conn.scalars(select(other).where(mine == key, links.c.relation == relation))
-            )
-
     def counts(self) -> dict[str, int]:
         """Row counts of the main tables (for `regwatch demo` and tests)."""
         with self.engine.connect() as conn:
             return {
-                t.name: conn.scalar(select(func.count()).select_from(t))
+                t.name: conn.execute(select(func.count()).select_from(t)).scalar_one()
                 for t in (documents, versions, changes, blobs, runs, run_errors)
             }
 

@@ -7,12 +7,14 @@ import dataclasses
 from datetime import date
 
 from conftest import counts, point_at, run_day
+from sqlalchemy import select
 
 from crawler import config as config_module
 from crawler.demo.replay import Corpus, Fault, ReplayServer
 from crawler.demo.replay.corpus import document_json, synthetic
 from crawler.fetch.settings import build_settings
 from storage import Store
+from storage.schema import links
 
 MON, TUE, THU = date(2026, 10, 5), date(2026, 10, 6), date(2026, 10, 8)
 
@@ -57,7 +59,11 @@ def test_a_correction_is_linked_and_its_original_fetched(demo_config):
     report = run_day(demo_config, THU)  # the original (Monday) is not in this window
     assert report.ok
     store = Store.open(demo_config.store_path)
-    assert store.linked("fr:C1-2026-21001", "corrects") == ["fr:2026-21001"]
+    with store.engine.connect() as conn:
+        rows = conn.execute(
+            select(links.c.source, links.c.target).where(links.c.relation == "corrects")
+        )
+        assert [tuple(r) for r in rows] == [("fr:C1-2026-21001", "fr:2026-21001")]
     assert store.document("fr:2026-21001").meta["reference_for"] == "C1-2026-21001"
     text = (demo_config.digest_dir / "2026-10-08.txt").read_text()
     assert "Corrects FR Doc. 2026-21001: Additions to the Entity List (91 FR 70101)" in text

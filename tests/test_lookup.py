@@ -168,3 +168,12 @@ def test_a_bad_timezone_is_a_config_error_naming_the_key_and_value(tmp_path, env
         'use an IANA name such as "America/New_York" or "UTC"'
     )
     assert where in str(caught.value)
+
+
+def test_a_citation_the_store_lacks_is_asked_of_the_ecfr_then_a_usage_error(config):
+    run_day(config, MON)
+    store = Store.open(config.store_path)
+    lookup = Lookup(store, config, NOW)  # the eCFR reachable: its part is fetched on demand
+    with pytest.raises(UsageError, match=r"no 15 CFR 744\.99 in the store \('15 CFR 744\.99'\)"):
+        lookup.resolve("15 CFR 744.99")
+    assert lookup.resolve("15 CFR 744.11") == "cfr:15:744.11"

@@ -170,4 +170,4 @@ def test_correction_links_to_what_it_corrects():
         parse_document_xml(corpus.xml["C1-2026-21001"]),
         "demo",
     )
-    assert correction.correction_of == "2026-21001" and correction.is_correction
+    assert correction.correction_of == "2026-21001"

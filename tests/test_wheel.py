@@ -1,5 +1,6 @@
 """The wheel carries the whole application: every module under crawler/ and storage/, every
-template (as package data of ``crawler``, at crawler/templates/), the demo corpus; nothing
+template (as package data of ``crawler``, at crawler/templates/), the demo corpus, the
+``py.typed`` markers (PEP 561); nothing
 from tests/ or bench/; and building it prints no warning caused by our pyproject.toml.
 
 The wheel is built once, without network or build isolation (setuptools from the venv),
@@ -89,6 +90,10 @@ def test_the_demo_corpus_is_shipped(built):
     corpus = {n for n in built.sources if n.startswith("crawler/demo/replay/corpus/")}
     assert len(corpus) > 20
     assert corpus - built.names == set()
+
+
+def test_both_packages_are_marked_typed(built):
+    assert {"crawler/py.typed", "storage/py.typed"} <= built.names
 
 
 def test_nothing_else_is_in_the_wheel(built):

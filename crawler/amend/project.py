@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 from crawler.amend.apply import RULE, Doubt, apply, elided, redesignate, stars
 from crawler.amend.locate import NotApplied, Path, locate, where
+from crawler.keys import appendix_key, cfr_key, cfr_parts, section_number
 from crawler.parse.amdpar import parse_instructions
 from crawler.parse.amdpar_ops import Instruction, Operation, OpKind, Target, UnitKind
 from crawler.parse.ecfr_xml import paragraph_tree
@@ -75,7 +76,7 @@ def _regtext(regtext: RegText, prior: Callable[[str], Node | None]) -> list[Proj
     texts = [a.text for a in regtext.amendments]
     units: dict[str, _Unit] = {}
     for section in regtext.sections:
-        key = f"cfr:{title}:{section.number}"
+        key = cfr_key(title, section.number)
         units[key] = _Unit(key, section.number, section)
     last: list[str] = []
     for instruction, amendment in zip(
@@ -83,7 +84,7 @@ def _regtext(regtext: RegText, prior: Callable[[str], Node | None]) -> list[Proj
     ):
         keys = _keys(instruction, amendment, regtext, last)
         for key in keys:
-            number = key.split(":")[2] if key.count(":") == 2 and "." in key else None
+            number = section_number(key)
             units.setdefault(key, _Unit(key, number)).instructions.append(instruction)
         last = keys or last
     return [_unit(u, regtext, prior) for u in units.values()]
@@ -103,15 +104,15 @@ def _keys(
         return [k for k in dict.fromkeys(keys) if k is not None]
     if instruction.flag is None:
         return []
-    named = [f"cfr:{title}:{t.split('(')[0]}" for t in amendment.targets if "." in t]
-    sections = [f"cfr:{title}:{s.number}" for s in regtext.sections]
-    return list(dict.fromkeys(named)) or last or sections or [f"cfr:{title}:{regtext.part}"]
+    named = [cfr_key(str(title), t.split("(")[0]) for t in amendment.targets if "." in t]
+    sections = [cfr_key(str(title), s.number) for s in regtext.sections]
+    return list(dict.fromkeys(named)) or last or sections or [cfr_key(str(title), regtext.part)]
 
 
 def _op_keys(op: Operation, regtext: RegText) -> list[str | None]:
     """An operation's unit; "Add subpart E" / "Revise part 566": each section the rule gives."""
     if _whole_group(op) and regtext.sections:
-        return [f"cfr:{regtext.title}:{s.number}" for s in regtext.sections]
+        return [cfr_key(str(regtext.title), s.number) for s in regtext.sections]
     return [_key(regtext.title, op.target)]
 
 
@@ -129,20 +130,22 @@ def _section_ops(instruction: Instruction, key: str, title: int | None) -> list[
         if _key(title, op.target) == key:
             ops.append(op)
         elif _whole_group(op):
-            number = key.split(":")[2]
-            section = Target(title and str(title), op.target.part, UnitKind.SECTION, number)
+            number = cfr_parts(key)[1]
+            section = Target(
+                None if title is None else str(title), op.target.part, UnitKind.SECTION, number
+            )
             ops.append(Operation(op.kind, section))
     return ops
 
 
 def _key(title: int | None, target: Target) -> str | None:
     if target.unit is UnitKind.SECTION:
-        return f"cfr:{title}:{target.unit_id}"
+        return cfr_key(str(title), target.unit_id)
     if target.unit is UnitKind.SUPPLEMENT:
         return None
     if target.unit is UnitKind.APPENDIX:
-        return f"cfr:{title}:{target.part}:app-{target.unit_id}"
-    return f"cfr:{title}:{target.part}"
+        return appendix_key(str(title), target.part, target.unit_id)
+    return cfr_key(str(title), target.part)
 
 
 def _unit(unit: _Unit, regtext: RegText, prior: Callable[[str], Node | None]) -> Projection:
@@ -324,7 +327,7 @@ def _same(a: str, b: str) -> bool:
 def _supplement(
     regtext: RegText, target: str, prior: Callable[[str], Node | None], citation: str | None
 ) -> Projection:
-    key = f"cfr:{regtext.title}:{target}"
+    key = cfr_key(str(regtext.title), target)
     old = prior(key)
     amendments = [a for a in regtext.amendments if target in a.targets]
     said = tuple(a.text for a in amendments)
@@ -340,7 +343,7 @@ def _supplement(
             given,
         )
     table = old.child("table") if old is not None else None
-    if table is None:
+    if old is None or table is None:
         return Projection(key, "flagged", old, None, said, ("no prior Entity List stored",), given)
     rows = {r.label: r for r in table.children}
     flags: list[str] = []

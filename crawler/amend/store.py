@@ -10,6 +10,7 @@ from datetime import timedelta
 from sqlalchemy.exc import SQLAlchemyError
 
 from crawler.amend.project import Projection, project
+from crawler.keys import FR, projection_key, unit_label
 from crawler.records import FrDocument, Node, from_json, to_json
 from crawler.snapshot.rederive import upgrade
 from crawler.snapshot.rows import text_hash
@@ -17,10 +18,6 @@ from crawler.snapshot.versioning import snapshot
 from storage import NewVersion, Store, VersionRow
 
 KINDS = ("Rule", "Proposed Rule")
-
-
-def projection_key(unit: str, number: str) -> str:
-    return f"{unit}~fr:{number}"
 
 
 def project_rules(
@@ -31,7 +28,7 @@ def project_rules(
     A rule that cannot be projected is reported to ``failed`` (document key, exception)
     and tried again by the next run; it does not stop the others."""
     done = 0
-    for version in store.unredlined("fr:", KINDS):
+    for version in store.unredlined(FR, KINDS):
         try:
             units = _project(store, version, run, fetched_at)
         except (SQLAlchemyError, OSError):
@@ -89,7 +86,7 @@ def prior_day(doc: FrDocument) -> str:
 def redline_version(
     p: Projection, doc: FrDocument, base: int | None, run: int, fetched_at: str
 ) -> NewVersion:
-    label = p.key.rsplit(":", 1)[-1]
+    label = unit_label(p.key)
     tree_node = p.new or Node(label, p.op, "", "\n".join(p.given))
     tree = to_json(tree_node)
     effective = (doc.effective_on or doc.publication_date).isoformat()

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 import smtplib
 import ssl
 from collections.abc import Mapping
@@ -20,6 +19,7 @@ from email.utils import format_datetime, parseaddr
 
 from crawler.clock import stamp
 from crawler.config import Config, SubscriptionConfig
+from crawler.deliver.files import subscription_slug
 from crawler.digest.context import Digest
 from crawler.digest.render import render
 from crawler.digest.select import for_subscription
@@ -27,7 +27,6 @@ from crawler.records import to_jsonable
 from storage import OutboxState, Store
 
 MAX_ATTEMPTS = 30
-_SLUG = re.compile(r"[^a-z0-9]+")
 
 
 @dataclass(frozen=True)
@@ -41,10 +40,6 @@ class SendReport:
 def one_line(text: str, limit: int = 200) -> str:
     """Header-safe text: no CR/LF (no header injection), squashed, bounded."""
     return " ".join(text.split())[:limit]
-
-
-def slug(name: str) -> str:
-    return _SLUG.sub("-", name.lower()).strip("-") or "subscription"
 
 
 def compose(
@@ -99,7 +94,7 @@ def message_id(day: str, subscription: str, recipient: str, revision: int = 1) -
     """The same digest (revision) for the same recipient always has the same Message-ID."""
     token = hashlib.sha256(f"{day}\0{subscription}\0{recipient}".encode()).hexdigest()[:16]
     rev = f".r{revision}" if revision > 1 else ""
-    return f"<{day}{rev}.{slug(subscription)}.{token}@regwatch>"
+    return f"<{day}{rev}.{subscription_slug(subscription)}.{token}@regwatch>"
 
 
 CONTENT = ("sections", "corrections", "changes", "cfr_changes", "inspection", "web")
@@ -122,7 +117,7 @@ def queue_digests(store: Store, config: Config, digest: Digest, now: datetime) -
     for subscription in config.subscriptions:
         mine = for_subscription(digest, subscription)
         said = fingerprint(mine)
-        key = f"{digest.day}/{slug(subscription.name)}"
+        key = f"{digest.day}/{subscription_slug(subscription.name)}"
         for recipient in subscription.recipients:
             address = parseaddr(recipient)[1]
             if not address or "\n" in recipient or "\r" in recipient or "@" not in address:

@@ -13,7 +13,6 @@ agencies, or regwatch."""
 from __future__ import annotations
 
 import html
-import re
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -21,11 +20,12 @@ from pathlib import Path
 from feedgen.feed import FeedGenerator
 
 from crawler.config import Config
-from crawler.deliver.files import write_atomic
+from crawler.deliver.files import subscription_slug, write_atomic
 from crawler.diff.cite import cited_diff, fr_sources, official_links
 from crawler.digest.render import render, safe_url
 from crawler.digest.select import Facets, change_facets, document_facets, matches
 from crawler.digest.topics import all_topics
+from crawler.keys import CFR, FR
 from crawler.parse.text import clean, squash
 from crawler.query.citations import display
 from crawler.records import FrDocument, Node, from_json
@@ -51,13 +51,13 @@ class FeedItem:
 def feed_items(store: Store, config: Config) -> list[FeedItem]:
     """Every FR document and eCFR change in the store as a feed item, newest first."""
     topics = all_topics(config)
-    items = [
+    built = [
         _document(store, row, topics)
-        for row in store.documents(prefix="fr:")
+        for row in store.documents(prefix=FR)
         if not row.meta.get("reference_for")
     ]
-    items += [_change(store, change, topics) for change in store.all_changes("cfr:")]
-    items = [i for i in items if i is not None]
+    built += [_change(store, change, topics) for change in store.all_changes(CFR)]
+    items = [i for i in built if i is not None]
     return sorted(items, key=lambda i: (i.updated, i.id), reverse=True)
 
 
@@ -159,7 +159,7 @@ def write_feeds(store: Store, config: Config) -> list[Path]:
     feeds = [("all", "regwatch: everything", items)]
     for sub in config.subscriptions:
         chosen = [i for i in items if matches(sub, i.facets)]
-        feeds.append((_slug(sub.name), f"regwatch: {sub.name}", chosen))
+        feeds.append((subscription_slug(sub.name), f"regwatch: {sub.name}", chosen))
     written = []
     folder = config.root / config.output.feeds
     for name, title, chosen in feeds:
@@ -168,7 +168,3 @@ def write_feeds(store: Store, config: Config) -> list[Path]:
             data = render_feed(chosen, name, title, config, fmt).decode()
             written.append(write_atomic(folder / f"{name}.{fmt}", data))
     return written
-
-
-def _slug(name: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") or "subscription"

@@ -6,6 +6,13 @@ import os
 import tempfile
 from pathlib import Path
 
+from crawler.parse.text import slug
+
+
+def subscription_slug(name: str) -> str:
+    """A subscription's name as its file names, feed names and Message-IDs spell it."""
+    return slug(name, "subscription")
+
 
 def write_atomic(path: Path, text: str) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -12,6 +12,7 @@ from crawler.config import Config
 from crawler.deliver.files import write_atomic
 from crawler.diff.cite import cited_diff, fr_sources, official_links
 from crawler.digest.render import render
+from crawler.keys import CFR, FR
 from crawler.query.citations import display
 from crawler.records import FrDocument, Node, from_json
 from storage import Store
@@ -36,12 +37,12 @@ def write_site(store: Store, config: Config) -> list[Path]:
     )
     documents: list[PageLink] = []
     changes: list[PageLink] = []
-    for row in store.documents(prefix="fr:"):
-        history = store.history(row.key)
+    for listed in store.documents(prefix=FR):
+        history = store.history(listed.key)
         if not history:
             continue
         doc = from_json(FrDocument, store.blob(history[-1].tree_blob))
-        name = page_name(row.key)
+        name = page_name(listed.key)
         written.append(
             write_atomic(
                 folder / "documents" / name,
@@ -51,7 +52,7 @@ def write_site(store: Store, config: Config) -> list[Path]:
         documents.append(
             PageLink(f"documents/{name}", doc.title, f"{doc.type}, {doc.publication_date}")
         )
-    for change in store.all_changes("cfr:"):
+    for change in store.all_changes(CFR):
         row = store.document(change["document"])
         if row is None or row.kind in ("part", "as-amended"):
             continue

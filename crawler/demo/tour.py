@@ -4,6 +4,7 @@ own recorded-format week of BIS documents. A second demo in the same folder adds
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
@@ -40,6 +41,11 @@ class DemoResult:
     config: Path
     before: dict[str, int]
     after: dict[str, int]
+
+
+def _stopped(moment: datetime) -> Callable[[], datetime]:
+    """A clock that always reads ``moment``: each demo day runs at its own fixed time."""
+    return lambda: moment
 
 
 def demo_days(corpus: Corpus) -> list[date]:
@@ -89,9 +95,7 @@ def run_demo(base: Config, folder: Path, verbose: bool = False) -> DemoResult:
             days.append(
                 DemoDay(
                     day,
-                    job.daily(
-                        config, day, now, lambda now=now: now, verbose=verbose, command="demo"
-                    ),
+                    job.daily(config, day, now, _stopped(now), verbose=verbose, command="demo"),
                 )
             )
         return DemoResult(

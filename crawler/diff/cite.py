@@ -18,8 +18,9 @@ from dataclasses import dataclass
 
 from crawler.diff.engine import diff_documents
 from crawler.diff.model import DocumentDiff, NodeChange
-from crawler.parse.cfr_units import fr_citations
-from crawler.query.citations import key_parts
+from crawler.keys import BIS, CFR, cfr_parts, title_part
+from crawler.parse.cfr_units import SUPPLEMENT, fr_citations
+from crawler.parse.expect import ECCN, FR_CITATION
 from crawler.records import Node
 
 ORDINALS = ("first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth")
@@ -30,8 +31,7 @@ _ROW = re.compile(r"^r(\d+)$")
 _DESIGNATION = re.compile(
     r"^(?:Category|Categories|Part|Subpart|Group|Division|Article|Schedule|Chapter) \S+$"
 )
-_SUPPLEMENT = re.compile(r"Supplement\s+No\.?\s*(\d+)\s+to\s+Part\s+(\d+)", re.I)
-_ECCN = re.compile(r"^\d[A-E]\d{3}(?:\.[a-z])?$")
+_ECCN = re.compile(rf"{ECCN.pattern}(?:\.[a-z])?")  # an ECCN or its paragraph: 3A090.a
 _NOTES = {
     "citation": "citation note",
     "authority": "authority note",
@@ -71,7 +71,7 @@ def cite(unit: str | None, path: tuple[str, ...], root: Node | None = None) -> s
     """The citation of the node at ``path`` of unit ``unit`` (a document key such as
     cfr:15:744.11, or None for a whole part's tree), reading kinds from ``root``."""
     walked = steps(root, path)
-    if unit and unit.startswith("bis:"):
+    if unit and unit.startswith(BIS):
         return _web(walked) or "the page"
     head = _unit_head(unit, root)
     return _Citation(head).extend(walked)
@@ -98,7 +98,7 @@ def cited_diff(unit: str | None, old: Node, new: Node) -> DocumentDiff:
 def unit_citation(unit: str) -> str:
     """cfr:15:744.11 -> "§ 744.11"; cfr:15:744:supp-4 -> "Supp. No. 4 to Part 744";
     cfr:14:107:app-A -> "Appendix A to Part 107"; cfr:27:447 -> "Part 447"."""
-    _, part, kind, ident = key_parts(unit)
+    _, part, kind, ident = cfr_parts(unit)
     if kind == "supp":
         return f"Supp. No. {ident} to Part {part}"
     if kind == "app":
@@ -109,7 +109,7 @@ def unit_citation(unit: str) -> str:
 
 
 def _unit_head(unit: str | None, root: Node | None) -> str:
-    if unit and unit.startswith("cfr:") and unit.count(":") >= 2:
+    if unit and unit.startswith(CFR) and unit.count(":") >= 2:
         return unit_citation(unit)
     if root is not None:
         return _node_head(root.label, root.kind, root.title) or root.label
@@ -122,8 +122,8 @@ def _node_head(label: str, kind: str, title: str) -> str | None:
         return f"§ {label}"
     if kind == "part":
         return f"Part {label}"
-    if kind in ("appendix", "supplement") or _SUPPLEMENT.search(label):
-        found = _SUPPLEMENT.search(label)
+    if kind in ("appendix", "supplement") or SUPPLEMENT.search(label):
+        found = SUPPLEMENT.search(label)
         return f"Supp. No. {found.group(1)} to Part {found.group(2)}" if found else label
     return None
 
@@ -188,7 +188,7 @@ class _Citation:
             self.add(f"definition of “{label}”{again}", False)
         elif kind == _ENTRY or "|" in label:
             self.add(_entry(label, nth), False)
-        elif kind == "eccn" or _ECCN.match(label):
+        elif kind == "eccn" or _ECCN.fullmatch(label):
             self.add(f"ECCN {label}", False)
         elif found := _UNDESIGNATED.match(label):
             self.undesignated(int(found.group(1)), step, depth)
@@ -271,7 +271,6 @@ UNOFFICIAL = (
     "eCFR: an unofficial editorial compilation, not the official legal edition; "
     "official text in the Federal Register"
 )
-_FR_CITATION = re.compile(r"^(\d+) FR (\d+)$")
 
 
 @dataclass(frozen=True)
@@ -285,7 +284,7 @@ class OfficialLink:
 
 def fr_page_url(citation: str) -> str:
     """ "79 FR 17028" -> GPO's link to that page of the official Federal Register."""
-    found = _FR_CITATION.match(citation.strip())
+    found = FR_CITATION.fullmatch(citation.strip())
     if found is None:
         return ""
     return f"https://www.govinfo.gov/link/fr/{found.group(1)}/{found.group(2)}"
@@ -301,8 +300,7 @@ def official_links(unit: str, cited: tuple[tuple[str, str], ...] = ()) -> tuple[
     )
     if links:
         return links
-    _, title, rest = unit.split(":", 2)
-    part = rest.split(":")[0].split(".")[0]
+    title, part = title_part(unit)
     query = f"conditions%5Bcfr%5D%5Btitle%5D={title}&conditions%5Bcfr%5D%5Bpart%5D={part}"
     return (
         OfficialLink(
@@ -315,7 +313,7 @@ def official_links(unit: str, cited: tuple[tuple[str, str], ...] = ()) -> tuple[
 def pin_cite(document_citation: str | None, page: str) -> str:
     """An instruction's pin cite: "91 FR 70103" from the document's citation ("91 FR
     70101") and the page it is printed on ("" = the document's first page)."""
-    found = _FR_CITATION.match((document_citation or "").strip())
+    found = FR_CITATION.fullmatch((document_citation or "").strip())
     if found is None:
         return f"FR page {page}" if page else ""
     return f"{found.group(1)} FR {page or found.group(2)}"

@@ -32,7 +32,3 @@ def substantive(old: str, new: str, ops: tuple) -> bool:
     if [c for c in deleted if c.isalnum()] != [c for c in inserted if c.isalnum()]:
         return True
     return quiet(old) != quiet(new)
-
-
-def is_noise(old: str, new: str) -> bool:
-    return old != new and quiet(old) == quiet(new)

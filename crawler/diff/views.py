@@ -5,7 +5,6 @@ Text views are built here (they hold no markup); the HTML view is rendered by
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 
 from crawler.diff.cite import OfficialLink, cite
@@ -101,10 +100,6 @@ def unified_view(diff: DocumentDiff, old_name: str = "old", new_name: str = "new
             sign = "-" if change.op == Op.REMOVED else "+"
             lines += [f"{sign}{line}" for line in node_text(change.node)]
     return "\n".join(lines) + "\n"
-
-
-def json_view(diff: DocumentDiff) -> str:
-    return json.dumps(diff.to_json(), indent=2, ensure_ascii=False, sort_keys=True) + "\n"
 
 
 def html_view(

@@ -24,6 +24,7 @@ from crawler.digest.context import (
 )
 from crawler.digest.select import change_facets, document_facets, web_facets
 from crawler.digest.topics import Topic
+from crawler.keys import fr_key, pi_number, title_part, unit_label
 from crawler.query.citations import display
 from crawler.query.entities import ENTITY_LIST
 from crawler.query.entities import summary as entity_summary
@@ -168,7 +169,7 @@ def retry_alert(row: RetryRow, tz: ZoneInfo) -> str:
 def held_alert(held: HeldFetchRow) -> str:
     """The alert line of a held fetch: "eCFR 15 CFR part 744 as of 2026-10-09: 4 of 4
     sections missing - held, not applied; ..." (what would confirm it follows)."""
-    _, title, part = held.document.split(":", 2)
+    title, part = title_part(held.document)
     return (
         f"eCFR {title} CFR part {part} as of {held.valid_from}: {held.reason} - held, not "
         "applied; it is applied once the eCFR versions API marks them removed, an FR rule "
@@ -204,7 +205,7 @@ def field_names(fields: tuple[str, ...]) -> tuple[str, ...]:
 def _entry(row: DocumentRow, doc: FrDocument, records: DayRecords) -> DocumentEntry:
     corrects = None
     if doc.correction_of:
-        original = records.originals.get(f"fr:{doc.correction_of}")
+        original = records.originals.get(fr_key(doc.correction_of))
         corrects = CorrectedEntry(
             number=doc.correction_of,
             title=original.title if original else "",
@@ -239,7 +240,7 @@ def _cfr(part: str) -> str:
 
 def _inspection(row: DocumentRow) -> InspectionEntry:
     return InspectionEntry(
-        number=row.key.removeprefix("pi:"),
+        number=pi_number(row.key),
         kind=row.kind,
         title=row.title,
         url=row.url,
@@ -316,7 +317,7 @@ NOUNS = {"ecfr": "changed", "email": "sent", "bis": "new or changed"}
 def _redline(record: RedlineRecord, doc: FrDocument) -> RedlineEntry:
     diff = None
     if record.new is not None or record.old is not None:
-        label = record.unit.rsplit(":", 1)[-1]
+        label = unit_label(record.unit)
         diff = cited_diff(
             record.unit, record.old or Node(label, "removed"), record.new or Node(label, "removed")
         )

@@ -13,6 +13,7 @@ from crawler.digest.context import CitedDocument, Digest
 from crawler.digest.render import render
 from crawler.digest.topics import all_topics
 from crawler.fetch.spiders import SOURCES
+from crawler.keys import BIS, CFR, FR, PI, fr_key, fr_number, is_projection, projection_parts
 from crawler.parse.cfr_units import fr_citations
 from crawler.records import FrDocument, Node, from_json
 from storage import DocumentRow, OutboxState, Store
@@ -25,23 +26,23 @@ def gather(store: Store, day: date, config: Config) -> DayRecords:
     daily = [r for r in store.runs_on(iso) if r.kind == "daily"]
     runs = [r.id for r in daily]
     last_started = max((r.started for r in daily), default="")
-    rows = store.documents(published=iso, first_runs=runs, prefix="fr:")
+    rows = store.documents(published=iso, first_runs=runs, prefix=FR)
     chosen = [r for r in rows if r.published == iso or not r.meta.get("reference_for")]
     documents = tuple((row, _record(store, row)) for row in chosen)
     originals = {}
     for _, doc in documents:
-        if doc.correction_of and (original := store.document(f"fr:{doc.correction_of}")):
+        if doc.correction_of and (original := store.document(fr_key(doc.correction_of))):
             originals[original.key] = original
     changes = []
     cfr = []
-    first_seen = store.documents(first_runs=runs, prefix="bis:") if runs else []
+    first_seen = store.documents(first_runs=runs, prefix=BIS) if runs else []
     web = [_web_record(store, row, None) for row in first_seen]
     for change in store.changes_in(runs):
         row = store.document(change["document"])
-        if row is not None and row.key.startswith("bis:"):
+        if row is not None and row.key.startswith(BIS):
             if row.first_run not in runs:  # a page first seen today is shown as new
                 web.append(_web_record(store, row, change))
-        elif row is not None and row.key.startswith("cfr:"):
+        elif row is not None and row.key.startswith(CFR):
             if row.kind not in ("part", "as-amended"):  # manifests and redlines are shown
                 cfr.append(_cfr_record(store, row, change))  # elsewhere
         elif row is not None:
@@ -55,9 +56,9 @@ def gather(store: Store, day: date, config: Config) -> DayRecords:
     if config.smtp.host and config.subscriptions:
         enabled["email"] = "Email"
     projected: dict[str, list[str]] = {}  # FR document number -> its redline keys
-    for key in store.keys("cfr:"):
-        if "~fr:" in key:
-            projected.setdefault(key.rsplit("~fr:", 1)[1], []).append(key)
+    for key in store.keys(CFR):
+        if is_projection(key):
+            projected.setdefault(projection_parts(key)[1], []).append(key)
     redlines = {
         doc.number: _redlines(store, projected.get(doc.number, []))
         for _, doc in documents
@@ -68,7 +69,7 @@ def gather(store: Store, day: date, config: Config) -> DayRecords:
         documents=documents,
         originals=originals,
         changes=tuple(changes),
-        inspection=tuple(store.documents(published=iso, prefix="pi:")),
+        inspection=tuple(store.documents(published=iso, prefix=PI)),
         sources=sources,
         errors=tuple(store.errors(sorted(set(latest.values())))),
         source_titles=enabled,
@@ -148,7 +149,7 @@ def _cited(store: Store, old: Node, new: Node) -> tuple[CitedDocument, ...]:
         out.append(
             CitedDocument(
                 citation,
-                doc.key.removeprefix("fr:") if doc else "",
+                fr_number(doc.key) if doc else "",
                 doc.title if doc else "",
                 doc.url if doc else "",
             )

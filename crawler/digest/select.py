@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import fnmatch
-import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -12,6 +11,8 @@ from crawler.config import SubscriptionConfig
 from crawler.diff import DocumentDiff
 from crawler.diff.views import text_view
 from crawler.digest.topics import Topic, tag
+from crawler.keys import CFR, projection_parts
+from crawler.parse.expect import ECCN
 from crawler.parse.text import fold
 from crawler.query.entities import summary as entity_summary
 from crawler.records import FrDocument, Node
@@ -75,9 +76,6 @@ def _cfr(want: str, have: str) -> bool:
     return have == want or have.startswith(f"{want}:") or have.startswith(f"{want}.")
 
 
-_ECCN = re.compile(r"^[0-9][A-E][0-9]{3}$")
-
-
 def document_facets(doc: FrDocument, topics: tuple[Topic, ...]) -> Facets:
     text = " ".join((doc.title, doc.abstract, doc.action))
     regtext = " ".join(
@@ -97,7 +95,7 @@ def document_facets(doc: FrDocument, topics: tuple[Topic, ...]) -> Facets:
 
 def _mentioned(text: str) -> tuple[str, ...]:
     """ECCNs named in ``text`` ("3A090", also as "3A090.a"), each once, in order."""
-    return tuple(dict.fromkeys(re.findall(r"\b[0-9][A-E][0-9]{3}\b", text)))
+    return tuple(dict.fromkeys(ECCN.findall(text)))
 
 
 def change_facets(key: str, title: str, diff: DocumentDiff, topics: tuple[Topic, ...]) -> Facets:
@@ -109,9 +107,9 @@ def change_facets(key: str, title: str, diff: DocumentDiff, topics: tuple[Topic,
         + [f.new for c in diff.changes for f in c.fields]
         + [" ".join(_node_text(c.node)) for c in diff.changes if c.node]
     )
-    own = [x for x in labels if _ECCN.match(x)]
+    own = [x for x in labels if ECCN.fullmatch(x)]
     return Facets(
-        cfr=(key.removeprefix("cfr:").split("~")[0],),
+        cfr=(projection_parts(key)[0].removeprefix(CFR),),
         eccns=tuple(dict.fromkeys([*own, *_mentioned(text)])),  # and sections citing one
         entities=entities,
         text=text,
@@ -173,14 +171,14 @@ def narrowed(entry: CfrChangeEntry, subscription: SubscriptionConfig) -> CfrChan
     s = subscription
 
     def wanted(label: str) -> bool:
-        if _ECCN.match(label):
+        if ECCN.fullmatch(label):
             return not s.eccns or _eccn_in(label, s.eccns)
         if "|" in label:
             country = label.partition("|")[0]
             return not s.entity_countries or _country_in(country, s.entity_countries)
         return True
 
-    if not any(_ECCN.match(x) or "|" in x for c in entry.diff.changes for x in c.path):
+    if not any(ECCN.fullmatch(x) or "|" in x for c in entry.diff.changes for x in c.path):
         return entry
     kept = tuple(c for c in entry.diff.changes if all(wanted(x) for x in c.path))
     if len(kept) == len(entry.diff.changes):

@@ -30,6 +30,7 @@ from crawler.fetch.items import (
     Validators,
     WindowCounted,
 )
+from crawler.keys import BIS, CFR, FR, bis_key, cfr_key, fr_key
 from crawler.parse.fr_json import parse_document, parse_public_inspection
 from crawler.parse.fr_xml import parse_document_xml
 from crawler.parse.web_page import parse_web_page
@@ -46,11 +47,11 @@ storage_failures: list[str] = []  # one line each, printed by the crawl process 
 def target_of(item: Any) -> str:
     """The document key an item is about (what goes on the retry list), else its URL."""
     if isinstance(item, FetchedDocument | Unchanged):
-        return f"fr:{item.number}"
+        return fr_key(item.number)
     if isinstance(item, FetchedCfrPart):
-        return f"cfr:{item.title}:{item.part}"
+        return cfr_key(item.title, item.part)
     if isinstance(item, FetchedWebPage):
-        return f"bis:{item.path}"
+        return bis_key(item.path)
     if isinstance(item, CrawlError):
         return item.target
     return str(getattr(item, "url", type(item).__name__))
@@ -60,7 +61,7 @@ def retried(target: str) -> bool:
     """Whether a failed ``target`` goes on the retry list: an FR document or a BIS page,
     whose spiders fetch the list again (``RegwatchSpider.retrying``). A CFR part is not:
     the eCFR spider fetches every date after the last one stored anyway."""
-    return target.startswith(("fr:", "bis:")) and " " not in target
+    return target.startswith((FR, BIS)) and " " not in target
 
 
 class StorePipeline:
@@ -178,7 +179,7 @@ class StorePipeline:
             deferred_from_coro(engine.close_spider_async(reason="storage_failed"))
 
     def _document(self, item: FetchedDocument) -> Outcome:
-        what = f"fr:{item.number}"
+        what = fr_key(item.number)
         xml = parse_document_xml(item.xml, f"{what} XML") if item.xml is not None else None
         doc = parse_document(item.json, xml, f"{what} JSON")
         raw = {"json": item.json} | ({"xml": item.xml} if item.xml is not None else {})
@@ -198,7 +199,7 @@ class StorePipeline:
         docs = parse_public_inspection(
             item.body, item.available_on, f"public inspection {item.available_on}"
         )
-        outcomes = Counter()
+        outcomes: Counter[str] = Counter()
         for doc in docs:
             new = pi_version(
                 doc, item.body, run=self.run, fetched_at=item.fetched_at, source=item.source
@@ -211,7 +212,7 @@ class StorePipeline:
         return store_cfr_part(self.store, item, self.run, self.config.sources.ecfr)
 
     def _web_page(self, item: FetchedWebPage) -> Outcome:
-        page = parse_web_page(item.body, item.path, item.url, f"bis:{item.path}")
+        page = parse_web_page(item.body, item.path, item.url, bis_key(item.path))
         new = web_version(
             page,
             item.body,
@@ -305,12 +306,12 @@ class ProgressBar:
     def item_scraped(self, item: Any) -> None:
         if isinstance(item, WindowCounted):
             self.bar.set_description(item.source)
-            self.bar.total += item.count
+            self.bar.total = (self.bar.total or 0) + item.count
             self.bar.refresh()
         elif (
             isinstance(item, FetchedDocument | Unchanged | FetchedCfrPart)
             and not getattr(item, "reference_for", None)
-        ) or (isinstance(item, CrawlError) and item.target.startswith(("fr:", "cfr:"))):
+        ) or (isinstance(item, CrawlError) and item.target.startswith((FR, CFR))):
             self.bar.update(1)
 
     def closed(self) -> None:

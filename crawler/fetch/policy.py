@@ -210,6 +210,7 @@ class Inflater:
         """After the end of a stream: another gzip member follows, or only padding."""
         if not rest.strip(b"\0"):
             return b""
+        assert self.wbits is not None  # only a compressed body has a stream that ended
         self._z = zlib.decompressobj(self.wbits)
         return rest
 

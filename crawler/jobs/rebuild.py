@@ -20,9 +20,11 @@ from typing import Any
 from crawler.amend import Projection
 from crawler.amend.store import project_rule, redline_version
 from crawler.config import Config
-from crawler.deliver.email import fingerprint, slug
+from crawler.deliver.email import fingerprint
+from crawler.deliver.files import subscription_slug
 from crawler.digest.report import digest_for
 from crawler.digest.select import for_subscription
+from crawler.keys import fr_key, is_projection
 from crawler.parse.version import PARSER_VERSION
 from crawler.records import FrDocument, from_json
 from crawler.snapshot.rederive import (
@@ -35,7 +37,6 @@ from crawler.snapshot.rederive import (
 )
 from storage import DocumentRow, Store, VersionRow
 
-REDLINE = "~fr:"  # in a redline's key (crawler.amend.store.projection_key)
 _REVISION = re.compile(r"/r\d+$")
 
 Progress = Callable[[list[str]], AbstractContextManager[Iterable[str]]]
@@ -71,7 +72,7 @@ class RebuildReport:
 def rebuild(store: Store, config: Config, progress: Progress = nullcontext) -> RebuildReport:
     """Rebuild every document (``progress`` wraps the list of keys: a progress bar)."""
     # redlines last: they are made from rules and prior texts made again before them
-    keys = sorted(store.keys(""), key=lambda k: REDLINE in k)
+    keys = sorted(store.keys(""), key=is_projection)
     said = _digest_fingerprints(store, config)
     redlines = Redlines()
     with progress(keys) as each:
@@ -113,8 +114,8 @@ class Redlines:
         self._projected: dict[int, Projected] = {}
 
     def __call__(self, store: Store, row: DocumentRow, version: VersionRow) -> Remade | NotRemade:
-        unit, number = str(row.meta.get("unit")), row.meta.get("fr")
-        rule = _rule_version(store, f"fr:{number}", version.id)
+        unit, number = str(row.meta.get("unit")), str(row.meta.get("fr"))
+        rule = _rule_version(store, fr_key(number), version.id)
         if rule is None:
             return NotRemade(f"{row.key}: its rule fr:{number} is not in the store")
         if rule.id not in self._projected:
@@ -158,7 +159,7 @@ def _digest_fingerprints(store: Store, config: Config) -> dict[int, str]:
     """What each digest that a later run may correct (made while sources failed) says now,
     by outbox row."""
     said: dict[int, str] = {}
-    subscriptions = {slug(s.name): s for s in config.subscriptions}
+    subscriptions = {subscription_slug(s.name): s for s in config.subscriptions}
     for day in store.outbox_degraded_days(""):
         digest = digest_for(store, date.fromisoformat(day), config)
         for row in store.outbox(f"{day}/"):

@@ -198,7 +198,7 @@ class _Reader:
         word, phrase = g["word"], self._quote(g["verb_q"]) if g["verb_q"] else None
         kind = next((k for pattern, k in _VERBS if pattern.match(word)), OpKind.REVISE)
         is_verb = any(pattern.match(word) for pattern, _ in _VERBS)
-        if is_verb and kind is None:
+        if kind is None:  # an in-place verb (no match gives REVISE)
             self._in_place(phrase)
             return
         if not is_verb:  # amend, continues: the targets so far are context

@@ -10,26 +10,26 @@ import re
 from collections.abc import Iterator
 
 from crawler.errors import ParseError
-from crawler.parse.expect import CFR_TITLE
+from crawler.keys import appendix_key, cfr_key, label_key, supplement_key
+from crawler.parse.expect import CFR_TITLE, FR_CITATION
 from crawler.records import Node
 
 UNIT_KINDS = ("section", "appendix")
-_SUPPLEMENT = re.compile(r"Supplement\s+No\.?\s*(\d+)\s+to\s+Part\s+(\d+)", re.I)
+SUPPLEMENT = re.compile(r"Supplement\s+No\.?\s*(\d+)\s+to\s+Part\s+(\d+)", re.I)
 _APPENDIX = re.compile(r"Appendix\s+([A-Z0-9-]+)\s+to\s+Part\s+(\d+)", re.I)
 
 
 def unit_key(title: int, part: str, node: Node) -> str:
     """The document key of a section or appendix node of ``title`` CFR ``part``."""
     if node.kind == "section":
-        return f"cfr:{title}:{node.label}"
-    supplement = _SUPPLEMENT.search(node.label)
+        return cfr_key(title, node.label)
+    supplement = SUPPLEMENT.search(node.label)
     if supplement:
-        return f"cfr:{title}:{supplement.group(2)}:supp-{supplement.group(1)}"
+        return supplement_key(title, supplement.group(2), supplement.group(1))
     appendix = _APPENDIX.search(node.label)
     if appendix:
-        return f"cfr:{title}:{appendix.group(2)}:app-{appendix.group(1)}"
-    slug = re.sub(r"[^A-Za-z0-9]+", "-", node.label).strip("-").lower()
-    return f"cfr:{title}:{part}:{slug}"
+        return appendix_key(title, appendix.group(2), appendix.group(1))
+    return label_key(title, part, node.label)
 
 
 def units(title: int, part: str, root: Node) -> Iterator[tuple[str, tuple[str, ...], Node]]:
@@ -91,13 +91,10 @@ def rebuild(stub: Node, resolve: dict[str, Node]) -> Node:
     return Node(stub.label, stub.kind, stub.title, stub.text, children, stub.fields)
 
 
-_FR_CITE = re.compile(r"\b(\d+) FR (\d+)\b")
-
-
 def fr_citations(node: Node) -> set[str]:
     """FR citations ("91 FR 70101") in a unit's source note (CITA)."""
     note = node.child("citation")
-    return {f"{v} FR {p}" for v, p in _FR_CITE.findall(note.text)} if note else set()
+    return {f"{v} FR {p}" for v, p in FR_CITATION.findall(note.text)} if note else set()
 
 
 MAX_WATCHED_PARTS = 10_000

@@ -13,6 +13,7 @@ from lxml import etree
 
 from crawler.errors import ParseError
 from crawler.parse.entity_list import entity_list
+from crawler.parse.expect import ECCN
 from crawler.parse.fr_xml import child_text, text_of
 from crawler.parse.paragraphs import CLOSE, OPEN, Block, Paragraphs, plain
 from crawler.parse.text import fold, squash
@@ -22,7 +23,6 @@ from crawler.records import Node
 DIVS = {f"DIV{i}" for i in range(1, 10)}
 ENTITY_LIST = re.compile(r"Supplement No\. 4 to Part 744$", re.I)
 CCL = re.compile(r"Supplement No\. 1 to Part 774$", re.I)
-ECCN = re.compile(r"^([0-9][A-E][0-9]{3})\b")
 _DEFINES = re.compile(r"\bdefinitions?\b|meaning of terms", re.I)
 _DIV_TYPE = re.compile(r"[A-Za-z]{1,20}", re.ASCII)  # PART, SUBPART, SECTION, APPENDIX ...
 _KEEP = {
@@ -105,10 +105,10 @@ def _ccl(el: etree._Element) -> tuple[Node, ...]:
         if child.tag == "HEAD":
             continue
         text = text_of(child)
-        match = ECCN.match(text)
+        match = ECCN.match(text)  # at the start
         if (match and child.find("B") is not None) or (match and child.find("E") is not None):
             close()
-            eccn = (match.group(1), text, Paragraphs())
+            eccn = (match.group(), text, Paragraphs())
         elif (child.tag in ("HD1", "HD2") and eccn is None) or child.tag == "HD1":
             close()
             eccn = None
@@ -253,7 +253,7 @@ def _block(el: etree._Element) -> Block | None:
     text = marked_text(el)
     if not plain(text).strip():
         return None
-    note = _EMPHASISED_NOTE.match(text.lstrip())
+    note = _EMPHASISED_NOTE.match(text.lstrip()) if OPEN in text else None
     if note is not None:  # <P><E T="04">Note:</E> text</P>, as the annual CFR prints notes
         return Block("note", plain(note.group(2)).strip(), title=fold(note.group(1)))
     if (
@@ -283,6 +283,8 @@ def _only_emphasis(el: etree._Element) -> bool:
 
 def marked_text(el: etree._Element) -> str:
     """``text_of(el)`` with OPEN/CLOSE around each emphasised (I, E, B) run."""
+    if len(el) == 0:  # no child elements at all: the common case, and fast
+        return text_of(el)
     runs = [c for c in el.iter(*_EMPHASIS_TAGS) if c is not el]
     if not runs:
         return text_of(el)

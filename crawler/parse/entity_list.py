@@ -110,11 +110,11 @@ def split_entity(cell: str) -> tuple[str, list[str], str]:
         if x.startswith(("—", "-", "–"))
     ]
     rest = [x for x in lines[1:] if not x.startswith(("—", "-", "–"))]
-    if _AKA.search(first):
+    if aka := _AKA.search(first):
         name = _AKA.sub("", first).strip(" ,")
         address = " ".join(rest)
         if not aliases:  # one line (as in FR tables): "...aliases:—A; and—B. Address."
-            pieces = re.split(r"\s*[—–]\s*", _AKA.search(first).group(0))[1:]
+            pieces = re.split(r"\s*[—–]\s*", aka.group(0))[1:]
             if pieces:
                 last = pieces[-1]
                 split = _ALIAS_END.search(last)

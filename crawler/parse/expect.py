@@ -20,6 +20,8 @@ from crawler.parse.text import squash
 JsonObject = dict[str, Any]
 CFR_TITLE = re.compile(r"[0-9]{1,2}", re.ASCII)  # the CFR has 50 titles
 CFR_PART = re.compile(r"[0-9]{1,5}[A-Za-z]?", re.ASCII)  # '744', '1006', '52a'
+ECCN = re.compile(r"\b[0-9][A-E][0-9]{3}\b")  # an Export Control Classification Number, '3A090'
+FR_CITATION = re.compile(r"\b(\d{1,3}) FR (\d{1,6})\b")  # '91 FR 70101': volume, page
 
 
 def load_json(data: bytes, what: str) -> Any:

@@ -21,7 +21,7 @@ from lxml import etree
 
 from crawler.errors import ParseError
 from crawler.parse.amdpar import parse_amendment
-from crawler.parse.expect import CFR_PART, CFR_TITLE
+from crawler.parse.expect import CFR_PART, CFR_TITLE, FR_CITATION
 from crawler.parse.text import comment_deadline, dates_in, effective_date, fold, squash
 from crawler.parse.xml import parse_xml
 from crawler.records import Amendment, Delay, FrXmlDocument, RegText, Section, Table
@@ -32,7 +32,6 @@ _CFR_HEAD = re.compile(r"\s*([0-9]{1,2})\s+CFR\b(.*)", re.ASCII)
 _PART_NUMBER = re.compile(r"\b[0-9]{1,5}\b", re.ASCII)
 # a RIN: agency code, any dash (folded to "-"), then "AA08" or NOAA's "XE546"
 _RIN = re.compile(r"\b(\d{4}) ?- ?([A-Z]{2}\d{2,3})\b")
-_FR_CITATION = re.compile(r"\b(\d{1,3}) FR (\d{1,6})\b")
 _DELAYED = re.compile(r"\b(?:is|are|was|be|been) (?:further |hereby )?(?:delayed|postponed)\b")
 _SENTENCE_END = re.compile(r"(?<=[.;])\s+(?=[A-Z])")
 _AUTHORITY = {"AUTH", "SECAUTH"}
@@ -93,7 +92,7 @@ def authority_text(el: etree._Element) -> str:
     if head is None:
         return squash(inner_text(el))
     body = squash((el.text or "") + (head.tail or ""))
-    body += " " + " ".join(squash(child_text(c) + (c.tail or "")) for c in el[1:])
+    body += " " + " ".join(squash(child_text(c) + (c.tail or "")) for c in list(el)[1:])
     heading, body = squash(inner_text(head)).rstrip(" :"), squash(body).lstrip(": ")
     return f"{heading}: {body}" if body else f"{heading}:"
 
@@ -110,7 +109,8 @@ def inner_text(el: etree._Element) -> str:
 def child_text(child: etree._Element) -> str:
     """One child element's text as its parent shows it (without the child's tail)."""
     if not isinstance(child.tag, str):
-        return ""
+        # a comment or processing instruction: lxml-stubs types every element's tag as str
+        return ""  # type: ignore[unreachable]
     inner = inner_text(child)
     mark = _script_mark(child)
     if mark:
@@ -199,7 +199,7 @@ def _delay(sentence: str) -> Delay | None:
         return None
     head, tail = sentence[: verb.start()], sentence[verb.end() :]
     published = re.search(r"\b(?:published|issued)\b(.*)", head)
-    cited = _FR_CITATION.search(head) or _FR_CITATION.search(tail)
+    cited = FR_CITATION.search(head) or FR_CITATION.search(tail)
     span = re.search(r"\bfrom\b(.*?)\b(?:to|until|through)\b(.*)", tail) or re.search(
         r"()\b(?:to|until|through)\b(.*)", tail
     )
@@ -295,7 +295,7 @@ def printed_page(el: etree._Element) -> str:
     daily issue, the one before the document when none is inside it), "" when none precedes
     (a single document's first page, its citation's page)."""
     found = el.xpath("preceding::PRTPAGE[@P][1]/@P")
-    return str(found[0]).strip() if found else ""
+    return str(found[0]).strip() if isinstance(found, list) and found else ""
 
 
 def _loose_regtext(el: etree._Element, cfr: str) -> tuple[RegText, ...]:

@@ -37,7 +37,7 @@ OPEN, CLOSE = "\ue000", "\ue001"  # around emphasised text, where the format mar
 STARS = "* * *"  # the label of a rule's elision, kept with ``elisions``
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Block:
     """One block of a unit's text, as its format's parser read it.
 
@@ -80,7 +80,7 @@ _HEADING_WORDS = 15
 _STARS_ONLY = re.compile(r"^\(\s*\w{1,7}\s*\)(?:\s*\(\s*\w{1,7}\s*\))*\s*(?:\*\s*){3,}$")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Piece:
     """One paragraph's own text; ``marker`` None for unlabelled text."""
 
@@ -93,7 +93,7 @@ class Piece:
     @property
     def elided(self) -> bool:
         """ "(i) * * *": a rule restating where it is, its text left out."""
-        return self.marker is not None and _STARS_ONLY.match(self.text) is not None
+        return "*" in self.text and _STARS_ONLY.match(self.text) is not None
 
 
 def pieces(text: str, emphasis: bool) -> list[Piece]:
@@ -170,6 +170,7 @@ _Stack = tuple[tuple[int, str], ...]
 _GAP, _BACKWARDS, _RESTART, _FORCED, _LEAVE_NOTE = 3.0, 8.0, 2.0, 10.0, 0.5
 _SKIPPED = 0.3  # markers a rule leaves out after "* * *"
 _KEEP = 12  # readings kept at once: ambiguity is rare and short-lived in real text
+_MARGIN = 4.0  # a reading costlier than the best by more than a gap is dropped
 
 
 def _moves(
@@ -184,7 +185,8 @@ def _moves(
     marker, end = piece.marker, piece.last or piece.marker
     out: list[tuple[_Stack, float]] = []
     top = stack[-1][0] if stack else BARRIER
-    kinds = _types(marker, piece.italic)
+    kinds = _plausible(_types(marker, piece.italic), piece.italic, stack)
+    since_barrier = {k for k, _ in stack[_last_barrier(stack) + 1 :]}
     for kind in kinds:
         if not piece.inline:
             nearest = True
@@ -203,7 +205,6 @@ def _moves(
                     cost = _GAP + 0.01 * (new - old) if new > old else _BACKWARDS
                     out.append(((*stack[:k], (kind, end)), cost))
                 nearest = False
-        since_barrier = {k for k, _ in stack[_last_barrier(stack) + 1 :]}
         if marker != _FIRSTS[kind]:
             if elision and kind not in since_barrier and kind > top:
                 out.append(((*stack, (kind, end)), _SKIPPED + float(kind - top - 1)))
@@ -220,22 +221,53 @@ def _moves(
     return out
 
 
-def _quick(stack: _Stack, piece: Piece, lead_in: bool) -> tuple[_Stack, float] | None:
-    """The only reading of an unambiguous marker that is the next sibling of the last one or
-    the first child of it, in a stack without a note's list: ``_moves`` without its search."""
-    kinds = _types(piece.marker or "", piece.italic)
-    if len(kinds) != 1 or any(kind == BARRIER for kind, _ in stack):
+def _quick(
+    stack: _Stack, piece: Piece, lead_in: bool, after_unlabelled: bool
+) -> tuple[_Stack, float] | None:
+    """The only reading of a marker, when it has one, in a stack without a note's list: the
+    next marker of the one open level that could take it ("(2)" after "(1)" with no other
+    number level open; "(b)" after "(a)(3)(iv)"), or the first child of an unambiguous
+    marker. None: ``_moves`` weighs the readings."""
+    marker = piece.marker or ""
+    kinds = _plausible(_types(marker, piece.italic), piece.italic, stack)
+    if not kinds or BARRIER in (kind for kind, _ in stack):
         return None
-    kind, end = kinds[0], piece.last or piece.marker or ""
+    end = piece.last or marker
     top = stack[-1] if stack else None
-    if top is not None and top[0] == kind and not piece.inline:
-        if _ordinal(piece.marker or "", kind) == _ordinal(top[1], kind) + 1:
-            return (*stack[:-1], (kind, end)), 0.01 if lead_in else 0.0
+    first = any(marker == _FIRSTS[kind] for kind in kinds)
+    if first and after_unlabelled:  # it may start a note's own list
         return None
-    if piece.marker == _FIRSTS[kind] and (top is None or kind > top[0]):
+    levels = [k for k, (kind, _) in enumerate(stack) if kind in kinds]
+    if levels and not piece.inline:  # the next of the one open level that takes it
+        if first or len(levels) > 1:
+            return None
+        kind, last = stack[levels[0]]
+        if _ordinal(marker, kind) != _ordinal(last, kind) + 1:
+            return None
+        return (*stack[: levels[0]], (kind, end)), 0.01 if lead_in else 0.0
+    if len(kinds) != 1:
+        return None
+    kind = kinds[0]
+    if marker == _FIRSTS[kind] and (top is None or kind > top[0]):
         top_kind = top[0] if top else BARRIER
         return (*stack, (kind, end)), float(kind - top_kind - 1)
     return None
+
+
+def _plausible(kinds: tuple[int, ...], italic: bool, stack: _Stack) -> tuple[int, ...]:
+    """``kinds`` without the italic levels a plain marker can only be read as below the level
+    before them: a plain "(1)" is an italic-level number only under an (A) (text that lost
+    its italics), a plain "(i)" an italic-level numeral only under such a number."""
+    if italic or len(kinds) < 2:
+        return kinds
+    open_kinds = {kind for kind, _ in stack}
+    out = tuple(
+        kind
+        for kind in kinds
+        if (kind != ITALIC_DIGIT or UPPER in open_kinds or ITALIC_DIGIT in open_kinds)
+        and (kind != ITALIC_ROMAN or ITALIC_DIGIT in open_kinds or ITALIC_ROMAN in open_kinds)
+    )
+    return out or kinds
 
 
 def _last_barrier(stack: _Stack) -> int:
@@ -262,7 +294,7 @@ def _readings(events: list[Piece | Block]) -> list[_Stack]:
             continue
         if len(states) == 1:  # the usual case: one reading so far
             ((stack, (cost, trail)),) = states.items()
-            quick = None if after_unlabelled or elision else _quick(stack, event, lead_in)
+            quick = None if elision else _quick(stack, event, lead_in, after_unlabelled)
             moves = [quick] if quick else _moves(stack, event, after_unlabelled, lead_in, elision)
             if len(moves) == 1:
                 new, step = moves[0]
@@ -276,6 +308,8 @@ def _readings(events: list[Piece | Block]) -> list[_Stack]:
                 total = cost + step
                 if new not in nxt or total < nxt[new][0]:
                     nxt[new] = (total, (new, trail))
+        best = min(cost for cost, _ in nxt.values())
+        nxt = {k: v for k, v in nxt.items() if v[0] <= best + _MARGIN}
         if len(nxt) > _KEEP:
             nxt = dict(sorted(nxt.items(), key=lambda kv: kv[1][0])[:_KEEP])
         states = nxt
@@ -292,7 +326,7 @@ def _readings(events: list[Piece | Block]) -> list[_Stack]:
 # --- the tree ---------------------------------------------------------------------------------
 
 
-@dataclass
+@dataclass(slots=True)
 class _Open:
     label: str
     kind: str
@@ -429,6 +463,8 @@ def _headings_checked(blocks: list[Block]) -> list[Block]:
     paragraph again: one that starts "Note" or "Example", or that stands inside a list (the
     marker after it carries on the list instead of starting one: "(1) ...", *This paragraph
     does not apply to Cuba.*, "(2) ..."). A heading starts a list afresh or holds text."""
+    if not any(b.kind == "heading" and b.level == _EMPHASIS_HEADING for b in blocks):
+        return blocks
     out: list[Block] = []
     in_list = False
     for i, block in enumerate(blocks):

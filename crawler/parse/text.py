@@ -72,6 +72,15 @@ def clean(text: str) -> str:
     return _CONTROL.sub(lambda m: " " if m.group().isspace() else "", text)
 
 
+_SLUG = re.compile(r"[^a-z0-9]+")
+
+
+def slug(text: str, empty: str = "") -> str:
+    """ "Entity List: China" -> "entity-list-china": lower-case ASCII letters and digits,
+    every run of anything else one hyphen; ``empty`` when nothing is left."""
+    return _SLUG.sub("-", text.lower()).strip("-") or empty
+
+
 def squash(text: str) -> str:
     """Collapse runs of whitespace to one space and strip the ends; controls removed."""
     return " ".join(clean(text).split())  # str.split's whitespace is re's \s, and faster

@@ -11,8 +11,8 @@ import re
 from collections.abc import Iterable
 
 from crawler.errors import UsageError
+from crawler.keys import CFR_KEY, cfr_key, cfr_parts, cfr_unit
 
-_KEY = re.compile(r"^cfr:\d+:[\w.-]+(?::[\w-]+)?$")
 _TITLE = re.compile(r"^\s*(\d+)\s*C\.?\s*F\.?\s*R\.?\s*(?:§+|part)?\s*", re.I)
 _SUPP = re.compile(
     r"^(?:supp(?:lement)?\.?\s*(?:no\.?)?\s*(\d+)\s*(?:to\s*)?part\s*(\d+)"
@@ -32,7 +32,7 @@ _PART = re.compile(r"^(?:part\s*)?(\d+)$", re.I)
 def parse_citation(text: str, known: Iterable[str], watched_titles: Iterable[int] = ()) -> str:
     """The document key ``text`` names; UsageError (with close matches) if it names none."""
     raw = " ".join(text.split())
-    if _KEY.match(raw):
+    if CFR_KEY.match(raw):
         return _known(raw, raw, known)
     title = None
     head = _TITLE.match(raw)
@@ -48,12 +48,12 @@ def parse_citation(text: str, known: Iterable[str], watched_titles: Iterable[int
         )
     known = list(known)
     if title is None:
-        candidates = sorted({k for k in known if k.split(":", 2)[2] == unit})
+        candidates = sorted({k for k in known if cfr_unit(k) == unit})
         if len(candidates) == 1:
             return candidates[0]
         titles = list(watched_titles)
         title = titles[0] if len(titles) == 1 else 15
-    return _known(f"cfr:{title}:{unit}", text, known)
+    return _known(cfr_key(title, unit), text, known)
 
 
 def _unit(rest: str) -> str | None:
@@ -85,18 +85,9 @@ def _known(key: str, typed: str, known: Iterable[str]) -> str:
     raise UsageError(f"no {display(key)} in the store ({typed!r}){hint}")
 
 
-def key_parts(key: str) -> tuple[str, str, str, str]:
-    """cfr:15:744:supp-4 -> ("15", "744", "supp", "4"); cfr:15:744.11 -> ("15", "744.11", "",
-    ""); cfr:14:107:app-A -> ("14", "107", "app", "A"); cfr:15:744 -> ("15", "744", "", "")."""
-    _, title, rest = key.split(":", 2)
-    part, _, unit = rest.partition(":")
-    kind, _, ident = unit.partition("-") if unit.startswith(("supp-", "app-")) else (unit, "", "")
-    return title, part, kind, ident
-
-
 def display(key: str) -> str:
     """cfr:15:744.11 -> "15 CFR 744.11"; cfr:15:744:supp-4 -> "15 CFR 744 Supp. No. 4"."""
-    title, part, kind, ident = key_parts(key)
+    title, part, kind, ident = cfr_parts(key)
     if kind == "supp":
         return f"{title} CFR {part} Supp. No. {ident}"
     if kind == "app":

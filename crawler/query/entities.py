@@ -4,18 +4,18 @@ the FR document named in its citation cell."""
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from dataclasses import dataclass
 
 from crawler.diff import DocumentDiff, diff_documents
 from crawler.errors import NotCovered
+from crawler.keys import fr_key, fr_number, projection_parts, projections_of, supplement_key
+from crawler.parse.expect import FR_CITATION
 from crawler.query.coverage import Checked, checked, last_known, never, scope
 from crawler.records import Node, from_json
 from storage import Store
 
-ENTITY_LIST = "cfr:15:744:supp-4"
-_CITE = re.compile(r"\b(\d+) FR (\d+)\b")
+ENTITY_LIST = supplement_key(15, "744", "4")
 
 
 @dataclass(frozen=True)
@@ -59,7 +59,7 @@ def entity_changes(diff: DocumentDiff) -> list[tuple[str, str, str, tuple[str, .
                 (f.new for f in change.fields if f.name == "field:Federal Register citation"), ""
             )
         )
-        cites = _CITE.findall(cell)
+        cites = FR_CITATION.findall(cell)
         out.append(
             (
                 op,
@@ -123,9 +123,9 @@ OPS = ("added", "removed", "revised", "moved", "redesignated")
 def _ecfr_changes(store: Store) -> list[EntityChange]:
     """Each entry change between successive eCFR versions, dated by the rule behind it."""
     rules: dict[str, list[str]] = {}  # effective date -> rules that amend the Entity List then
-    for key in store.keys(f"{ENTITY_LIST}~fr:"):
+    for key in store.keys(projections_of(ENTITY_LIST)):
         for version in store.history(key):
-            rules.setdefault(version.valid_from, []).append(key.rsplit("~fr:", 1)[1])
+            rules.setdefault(version.valid_from, []).append(projection_parts(key)[1])
     out: list[EntityChange] = []
     previous: Node | None = None
     for version in store.history(ENTITY_LIST):
@@ -133,7 +133,7 @@ def _ecfr_changes(store: Store) -> list[EntityChange]:
         if previous is not None and tree.kind != "removed":
             for op, where, entity, fields, cite in entity_changes(diff_documents(previous, tree)):
                 found = store.by_citation(cite) if cite and op != "removed" else []
-                number = found[0].key.removeprefix("fr:") if found else ""
+                number = fr_number(found[0].key) if found else ""
                 if not number and len(rules.get(version.valid_from, [])) == 1:
                     number = rules[version.valid_from][0]  # the rule effective that day
                 effective, published = _rule_dates(store, number)
@@ -158,7 +158,7 @@ def _rule_changes(store: Store) -> list[EntityChange]:
     """Each entry change an FR rule makes, read from its publication-day redline of the
     Entity List (crawler.amend) against the prior text it was projected onto."""
     out: list[EntityChange] = []
-    for key in store.keys(f"{ENTITY_LIST}~fr:"):
+    for key in store.keys(projections_of(ENTITY_LIST)):
         row = store.document(key)
         projected = store.latest_version(key)
         base = row.meta.get("base_version") if row else None
@@ -168,8 +168,8 @@ def _rule_changes(store: Store) -> list[EntityChange]:
         if tree.kind in ("flagged", "removed"):
             continue
         prior = from_json(Node, store.blob(store.version(base).tree_blob))
-        number = key.rsplit("~fr:", 1)[1]
-        rule = store.document(f"fr:{number}")
+        number = projection_parts(key)[1]
+        rule = store.document(fr_key(number))
         if rule is None or rule.kind != "Rule":
             continue  # a proposed rule's redline takes effect nowhere
         published = row.published or "" if row else ""
@@ -202,13 +202,13 @@ def _shown(rule: EntityChange, ecfr: list[EntityChange]) -> bool:
 
 def _rule_dates(store: Store, number: str) -> tuple[str, str]:
     """(effective, published) of FR document ``number``, "" for what is not known."""
-    row = store.document(f"fr:{number}") if number else None
+    row = store.document(fr_key(number)) if number else None
     if row is None:
         return "", ""
     return row.meta.get("effective_on") or row.published or "", row.published or ""
 
 
-CCL = "cfr:15:774:supp-1"
+CCL = supplement_key(15, "774", "1")
 
 
 @dataclass(frozen=True)

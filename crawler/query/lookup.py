@@ -15,6 +15,7 @@ from crawler.diff.cite import cited_diff
 from crawler.errors import Busy, FetchError, NotCovered, UsageError
 from crawler.fetch.ecfr_client import EcfrClient
 from crawler.fetch.items import FetchedCfrPart
+from crawler.keys import CFR, cfr_key, fr_number, is_projection, projection_key, title_part
 from crawler.parse.cfr_units import fr_citations, parse_watch, rebuild, unit_refs
 from crawler.query.citations import display, parse_citation
 from crawler.query.coverage import Checked, checked, never, scope
@@ -76,16 +77,16 @@ class Lookup:
 
     def resolve(self, text: str) -> str:
         titles = [parse_watch(w)[0] for w in self.config.sources.ecfr.watches]
-        known = [k for k in self.store.keys("cfr:") if "~" not in k]
+        known = [k for k in self.store.keys(CFR) if not is_projection(k)]
         try:
             return parse_citation(text, known, titles)
         except UsageError:
             key = parse_citation(text, [], titles)
             title, _ = _title_part(key)
             with contextlib.suppress(FetchError, UsageError):
-                self._on_demand(key, self.client.up_to_date_as_of(title))
+                self._on_demand(key, self.client.up_to_date_as_of(title), None)
             return parse_citation(
-                text, [k for k in self.store.keys("cfr:") if "~" not in k], titles
+                text, [k for k in self.store.keys(CFR) if not is_projection(k)], titles
             )
 
     def compare(self, key: str, old_day: date | None, new_day: date | None) -> Comparison:
@@ -134,7 +135,7 @@ class Lookup:
         """The unit as FR doc ``number`` said it would read (its publication-day redline)
         against the eCFR's text on ``new_day`` (default: the latest stored): what the eCFR
         integrated differently from the rule, if anything."""
-        projected_key = f"{key}~fr:{number.removeprefix('fr:')}"
+        projected_key = projection_key(key, fr_number(number))
         projected = self.store.latest_version(projected_key)
         if projected is None:
             raise UsageError(f"FR Doc. {number} has no redline of {display(key)} in the store")
@@ -189,7 +190,7 @@ class Lookup:
         dates = self.client.amendment_dates(title, part, day)
         if dates:
             effective = date.fromisoformat(dates[-1])
-            if effective.isoformat() not in self.store.valid_dates(f"cfr:{title}:{part}"):
+            if effective.isoformat() not in self.store.valid_dates(cfr_key(title, part)):
                 self._fetch(title, part, effective)
         version = self.store.version_at(key, day.isoformat())
         if version is None:
@@ -201,9 +202,9 @@ class Lookup:
     def _not_held(self, key: str, title: int, part: str, effective: str) -> None:
         """A fetch held as implausible (crawler.snapshot.held) is no answer for what it holds: the
         whole part, or (the part applied) the table it names as losing entries."""
-        whole = self.store.version_at(f"cfr:{title}:{part}", effective)
+        whole = self.store.version_at(cfr_key(title, part), effective)
         applied = whole is not None and whole.valid_from == effective
-        for row in self.store.held_fetches(f"cfr:{title}:{part}"):
+        for row in self.store.held_fetches(cfr_key(title, part)):
             if row.valid_from == effective and (not applied or display(key) in row.reason):
                 raise NotCovered(
                     f"{display(key)}: the eCFR's text of {title} CFR part {part} as of "
@@ -276,12 +277,11 @@ class Lookup:
         found = self.store.by_citation(citation)
         if not found:
             return Cited(citation, "", "")
-        return Cited(citation, found[0].key.removeprefix("fr:"), found[0].title)
+        return Cited(citation, fr_number(found[0].key), found[0].title)
 
 
 def _title_part(key: str) -> tuple[int, str]:
-    _, title, rest = key.split(":", 2)
-    part = rest.partition(":")[0].split(".")[0]
+    title, part = title_part(key)
     return int(title), part
 
 

@@ -23,6 +23,7 @@ from fractions import Fraction
 
 from crawler.config import EcfrConfig
 from crawler.fetch.items import FetchedCfrPart
+from crawler.keys import cfr_key, projection_parts, projections_of
 from crawler.parse.cfr_units import unit_refs
 from crawler.parse.entity_list import ENTRY, entry_keys
 from crawler.query.citations import display
@@ -179,11 +180,11 @@ def confirmations(
 def _rules(store: Store, unit: str, since: str, day: str) -> Iterable[tuple[str, dict, int]]:
     """(FR document number, redline meta, redline version id) of each rule amending ``unit``
     that took effect after ``since`` and by ``day``."""
-    for key in store.keys(f"{unit}~fr:"):
+    for key in store.keys(projections_of(unit)):
         row = store.document(key)
         version = store.latest_version(key)
         if row is not None and version is not None and since < version.valid_from <= day:
-            yield str(row.meta.get("fr", key.rsplit("~fr:", 1)[-1])), row.meta, version.id
+            yield str(row.meta.get("fr", projection_parts(key)[1])), row.meta, version.id
 
 
 def _removing_rule(store: Store, unit: str, since: str, day: str) -> str | None:
@@ -208,7 +209,7 @@ def _rule_removals(store: Store, unit: str, since: str, day: str) -> Iterable[tu
 def seen_before(store: Store, item: FetchedCfrPart) -> HeldFetchRow | None:
     """The same payload for the same date, held from a fetch on an earlier day."""
     sha = hashlib.sha256(item.body).hexdigest()
-    part = f"cfr:{item.title}:{item.part}"
+    part = cfr_key(item.title, item.part)
     return next(
         (
             row

@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError, NoResultFound
 
 from crawler.diff import diff_documents
 from crawler.errors import ParseError
+from crawler.keys import BIS, CFR, bis_path, prefix
 from crawler.parse.ecfr_xml import parse_ecfr_xml
 from crawler.parse.fr_json import parse_document, parse_public_inspection
 from crawler.parse.fr_xml import parse_document_xml
@@ -25,7 +26,7 @@ from storage import DocumentRow, Rederived, Rejudged, Store, VersionRow
 
 PROJECTED = "as-amended"  # publication-day redlines: made from a rule, not from a payload
 REMOVED = "removed"  # the stub of a unit no longer in its part: no parser made it
-NODE_TREES = ("cfr:", "bis:")  # documents whose changes the diff engine judges
+NODE_TREES = (CFR, BIS)  # documents whose changes the diff engine judges
 
 
 @dataclass(frozen=True)
@@ -57,7 +58,7 @@ def remake(store: Store, row: DocumentRow, version: VersionRow) -> Remade | NotR
         return Remade(store.blob(version.tree_blob), version.text_hash, None)
     if row.kind == PROJECTED:
         return NotRemade(f"{row.key}: a publication-day redline, made from its rule")
-    maker = _MAKERS.get(row.key.split(":", 1)[0])
+    maker = _MAKERS.get(prefix(row.key))
     if maker is None:
         return NotRemade(f"{row.key}: no parser makes this kind of document")
     try:
@@ -206,7 +207,7 @@ def _pi(row: DocumentRow, version: VersionRow, raw: dict[str, bytes]) -> bytes:
 
 
 def _web(row: DocumentRow, _version: VersionRow, raw: dict[str, bytes]) -> bytes:
-    path = row.key.split(":", 1)[1]
+    path = bis_path(row.key)
     return to_json(page_tree(parse_web_page(raw["html"], path, row.url, row.key)))
 
 

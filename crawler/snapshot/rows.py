@@ -8,6 +8,7 @@ from datetime import date
 from typing import Any
 from urllib.parse import quote
 
+from crawler.keys import cfr_key, fr_key, unit_label
 from crawler.parse.cfr_units import manifest, units
 from crawler.parse.text import fold
 from crawler.parse.web_page import page_tree
@@ -65,7 +66,7 @@ def fr_version(
     reference_for: str | None,
 ) -> NewVersion:
     tree = to_json(doc)
-    meta = {
+    meta: dict[str, Any] = {  # listing metadata, stored as JSON
         "type": doc.type,
         "citation": doc.citation,
         "correction_of": doc.correction_of,
@@ -75,7 +76,9 @@ def fr_version(
     }
     if reference_for:
         meta["reference_for"] = reference_for
-    links = (("corrects", f"fr:{doc.correction_of}"),) if doc.correction_of else ()
+    links: tuple[tuple[str, str], ...] = ()
+    if doc.correction_of:
+        links = (("corrects", fr_key(doc.correction_of)),)
     delays = doc.xml.delays if doc.xml else ()
     if delays:
         meta["delays"] = [_delay_meta(d) for d in delays]
@@ -103,8 +106,8 @@ def _delay_meta(delay: Delay) -> dict[str, str | None]:
     notice is not taken for the rule by ``Store.by_citation``."""
     return {
         "rule": delay.citation,
-        "published": delay.published and delay.published.isoformat(),
-        "from": delay.from_date and delay.from_date.isoformat(),
+        "published": delay.published.isoformat() if delay.published else None,
+        "from": delay.from_date.isoformat() if delay.from_date else None,
         "to": delay.to_date.isoformat(),
     }
 
@@ -208,7 +211,7 @@ def cfr_versions(
     out.insert(
         0,
         NewVersion(
-            key=f"cfr:{title}:{part}",
+            key=cfr_key(title, part),
             kind="part",
             source=source,
             title=root.title or part,
@@ -238,7 +241,7 @@ def removed_version(
     key: str, day: date, *, run: int, fetched_at: str, source: str, title: str, url: str
 ) -> NewVersion:
     """The version that records a unit no longer in its part on ``day``."""
-    tree = to_json(Node(key.rsplit(":", 1)[-1], "removed"))
+    tree = to_json(Node(unit_label(key), "removed"))
     return NewVersion(
         key=key,
         kind="removed",

@@ -12,6 +12,7 @@ from typing import Any
 from crawler.config import EcfrConfig
 from crawler.errors import ParseError
 from crawler.fetch.items import FetchedCfrPart
+from crawler.keys import cfr_key, title_part
 from crawler.parse.cfr_units import unit_refs
 from crawler.parse.ecfr_xml import parse_ecfr_xml
 from crawler.parse.expect import shown
@@ -90,7 +91,7 @@ def store_cfr_part(
         source=item.source,
         site_base=ecfr.site_base,
     )
-    key = f"cfr:{item.title}:{item.part}"
+    key = cfr_key(item.title, item.part)
     # judged against the part as it stood the day before (not a version of this same day,
     # which may be this payload applied in part, its suspect tables held)
     previous = _upgrade_part(
@@ -155,7 +156,7 @@ def _hold(
 ) -> Counter[str]:
     """Keep the payload apart (content-addressed, against the payload it would replace)."""
     store.hold_fetch(
-        f"cfr:{item.title}:{item.part}",
+        cfr_key(item.title, item.part),
         item.day.isoformat(),
         run=run,
         fetched_at=item.fetched_at,
@@ -216,7 +217,7 @@ def review_held(store: Store, run: int, ecfr: EcfrConfig) -> Counter[str]:
         return Counter()
     counts: Counter[str] = Counter()
     for row in held:
-        _, title, part = row.document.split(":", 2)
+        title, part = title_part(row.document)
         day = date.fromisoformat(row.valid_from)
         body = store.blob(row.raw_blob)
         item = FetchedCfrPart(SOURCE, int(title), part, day, "", body, row.fetched_at)

@@ -5,21 +5,31 @@ never exceptions)."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, Generic, Self, TypeVar
 
 import scrapy
+from scrapy.crawler import Crawler
 from scrapy.http import Response
 
+from crawler.config import Config
 from crawler.fetch.errors import describe, is_bug
 from crawler.fetch.items import CrawlError, Validators
+from crawler.fetch.policy import FetchPolicy
 from storage import ErrorKind, Store
 
+SourceConfig = TypeVar("SourceConfig")  # the spider's own table: config.sources.<name>
 
-class RegwatchSpider(scrapy.Spider):
+
+class RegwatchSpider(scrapy.Spider, Generic[SourceConfig]):
     name = "regwatch"
+    config: Config
+    cfg: SourceConfig
+    now: str  # the run's clock, ISO 8601 (REGWATCH_NOW)
+    policy: FetchPolicy
+    store: Store
 
     @classmethod
-    def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> Any:
+    def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> Self:
         spider = super().from_crawler(crawler, *args, **kwargs)
         config = crawler.settings["REGWATCH_CONFIG"]
         spider.config = config

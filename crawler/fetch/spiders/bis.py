@@ -12,16 +12,19 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
 from datetime import date
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Self
 from urllib.parse import urljoin, urlsplit
 
 import scrapy
+from scrapy.crawler import Crawler
 from scrapy.http import Response
 
+from crawler.config import BisConfig
 from crawler.errors import ParseError
 from crawler.fetch.items import CrawlError, FetchedWebPage, Unchanged
 from crawler.fetch.settings import BIS_SLOT
 from crawler.fetch.spiders.base import RegwatchSpider, validators
+from crawler.keys import BIS, bis_key, bis_path
 from crawler.parse.web_page import listing_links
 from storage import ErrorKind
 
@@ -31,9 +34,14 @@ MISSING = (404, 410)
 MAX_HOPS = 5
 
 
-class BisSpider(RegwatchSpider):
+class BisSpider(RegwatchSpider[BisConfig]):
     name = "bis"
-    custom_settings: ClassVar[dict[str, Any]] = {"ROBOTSTXT_OBEY": True}
+    site: str  # site_base without its trailing slash
+    known: set[str]  # item keys with a stored version
+    requested: set[str]  # paths requested in this crawl
+    # Scrapy reads custom_settings from the class (Spider.update_settings) but declares it as
+    # an instance variable, so the ClassVar that ruff asks for conflicts with its stub.
+    custom_settings: ClassVar[dict[str, Any]] = {"ROBOTSTXT_OBEY": True}  # type: ignore[misc]
 
     def __init__(self, day: str | None = None, until: str | None = None, **kwargs: Any) -> None:
         """``day`` from the daily job; a backfill (``regwatch crawl bis``) gives a window,
@@ -42,12 +50,11 @@ class BisSpider(RegwatchSpider):
         self.day = date.fromisoformat(day or until or "")
 
     @classmethod
-    def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> BisSpider:
+    def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> Self:
         spider = super().from_crawler(crawler, *args, **kwargs)
         spider.site = spider.cfg.site_base.rstrip("/")
-        spider.allowed_domains = [urlsplit(spider.site).hostname]
-        spider.known = spider.store.known_keys("bis:")
-        spider.requested: set[str] = set()
+        spider.known = spider.store.known_keys(BIS)
+        spider.requested = set()
         return spider
 
     async def start(self) -> AsyncIterator[Any]:
@@ -57,7 +64,7 @@ class BisSpider(RegwatchSpider):
             yield self._request(self.site + path, path, listing=None)
         listing = self.cfg.listings[0] if self.cfg.listings else None
         for target in self.retrying():  # items that failed earlier, maybe no longer linked
-            path = target.removeprefix("bis:")
+            path = bis_path(target)
             if path not in self.requested:
                 yield self._request(self.site + path, path, listing=listing)
 
@@ -70,7 +77,7 @@ class BisSpider(RegwatchSpider):
         hops: int = 0,
     ) -> scrapy.Request:
         self.requested.add(path)
-        known = not is_listing and f"bis:{path}" in self.known
+        known = not is_listing and bis_key(path) in self.known
         headers = self.conditional(url) if known else {}
         return scrapy.Request(
             url,
@@ -81,7 +88,7 @@ class BisSpider(RegwatchSpider):
             cb_kwargs={"path": path, "listing": listing, "is_listing": is_listing, "hops": hops},
             meta={
                 "download_slot": BIS_SLOT,
-                "target": f"bis:{path}",
+                "target": bis_key(path),
                 "fatal": is_listing,  # no listing, no news: the source failed
                 "dont_redirect": True,
                 "handle_httpstatus_list": [304, *REDIRECTS, *MISSING],
@@ -98,7 +105,7 @@ class BisSpider(RegwatchSpider):
         if status in MISSING:
             yield CrawlError(
                 self.name,
-                f"bis:{path}",
+                bis_key(path),
                 f"source missing: {response.url} answers HTTP {status}; "
                 "remove it from [sources.bis] or find where it went",
             )
@@ -127,10 +134,10 @@ class BisSpider(RegwatchSpider):
         keeps nothing."""
         asked = response.request.headers if response.request is not None else {}
         if "If-None-Match" in asked or "If-Modified-Since" in asked:
-            return Unchanged(self.name, f"bis:{path}")
+            return Unchanged(self.name, bis_key(path))
         return CrawlError(
             self.name,
-            f"bis:{path}",
+            bis_key(path),
             f"{response.url} answers HTTP 304 (not modified) to a request that named no "
             "stored version; expected the page itself",
             kind=ErrorKind.INPUT,
@@ -146,7 +153,7 @@ class BisSpider(RegwatchSpider):
         if response.status in MOVED:
             yield CrawlError(
                 self.name,
-                f"bis:{path}",
+                bis_key(path),
                 f"source moved: {response.url} redirects permanently (HTTP {response.status}) "
                 f"to {target or 'nowhere'} ({'followed' if follow else 'not followed'}); "
                 "update [sources.bis]",
@@ -154,7 +161,7 @@ class BisSpider(RegwatchSpider):
         elif not follow:
             yield CrawlError(
                 self.name,
-                f"bis:{path}",
+                bis_key(path),
                 f"{response.url} redirects (HTTP {response.status}) to "
                 f"{target or 'nowhere'}, not followed",
             )
@@ -164,15 +171,15 @@ class BisSpider(RegwatchSpider):
     def _items(self, response: Response, listing: str) -> Iterator[Any]:
         try:
             paths = listing_links(
-                response.body, response.url, tuple(self.cfg.item_paths), f"bis:{listing}"
+                response.body, response.url, tuple(self.cfg.item_paths), bis_key(listing)
             )
         except ParseError as exc:
-            yield CrawlError(self.name, f"bis:{listing}", str(exc), kind=ErrorKind.INPUT)
+            yield CrawlError(self.name, bis_key(listing), str(exc), kind=ErrorKind.INPUT)
             return
         if not paths:
             yield CrawlError(
                 self.name,
-                f"bis:{listing}",
+                bis_key(listing),
                 f"{response.url}: no links to items under {', '.join(self.cfg.item_paths)} "
                 "(has the page changed its layout?)",
             )

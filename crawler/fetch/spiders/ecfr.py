@@ -11,24 +11,28 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
 from datetime import date
-from typing import Any
-from urllib.parse import urlencode, urlsplit
+from typing import Any, Self
+from urllib.parse import urlencode
 
 import scrapy
+from scrapy.crawler import Crawler
 from scrapy.http import Response
 
+from crawler.config import EcfrConfig
 from crawler.errors import ParseError
 from crawler.fetch.items import CrawlError, FetchedCfrPart, WindowCounted
 from crawler.fetch.settings import ECFR_SLOT
 from crawler.fetch.spiders.base import RegwatchSpider
+from crawler.keys import cfr_key
 from crawler.parse.cfr_units import parse_watch, unit_key
 from crawler.parse.ecfr_json import ContentVersion, parse_titles, parse_versions_page
 from crawler.records import Node
 from storage import ErrorKind
 
 
-class EcfrSpider(RegwatchSpider):
+class EcfrSpider(RegwatchSpider[EcfrConfig]):
     name = "ecfr"
+    watches: dict[int, list[str]]  # title -> its watched parts
 
     def __init__(
         self,
@@ -44,9 +48,8 @@ class EcfrSpider(RegwatchSpider):
         self.only = (int(title), [part]) if title and part else None
 
     @classmethod
-    def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> EcfrSpider:
+    def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> Self:
         spider = super().from_crawler(crawler, *args, **kwargs)
-        spider.allowed_domains = [urlsplit(spider.cfg.api_base).hostname]
         watches = [spider.only] if spider.only else [parse_watch(w) for w in spider.cfg.watches]
         spider.watches = {title: parts for title, parts in watches}
         return spider
@@ -137,7 +140,7 @@ class EcfrSpider(RegwatchSpider):
                 )
                 continue
             latest = min(info.up_to_date_as_of, self.until)
-            last = {p: self.store.last_valid_from(f"cfr:{title}:{p}") for p in parts}
+            last = {p: self.store.last_valid_from(cfr_key(title, p)) for p in parts}
             if self.only:
                 # every date up to the latest: the ones before --since tell which text was
                 # in effect on --since
@@ -164,7 +167,7 @@ class EcfrSpider(RegwatchSpider):
         for part, last in sorted(known.items()):
             after = date.fromisoformat(last)
             later = {d for d in _dates(rows, part, latest) if d > after}
-            again = {d for d in held.get(f"cfr:{title}:{part}", ()) if d <= latest}
+            again = {d for d in held.get(cfr_key(title, part), ()) if d <= latest}
             for day in sorted(later | again):
                 yield self._part(title, part, day, _removed(title, part, rows, day))
 
@@ -184,7 +187,7 @@ class EcfrSpider(RegwatchSpider):
         dates already stored (so an interrupted backfill resumes where it stopped)."""
         assert self.only is not None
         part = self.only[1][0]
-        stored = set(self.store.valid_dates(f"cfr:{title}:{part}"))
+        stored = set(self.store.valid_dates(cfr_key(title, part)))
         days = sorted(d.isoformat() for d in _dates(rows, part, latest))
         if self.since:
             earlier = [d for d in days if d < self.since.isoformat()]
@@ -205,7 +208,7 @@ class EcfrSpider(RegwatchSpider):
         request = self._request(
             url,
             self.parse_part,
-            f"cfr:{title}:{part} on {day}",
+            f"{cfr_key(title, part)} on {day}",
             title=title,
             part=part,
             day=day,

@@ -12,12 +12,14 @@ from __future__ import annotations
 import math
 from collections.abc import AsyncIterator, Iterator
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, Self
 from urllib.parse import urlencode, urlsplit
 
 import scrapy
+from scrapy.crawler import Crawler
 from scrapy.http import Response
 
+from crawler.config import FederalRegisterConfig
 from crawler.errors import ParseError
 from crawler.fetch.items import (
     CrawlError,
@@ -28,6 +30,7 @@ from crawler.fetch.items import (
 )
 from crawler.fetch.settings import API_SLOT, XML_SLOT
 from crawler.fetch.spiders.base import RegwatchSpider, validators
+from crawler.keys import FR, fr_key, fr_number
 from crawler.parse.expect import shown
 from crawler.parse.fr_json import parse_document_links, parse_search_page
 from storage import ErrorKind
@@ -37,8 +40,9 @@ SEARCH_FIELDS = ("document_number", "publication_date", "json_url", "full_text_x
 FR_HOSTS = ("www.federalregister.gov", "federalregister.gov")
 
 
-class FederalRegisterSpider(RegwatchSpider):
+class FederalRegisterSpider(RegwatchSpider[FederalRegisterConfig]):
     name = "federal_register"
+    known: set[str]  # document keys with a stored version
 
     def __init__(
         self,
@@ -54,19 +58,15 @@ class FederalRegisterSpider(RegwatchSpider):
         self.requested: set[str] = set()
 
     @classmethod
-    def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> FederalRegisterSpider:
+    def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> Self:
         spider = super().from_crawler(crawler, *args, **kwargs)
-        spider.known = spider.store.known_keys("fr:")
-        spider.allowed_domains = sorted(
-            {urlsplit(spider.cfg.api_base).hostname, urlsplit(spider.cfg.site_base).hostname}
-            - {None}
-        )
+        spider.known = spider.store.known_keys(FR)
         return spider
 
     async def start(self) -> AsyncIterator[Any]:
         yield self._search(self.since, self.until, 1, set())
         for target in self.retrying():  # documents that failed in earlier runs
-            for request in self._document(target.removeprefix("fr:")):
+            for request in self._document(fr_number(target)):
                 yield request
         if self.pi_day and self.cfg.public_inspection:
             yield self._public_inspection(self.pi_day)
@@ -167,7 +167,7 @@ class FederalRegisterSpider(RegwatchSpider):
             cb_kwargs={"number": number, "reference_for": reference_for},
             meta={
                 "download_slot": API_SLOT,
-                "target": f"fr:{number}",
+                "target": fr_key(number),
                 "handle_httpstatus_list": [304],
             },
         )
@@ -177,13 +177,13 @@ class FederalRegisterSpider(RegwatchSpider):
     ) -> Iterator[Any]:
         try:
             body = self._body_or_stored(response, number, "json")
-            links = parse_document_links(body, f"fr:{number} JSON")
-            xml_url = self._rebase(links.xml_url, f"fr:{number} JSON")
+            links = parse_document_links(body, f"{fr_key(number)} JSON")
+            xml_url = self._rebase(links.xml_url, f"{fr_key(number)} JSON")
         except ParseError as exc:
-            yield CrawlError(self.name, f"fr:{number}", str(exc), kind=ErrorKind.INPUT)
+            yield CrawlError(self.name, fr_key(number), str(exc), kind=ErrorKind.INPUT)
             return
         corrected = links.correction_of
-        if corrected and f"fr:{corrected}" not in self.known:
+        if corrected and fr_key(corrected) not in self.known:
             yield from self._document(corrected, reference_for=number)
         fetched = FetchedDocument(
             source=self.name,
@@ -207,7 +207,7 @@ class FederalRegisterSpider(RegwatchSpider):
             cb_kwargs={"fetched": fetched, "json_status": response.status},
             meta={
                 "download_slot": XML_SLOT,
-                "target": f"fr:{number}",
+                "target": fr_key(number),
                 "handle_httpstatus_list": [304],
             },
         )
@@ -221,20 +221,20 @@ class FederalRegisterSpider(RegwatchSpider):
         try:
             xml = self._body_or_stored(response, fetched.number, "xml")
         except ParseError as exc:
-            yield CrawlError(self.name, f"fr:{fetched.number}", str(exc), kind=ErrorKind.INPUT)
+            yield CrawlError(self.name, fr_key(fetched.number), str(exc), kind=ErrorKind.INPUT)
             return
         both = {**fetched.validators, **validators(response)}
         yield FetchedDocument(**{**fetched.__dict__, "xml": xml, "validators": both})
 
     def _conditional(self, url: str, number: str) -> dict[str, str]:
-        return self.conditional(url) if f"fr:{number}" in self.known else {}
+        return self.conditional(url) if fr_key(number) in self.known else {}
 
     def _body_or_stored(self, response: Response, number: str, role: str) -> bytes:
         if response.status != 304:
             return response.body
-        version = self.store.latest_version(f"fr:{number}")
+        version = self.store.latest_version(fr_key(number))
         if version is None or role not in version.raw_blobs:
-            raise ParseError(f"fr:{number}: server said 304 but no stored {role} to reuse")
+            raise ParseError(f"{fr_key(number)}: server said 304 but no stored {role} to reuse")
         return self.store.blob(version.raw_blobs[role])
 
     def _rebase(self, url: str | None, what: str) -> str | None:
