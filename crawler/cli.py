@@ -17,6 +17,7 @@ import click
 from crawler import config as config_module
 from crawler.clock import utcnow
 from crawler.errors import DegradedRun, RegwatchError, StorageError
+from crawler.records import Outcome, SourceState
 
 
 class Context:
@@ -373,12 +374,12 @@ def demo(obj: Context, folder: Path) -> None:
         sections = sum(
             v
             for k, v in ecfr.items()
-            if k in ("sections_new", "sections_changed", "sections_removed")
+            if k in {f"sections_{o}" for o in (Outcome.NEW, Outcome.CHANGED, Outcome.REMOVED)}
         )
         click.echo(
-            f"  {entry.day}  {entry.report.status:<8}  FR new {fr.get('new', 0)}, "
+            f"  {entry.day}  {entry.report.status:<8}  FR new {fr.get(Outcome.NEW, 0)}, "
             f"public inspection {inspection}; eCFR sections new/changed {sections}; "
-            f"BIS pages new/changed {bis.get('new', 0) + bis.get('changed', 0)}"
+            f"BIS pages new/changed {bis.get(Outcome.NEW, 0) + bis.get(Outcome.CHANGED, 0)}"
             f"  -> {entry.report.digest[0]}"
         )
     added = {k: result.after[k] - result.before[k] for k in ("documents", "versions", "changes")}
@@ -626,5 +627,5 @@ def _print_report(report: Any) -> None:
 
 
 def _degraded_line(report: Any) -> str:
-    bad = [f"{s.source} {s.status}" for s in report.sources if s.status != "ok"]
+    bad = [f"{s.source} {s.status}" for s in report.sources if s.status != SourceState.OK]
     return f"run {report.run} {report.status}: {', '.join(bad)}; {len(report.errors)} error(s)"

@@ -18,18 +18,19 @@ from datetime import date
 from typing import Any
 
 from crawler import keys
-from storage.outcomes import Outcome
+from storage.outcomes import Outcome, SourceState
 
-__all__ = ["Outcome"]  # re-exported: one vocabulary, defined beside the store
+__all__ = ["Outcome", "SourceState"]  # re-exported: one vocabulary, defined beside the store
 
 
-class SourceState(enum.StrEnum):
-    """How a source fared in a run: shown in the digest footer and in the exit status."""
+class ProjectionOp(enum.StrEnum):
+    """What a rule's amendatory instructions do to one unit, as projected (crawler.amend)."""
 
-    OK = "ok"
-    DEGRADED = "degraded"  # the source answered but some documents failed
-    FAILED = "failed"  # the source could not be searched at all
-    SKIPPED = "skipped"  # disabled in config
+    REVISED = "revised"
+    ADDED = "added"
+    RESERVED = "reserved"
+    REMOVED = "removed"
+    FLAGGED = "flagged"  # nothing could be applied mechanically
 
 
 # --- parse: Federal Register XML ---------------------------------------------------------

@@ -4,7 +4,14 @@
 """
 
 from storage.locks import Held, LockBusy
-from storage.outcomes import ErrorKind, HeldStatus, OutboxState, Outcome, RunStatus
+from storage.outcomes import (
+    ErrorKind,
+    HeldStatus,
+    OutboxState,
+    Outcome,
+    RunStatus,
+    SourceState,
+)
 from storage.rows import (
     DocumentRow,
     ErrorRow,
@@ -43,6 +50,7 @@ __all__ = [
     "RunSourceRow",
     "RunStatus",
     "SnapshotResult",
+    "SourceState",
     "Store",
     "StoreMissing",
     "StoreOpenError",

@@ -24,6 +24,19 @@ class RunStatus(enum.StrEnum):
     INTERRUPTED = "interrupted"
 
 
+class SourceState(enum.StrEnum):
+    """How a source fared in a run (a ``run_sources`` row): shown in the digest footer and in
+    the exit status. ``running`` while it lasts; ``interrupted`` when its run was killed."""
+
+    RUNNING = "running"
+    OK = "ok"
+    DEGRADED = "degraded"  # the source answered but some documents failed
+    FAILED = "failed"  # the source could not be searched at all
+    SKIPPED = "skipped"  # disabled in config
+    INTERRUPTED = "interrupted"
+    NOT_RUN = "not run"  # never stored: the run has no row for the source
+
+
 class ErrorKind(enum.StrEnum):
     """Who is to blame for an error row: the source sent something other than what was
     expected (``input``), a request failed (``fetch``), regwatch itself failed while reading

@@ -28,7 +28,14 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from storage import blobs as blobcodec
 from storage import crashpoints, migrations
 from storage.locks import Held, LockBusy, Locks
-from storage.outcomes import ErrorKind, HeldStatus, OutboxState, Outcome, RunStatus
+from storage.outcomes import (
+    ErrorKind,
+    HeldStatus,
+    OutboxState,
+    Outcome,
+    RunStatus,
+    SourceState,
+)
 from storage.rows import (
     DocumentRow,
     ErrorRow,
@@ -245,24 +252,26 @@ class Store:
         """Close as ``interrupted`` every run left ``running`` whose process is gone (nobody
         holds its ``run:<id>`` lock); their unfinished sources too. Returns their ids."""
         with self.engine.connect() as conn:
-            candidates = list(conn.scalars(select(runs.c.id).where(runs.c.status == "running")))
+            candidates = list(
+                conn.scalars(select(runs.c.id).where(runs.c.status == RunStatus.RUNNING))
+            )
         dead = [run for run in candidates if not self.is_locked(f"run:{run}")]
         if not dead:
             return []
         with self._write() as conn:
             conn.execute(
                 update(run_sources)
-                .where(run_sources.c.run.in_(dead), run_sources.c.status == "running")
-                .values(status=RunStatus.INTERRUPTED, finished=at)
+                .where(run_sources.c.run.in_(dead), run_sources.c.status == SourceState.RUNNING)
+                .values(status=SourceState.INTERRUPTED, finished=at)
             )
             conn.execute(
                 update(runs)
-                .where(runs.c.id.in_(dead), runs.c.status == "running")
+                .where(runs.c.id.in_(dead), runs.c.status == RunStatus.RUNNING)
                 .values(status=RunStatus.INTERRUPTED, finished=at)
             )
         return dead
 
-    def finish_run(self, run: int, finished: str, status: str) -> None:
+    def finish_run(self, run: int, finished: str, status: RunStatus) -> None:
         with self._write() as conn:
             conn.execute(
                 update(runs).where(runs.c.id == run).values(finished=finished, status=status)
@@ -277,7 +286,7 @@ class Store:
                 .values(
                     run=run,
                     source=source,
-                    status="running",
+                    status=SourceState.RUNNING,
                     started=started,
                     since=since,
                     until=until,
@@ -287,7 +296,7 @@ class Store:
             )
 
     def source_finished(
-        self, run: int, source: str, finished: str, status: str, stats: dict[str, Any]
+        self, run: int, source: str, finished: str, status: SourceState, stats: dict[str, Any]
     ) -> None:
         with self._write() as conn:
             conn.execute(

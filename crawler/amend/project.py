@@ -24,7 +24,15 @@ from crawler.parse.ecfr_xml import paragraph_tree
 from crawler.parse.entity_list import entity_list
 from crawler.parse.fr_xml import STARS
 from crawler.parse.text import fold
-from crawler.records import Amendment, FrXmlDocument, Node, RegText, Section, Table
+from crawler.records import (
+    Amendment,
+    FrXmlDocument,
+    Node,
+    ProjectionOp,
+    RegText,
+    Section,
+    Table,
+)
 
 _SUPP = re.compile(r"^(\d+):supp-(\d+)$")
 _EVERYWHERE = re.compile(r"wherever it appears|each place|every place|all places|throughout", re.I)
@@ -36,7 +44,7 @@ class Projection:
     """One unit as a new rule would leave it."""
 
     key: str  # the unit: cfr:15:744.11
-    op: str  # revised, added, reserved, removed, flagged (nothing could be applied)
+    op: ProjectionOp
     old: Node | None  # the prior text (None: the unit is new)
     new: Node | None  # the projected text (None: removed, or flagged without a result)
     instructions: tuple[str, ...]  # the amendatory instructions naming the unit
@@ -157,7 +165,9 @@ def _unit(unit: _Unit, regtext: RegText, prior: Callable[[str], Node | None]) ->
     old = prior(unit.key)
     if not unit.instructions:
         reason = f"§ {unit.number}: the rule gives its text under no amendatory instruction"
-        return Projection(unit.key, "flagged", old, None, said, (f"{reason}; not applied",), given)
+        return Projection(
+            unit.key, ProjectionOp.FLAGGED, old, None, said, (f"{reason}; not applied",), given
+        )
     run = _Run(old, _given(unit.number, section))
     for instruction in unit.instructions:
         run.take(instruction, unit.key, regtext.title)
@@ -263,17 +273,17 @@ class _Run:
     def result(self) -> Node | None:
         return self.tree if self.applied else None
 
-    def op(self, old: Node | None) -> str:
+    def op(self, old: Node | None) -> ProjectionOp:
         if not self.applied:
-            return "flagged"
+            return ProjectionOp.FLAGGED
         if self.tree is None:
-            return "removed"
+            return ProjectionOp.REMOVED
         if old is None:
-            return "added"
+            return ProjectionOp.ADDED
         whole = [o for o in self.applied if not o.target.paragraph and not o.target.portion]
         if any(o.kind is OpKind.RESERVE for o in whole):
-            return "reserved"
-        return "revised"
+            return ProjectionOp.RESERVED
+        return ProjectionOp.REVISED
 
 
 def _steps(ops: list[Operation]) -> list[list[Operation]]:
@@ -310,7 +320,9 @@ def _as_given(
     flags = [f"instruction not read completely ({i.flag})" for i in unit.instructions if i.flag]
     cited = dict.fromkeys(op.describe() for i in unit.instructions for op in i.operations)
     flags += [f"{c}: not applied mechanically to a part, subpart or appendix" for c in cited]
-    return Projection(unit.key, "flagged", old, None, said, tuple(flags), tuple(regtext.text))
+    return Projection(
+        unit.key, ProjectionOp.FLAGGED, old, None, said, tuple(flags), tuple(regtext.text)
+    )
 
 
 def _walk(node: Node, path: Path):
@@ -335,7 +347,7 @@ def _supplement(
     if target != "744:supp-4":
         return Projection(
             key,
-            "flagged",
+            ProjectionOp.FLAGGED,
             old,
             None,
             said,
@@ -344,7 +356,9 @@ def _supplement(
         )
     table = old.child("table") if old is not None else None
     if old is None or table is None:
-        return Projection(key, "flagged", old, None, said, ("no prior Entity List stored",), given)
+        return Projection(
+            key, ProjectionOp.FLAGGED, old, None, said, ("no prior Entity List stored",), given
+        )
     rows = {r.label: r for r in table.children}
     flags: list[str] = []
     for amendment in amendments:
@@ -362,7 +376,15 @@ def _supplement(
     new_table = Node(table.label, table.kind, table.title, table.text, tuple(rows.values()))
     children = tuple(new_table if c.label == "table" else c for c in old.children)
     new = Node(old.label, old.kind, old.title, old.text, children, old.fields)
-    return Projection(key, "flagged" if flags else "revised", old, new, said, tuple(flags), given)
+    return Projection(
+        key,
+        ProjectionOp.FLAGGED if flags else ProjectionOp.REVISED,
+        old,
+        new,
+        said,
+        tuple(flags),
+        given,
+    )
 
 
 def _row(table: Table, row: tuple[str, ...]) -> str:

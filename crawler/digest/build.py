@@ -28,7 +28,7 @@ from crawler.keys import fr_key, pi_number, title_part, unit_label
 from crawler.query.citations import display
 from crawler.query.entities import ENTITY_LIST
 from crawler.query.entities import summary as entity_summary
-from crawler.records import FrDocument, Node, SourceState
+from crawler.records import FrDocument, Node, ProjectionOp, SourceState
 from storage import DocumentRow, ErrorRow, HeldFetchRow, RetryRow, RunSourceRow
 
 KIND_ORDER = (
@@ -74,7 +74,7 @@ class RedlineRecord:
     """A unit as a new rule would leave it (crawler.amend), read back from the store."""
 
     unit: str
-    op: str
+    op: ProjectionOp
     flags: tuple[str, ...]
     instructions: tuple[str, ...]
     given: tuple[str, ...]
@@ -133,7 +133,8 @@ def build_digest(records: DayRecords, tz: ZoneInfo) -> Digest:
         # mail is sent from the digest before the email line can say how sending went
         degraded=bool(records.sources)
         and any(
-            line.status != "ok" and (line.name, line.status) != ("email", "not run")
+            line.status != SourceState.OK
+            and (line.name, line.status) != ("email", SourceState.NOT_RUN)
             for line in lines
         ),
         ran=bool(records.sources),
@@ -348,7 +349,7 @@ def instruction_pages(doc: FrDocument) -> dict[str, str]:
 def _source_line(name: str, title: str, records: DayRecords, new: int, tz: ZoneInfo) -> SourceLine:
     row = next((r for r in records.sources if r.source == name), None)
     if row is None:
-        return SourceLine(name, title, "not run", "", 0, NOUNS.get(name, "new"), ())
+        return SourceLine(name, title, SourceState.NOT_RUN, "", 0, NOUNS.get(name, "new"), ())
     checked = row.finished or row.started
     local = datetime.fromisoformat(checked).astimezone(tz)
     errors = tuple(
@@ -360,7 +361,7 @@ def _source_line(name: str, title: str, records: DayRecords, new: int, tz: ZoneI
     return SourceLine(
         name,
         title,
-        row.status,
+        SourceState(row.status),
         f"{local:%Y-%m-%d %H:%M %Z}",
         new,
         NOUNS.get(name, "new"),

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from crawler.diff import DocumentDiff
 from crawler.diff.cite import OfficialLink
 from crawler.digest.select import Facets
+from crawler.records import ProjectionOp, SourceState
 
 
 @dataclass(frozen=True)
@@ -35,7 +36,7 @@ class RedlineEntry:
     """One unit a new rule amends, against its prior (eCFR) text, on publication day."""
 
     citation: str  # "15 CFR 744.11"
-    op: str  # revised, added, reserved, removed, flagged
+    op: ProjectionOp
     flags: tuple[str, ...]  # what regwatch could not apply mechanically
     instructions: tuple[Instruction, ...]
     given: tuple[str, ...]  # the rule's own text, shown when flagged
@@ -136,7 +137,7 @@ class InspectionEntry:
 class SourceLine:
     name: str
     title: str
-    status: str  # ok, degraded, failed, running, not run
+    status: SourceState
     checked: str  # local time "06:00 EDT", or ""
     new: int
     noun: str  # what ``new`` counts: "new" (documents) or "changed" (CFR sections)
@@ -147,9 +148,9 @@ class SourceLine:
     def outcome(self) -> str:
         """ "ok, 2026-10-09 07:30 EDT; 2 changed", "failed: <reason>; not checked",
         "not run; not checked": a source that checked nothing never reads "nothing new"."""
-        if self.status == "failed":
+        if self.status == SourceState.FAILED:
             return f"failed: {self.reason}; not checked"
-        if self.status == "not run":
+        if self.status == SourceState.NOT_RUN:
             return "not run; not checked"
         found = f"{self.new} {self.noun}" if self.new else "nothing new"
         return f"{self.status}, {self.checked or 'not checked'}; {found}"

@@ -15,7 +15,7 @@ from crawler.digest.topics import all_topics
 from crawler.fetch.spiders import SOURCES
 from crawler.keys import BIS, CFR, FR, PI, fr_key, fr_number, is_projection, projection_parts
 from crawler.parse.cfr_units import fr_citations
-from crawler.records import FrDocument, Node, from_json
+from crawler.records import FrDocument, Node, ProjectionOp, from_json
 from storage import DocumentRow, OutboxState, Store
 
 
@@ -113,12 +113,12 @@ def _redlines(store: Store, keys: list[str]) -> tuple[RedlineRecord, ...]:
         out.append(
             RedlineRecord(
                 unit=meta["unit"],
-                op=meta["op"],
+                op=ProjectionOp(meta["op"]),
                 flags=tuple(meta.get("flags", ())),
                 instructions=tuple(meta.get("instructions", ())),
                 given=tuple(meta.get("given", ())),
                 old=old,
-                new=None if tree.kind in ("flagged", "removed") else tree,
+                new=None if tree.kind in (ProjectionOp.FLAGGED, ProjectionOp.REMOVED) else tree,
             )
         )
     return tuple(out)

@@ -41,14 +41,14 @@ CORRECTIONS_DAYS = 7  # how far back a run looks for mailed digests to correct
 @dataclass(frozen=True)
 class RunReport:
     run: int
-    status: str  # ok, degraded, failed
+    status: RunStatus  # ok, degraded, failed
     sources: tuple[RunSourceRow, ...]
     errors: tuple[ErrorRow, ...]
     digest: tuple[Path, ...]
 
     @property
     def ok(self) -> bool:
-        return self.status == SourceState.OK
+        return self.status == RunStatus.OK
 
 
 def open_store(config: Config, *, create: bool = True) -> Store:
@@ -408,7 +408,7 @@ def _crawl(
         message, kind = str(exc), ErrorKind.STORAGE if exc.storage else ErrorKind.BUG
     at, crawled = stamp(clock()), {c.source for c in crawls}
     for line in store.run_sources([run]):
-        if line.status == "running" and line.source in crawled:
+        if line.status == SourceState.RUNNING and line.source in crawled:
             why = message or (
                 f"the crawl ended without finishing {line.source}: nothing it fetched can be"
                 " trusted to be complete (a regwatch bug: rerun with --verbose)"
@@ -417,7 +417,7 @@ def _crawl(
             store.source_finished(run, line.source, at, SourceState.FAILED, {"error": 1})
 
 
-def _close(store: Store, run: int, clock: Callable[[], datetime]) -> SourceState:
+def _close(store: Store, run: int, clock: Callable[[], datetime]) -> RunStatus:
     """Finish the run: failed if every source failed (or an output could not be written),
     degraded if any source did not go cleanly, else ok."""
     sources = store.run_sources([run])
@@ -426,10 +426,10 @@ def _close(store: Store, run: int, clock: Callable[[], datetime]) -> SourceState
     crawls = {s.status for s in sources if s.source not in ("email", "output")}
     crawled = states - {SourceState.OK} if sources else set()
     if output_failed or (crawls and crawls <= {SourceState.FAILED}):
-        status = SourceState.FAILED
+        status = RunStatus.FAILED
     elif crawled:
-        status = SourceState.DEGRADED
+        status = RunStatus.DEGRADED
     else:
-        status = SourceState.OK
+        status = RunStatus.OK
     store.finish_run(run, stamp(clock()), status)
     return status

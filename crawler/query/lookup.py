@@ -20,7 +20,7 @@ from crawler.parse.cfr_units import fr_citations, parse_watch, rebuild, unit_ref
 from crawler.query.citations import display, parse_citation
 from crawler.query.coverage import Checked, checked, never, scope
 from crawler.records import Node, from_json
-from storage import LockBusy, Store, VersionRow
+from storage import LockBusy, RunStatus, Store, VersionRow
 
 FIRST_DAY = date(2017, 1, 1)  # the eCFR has no point-in-time text before this
 
@@ -228,9 +228,9 @@ class Lookup:
             item = FetchedCfrPart("ecfr", title, part, day, url, body, stamp(self.now))
             try:
                 store_cfr_part(self.store, item, run, self.config.sources.ecfr)
-                self.store.finish_run(run, stamp(self.now), "ok")
+                self.store.finish_run(run, stamp(self.now), RunStatus.OK)
             except Exception:
-                self.store.finish_run(run, stamp(self.now), "failed")
+                self.store.finish_run(run, stamp(self.now), RunStatus.FAILED)
                 raise
 
     def _tree(self, key: str, version: VersionRow) -> Node:

@@ -27,7 +27,7 @@ from crawler.keys import cfr_key, projection_parts, projections_of
 from crawler.parse.cfr_units import unit_refs
 from crawler.parse.entity_list import ENTRY, entry_keys
 from crawler.query.citations import display
-from crawler.records import Node, from_json
+from crawler.records import Node, ProjectionOp, from_json
 from storage import HeldFetchRow, NewVersion, Store
 
 _ENTRY_JSON = f'"kind":"{ENTRY}"'.encode()  # a cheap test before parsing a stored tree
@@ -190,7 +190,12 @@ def _rules(store: Store, unit: str, since: str, day: str) -> Iterable[tuple[str,
 def _removing_rule(store: Store, unit: str, since: str, day: str) -> str | None:
     """An FR rule that removes ``unit`` as a whole."""
     return next(
-        (n for n, meta, _ in _rules(store, unit, since, day) if meta.get("op") == "removed"), None
+        (
+            n
+            for n, meta, _ in _rules(store, unit, since, day)
+            if meta.get("op") == ProjectionOp.REMOVED
+        ),
+        None,
     )
 
 
@@ -198,7 +203,7 @@ def _rule_removals(store: Store, unit: str, since: str, day: str) -> Iterable[tu
     """(FR document number, entries its redline of ``unit`` removes from the prior text)."""
     for number, meta, version in _rules(store, unit, since, day):
         base = meta.get("base_version")
-        if not base or meta.get("op") == "removed":
+        if not base or meta.get("op") == ProjectionOp.REMOVED:
             continue
         after = entry_keys(from_json(Node, store.blob(store.version(version).tree_blob)))
         if after:  # a redline that could not be made has no table: it removes nothing

@@ -17,7 +17,7 @@ from crawler.parse.cfr_units import unit_refs
 from crawler.parse.ecfr_xml import parse_ecfr_xml
 from crawler.parse.expect import shown
 from crawler.parse.version import PARSER_VERSION
-from crawler.records import Node, Outcome, from_json, to_json
+from crawler.records import Node, Outcome, SourceState, from_json, to_json
 from crawler.snapshot.held import Verdict, judge
 from crawler.snapshot.rederive import PROJECTED, judge_change, upgrade
 from crawler.snapshot.rows import cfr_versions, removed_version, text_hash
@@ -236,4 +236,4 @@ def _restate(store: Store, run: int, counts: Counter[str]) -> None:
     stats = Counter({k: v for k, v in line.stats.items() if k != HELD})
     # what a review finds unchanged was counted when the run fetched it (or was not the news)
     stats.update({k: v for k, v in counts.items() if k != f"sections_{Outcome.UNCHANGED}"})
-    store.source_finished(run, SOURCE, line.finished, line.status, dict(stats))
+    store.source_finished(run, SOURCE, line.finished, SourceState(line.status), dict(stats))
