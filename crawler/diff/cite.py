@@ -21,6 +21,7 @@ from crawler.diff.model import DocumentDiff, NodeChange
 from crawler.keys import BIS, CFR, cfr_parts, title_part
 from crawler.parse.cfr_units import SUPPLEMENT, fr_citations
 from crawler.parse.expect import ECCN, FR_CITATION
+from crawler.parse.paragraphs import is_designation
 from crawler.records import Node
 
 ORDINALS = ("first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth")
@@ -28,9 +29,6 @@ _MARKER = re.compile(r"^(?:[a-z]{1,2}|\d{1,3}|[ivxlc]{1,7}|[A-Z]{1,2})$")
 _REPEAT = re.compile(r"^(?P<label>.*?)(?:~(?P<n>\d+)|#(?P<row>\d+))$")
 _UNDESIGNATED = re.compile(r"^p(\d+)$")
 _ROW = re.compile(r"^r(\d+)$")
-_DESIGNATION = re.compile(
-    r"^(?:Category|Categories|Part|Subpart|Group|Division|Article|Schedule|Chapter) \S+$"
-)
 _ECCN = re.compile(rf"{ECCN.pattern}(?:\.[a-z])?")  # an ECCN or its paragraph: 3A090.a
 _NOTES = {
     "citation": "citation note",
@@ -171,7 +169,7 @@ class _Citation:
 
     def named(self, step: Step, label: str, kind: str, nth: int, depth: int, last: bool) -> None:
         again = f" ({_ordinal(nth)})" if nth else ""
-        if kind == "heading" and _DESIGNATION.match(label):
+        if kind == "heading" and is_designation(label):
             if self.runs and not self.text.endswith(")"):
                 self.text += f" {label}{again}"
                 self.runs = True
@@ -229,7 +227,7 @@ def _kind_of(label: str) -> str:
         return "note"
     if label.startswith("Subpart "):
         return "subpart"
-    if _DESIGNATION.match(label):
+    if is_designation(label):
         return "heading"
     if _MARKER.match(label):
         return "paragraph"

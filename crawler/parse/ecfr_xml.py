@@ -14,8 +14,8 @@ from lxml import etree
 from crawler.errors import ParseError
 from crawler.parse.entity_list import entity_list
 from crawler.parse.expect import ECCN
-from crawler.parse.fr_xml import child_text, text_of
-from crawler.parse.paragraphs import CLOSE, OPEN, Block, Paragraphs, plain
+from crawler.parse.fr_xml import EMPHASIS, child_text, emphasis_heading, text_of
+from crawler.parse.paragraphs import CLOSE, EMPHASIS_HEADING, OPEN, Block, Paragraphs, plain
 from crawler.parse.text import fold, squash
 from crawler.parse.xml import parse_xml
 from crawler.records import Node
@@ -256,36 +256,18 @@ def _block(el: etree._Element) -> Block | None:
     note = _EMPHASISED_NOTE.match(text.lstrip()) if OPEN in text else None
     if note is not None:  # <P><E T="04">Note:</E> text</P>, as the annual CFR prints notes
         return Block("note", plain(note.group(2)).strip(), title=fold(note.group(1)))
-    if (
-        _only_emphasis(el)
-        and len(plain(text).split()) <= _HEADING_WORDS
-        and not _LEAD_MARK.match(plain(text))
-    ):
-        return Block("heading", text, level=9)
+    if emphasis_heading(el):
+        return Block("heading", text, level=EMPHASIS_HEADING)
     if el.tag.startswith("FP"):
         return Block("flush", text)
     return Block("paragraph", text)
-
-
-_HEADING_WORDS = 20
-_LEAD_MARK = re.compile(r"\s*\(\s*\w{1,3}\s*\)")
-_EMPHASIS_TAGS = ("I", "E", "B")
-
-
-def _only_emphasis(el: etree._Element) -> bool:
-    """A paragraph whose every word is bold or italic: a heading ("Category VI—...")."""
-    return (
-        len(el) > 0
-        and not (el.text or "").strip()
-        and all(c.tag in _EMPHASIS_TAGS and not (c.tail or "").strip() for c in el)
-    )
 
 
 def marked_text(el: etree._Element) -> str:
     """``text_of(el)`` with OPEN/CLOSE around each emphasised (I, E, B) run."""
     if len(el) == 0:  # no child elements at all: the common case, and fast
         return text_of(el)
-    runs = [c for c in el.iter(*_EMPHASIS_TAGS) if c is not el]
+    runs = [c for c in el.iter(*EMPHASIS) if c is not el]
     if not runs:
         return text_of(el)
     saved = [(c.text, c.tail) for c in runs]

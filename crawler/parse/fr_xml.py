@@ -22,6 +22,7 @@ from lxml import etree
 from crawler.errors import ParseError
 from crawler.parse.amdpar import parse_amendment
 from crawler.parse.expect import CFR_PART, CFR_TITLE, FR_CITATION
+from crawler.parse.paragraphs import EMPHASIS_HEADING
 from crawler.parse.text import comment_deadline, dates_in, effective_date, fold, squash
 from crawler.parse.xml import parse_xml
 from crawler.records import Amendment, Delay, FrXmlDocument, RegText, Section, Table
@@ -363,7 +364,23 @@ def _section(el: etree._Element) -> Section:
     )
 
 
-_EMPHASIS = ("E", "I", "B")
+EMPHASIS = ("E", "I", "B")  # bold and italic runs: I in the eCFR, E T="03"/"04" in FR XML
+
+
+HEADING_WORDS = 20  # a paragraph all in bold or italic and this short is a heading
+_LEAD_MARK = re.compile(r"\s*\(\s*\w{1,3}\s*\)")
+
+
+def emphasis_heading(el: etree._Element) -> bool:
+    """A paragraph whose every word is bold or italic, short and without a paragraph marker:
+    an unlabelled heading ("<E T="04">CATEGORY VI—VESSELS OF WAR</E>"), in REGTEXT as in
+    the eCFR."""
+    if not len(el) or (el.text or "").strip():
+        return False
+    if not all(c.tag in EMPHASIS and not (c.tail or "").strip() for c in el):
+        return False
+    text = text_of(el)
+    return len(text.split()) <= HEADING_WORDS and not _LEAD_MARK.match(text)
 
 
 def block_tag(el: etree._Element) -> str:
@@ -373,22 +390,16 @@ def block_tag(el: etree._Element) -> str:
     if el.tag in ("HD", "HED"):
         source = el.get("SOURCE") or "HD1"
         return source if source in ("HD1", "HD2", "HD3") else "HD1"
-    only_emphasis = (
-        el.tag == "P"
-        and len(el) > 0
-        and not (el.text or "").strip()
-        and all(c.tag in _EMPHASIS and not (c.tail or "").strip() for c in el)
-    )
     first = el[0] if len(el) else None
     if (
         el.tag == "P"
         and first is not None
-        and first.tag in _EMPHASIS
+        and first.tag in EMPHASIS
         and not (el.text or "").strip()
         and re.match(r"Notes?\b", text_of(first))
         and text_of(first).rstrip().endswith((":", "."))
     ):
         return "NOTE"  # <P><E T="04">Note:</E> text</P>
-    if only_emphasis and len(text_of(el).split()) <= 20:
-        return "HD9"
+    if el.tag == "P" and emphasis_heading(el):
+        return f"HD{EMPHASIS_HEADING}"
     return el.tag if el.tag in ("NOTE", "FTNT", "EXTRACT") or el.tag.startswith("FP") else "P"

@@ -386,6 +386,12 @@ def heading_label(text: str) -> str:
     return f"{word} {number}"
 
 
+def is_designation(label: str) -> bool:
+    """Whether a heading's label is a designation ("Category VI", "Subpart A"), which a
+    citation runs on with ("§ 447.21 Category VI(a)")."""
+    return _DESIGNATION.match(label) is not None and heading_label(label) == label
+
+
 def note_label(title: str) -> str:
     return fold(plain(title)).rstrip(" :.") or "Note"
 
@@ -453,9 +459,9 @@ class Paragraphs:
         return root.node().children
 
 
-_EMPHASIS_HEADING = 9  # the level of a paragraph that is only bold or italic
+EMPHASIS_HEADING = 9  # the level of a paragraph that is only bold or italic
 _NOT_A_HEADING = re.compile(r"^(?:notes?|examples?)\b", re.I)
-_FIRST_MARKERS = {"a", "1", "i", "A"}
+_FIRST_MARKERS = frozenset(_FIRSTS.values())
 
 
 def _headings_checked(blocks: list[Block]) -> list[Block]:
@@ -463,12 +469,12 @@ def _headings_checked(blocks: list[Block]) -> list[Block]:
     paragraph again: one that starts "Note" or "Example", or that stands inside a list (the
     marker after it carries on the list instead of starting one: "(1) ...", *This paragraph
     does not apply to Cuba.*, "(2) ..."). A heading starts a list afresh or holds text."""
-    if not any(b.kind == "heading" and b.level == _EMPHASIS_HEADING for b in blocks):
+    if not any(b.kind == "heading" and b.level == EMPHASIS_HEADING for b in blocks):
         return blocks
     out: list[Block] = []
     in_list = False
     for i, block in enumerate(blocks):
-        if block.kind == "heading" and block.level == _EMPHASIS_HEADING:
+        if block.kind == "heading" and block.level == EMPHASIS_HEADING:
             after = next((b for b in blocks[i + 1 :] if b.kind == "paragraph"), None)
             lead = _LEAD.match(plain(after.text).lstrip()) if after is not None else None
             carries_on = in_list and lead is not None and lead.group(2) not in _FIRST_MARKERS
