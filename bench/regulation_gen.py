@@ -99,7 +99,7 @@ def _sentence(rng: random.Random, n: int) -> str:
     return " ".join(rng.choice(WORDS) for _ in range(n)).capitalize() + "."
 
 
-def _part(rng: random.Random, size: int) -> list[tuple[str, list[Section]]]:
+def _part(rng: random.Random, size: int, part: str = "999") -> list[tuple[str, list[Section]]]:
     subparts: list[tuple[str, list[Section]]] = []
     total, number = 0, 1
     while total < size:
@@ -114,7 +114,7 @@ def _part(rng: random.Random, size: int) -> list[tuple[str, list[Section]]]:
                 paras.append(
                     Para(LETTERS[i], f"({LETTERS[i]}) " + _sentence(rng, rng.randint(30, 90)), kids)
                 )
-            sections.append(Section(f"999.{number}", _sentence(rng, 5), paras))
+            sections.append(Section(f"{part}.{number}", _sentence(rng, 5), paras))
             total += (
                 sum(len(p.text) + sum(len(k.text) + 12 for k in p.children) + 12 for p in paras)
                 + 120
@@ -124,10 +124,10 @@ def _part(rng: random.Random, size: int) -> list[tuple[str, list[Section]]]:
     return subparts
 
 
-def _xml(subparts: list[tuple[str, list[Section]]]) -> bytes:
+def _xml(subparts: list[tuple[str, list[Section]]], part: str = "999") -> bytes:
     out = [
-        '<?xml version="1.0"?>\n<DIV5 N="999" TYPE="PART">\n<HEAD>PART 999\u2014GENERATED'
-        " REGULATION</HEAD>\n"
+        f'<?xml version="1.0"?>\n<DIV5 N="{part}" TYPE="PART">\n<HEAD>PART {part}\u2014'
+        "GENERATED REGULATION</HEAD>\n"
     ]
     for name, sections in subparts:
         out.append(f'<DIV6 N="{name}" TYPE="SUBPART">\n<HEAD>Subpart {name}\u2014General</HEAD>\n')
@@ -195,13 +195,13 @@ def generate(size: int, edits: int, seed: int) -> tuple[bytes, bytes, list[Edit]
     return _xml(old), _xml(new), planted
 
 
-def evolve(size: int, versions: int, edits: int, seed: int):
+def evolve(size: int, versions: int, edits: int, seed: int, number: str = "999"):
     """``versions`` successive versions of one part (XML bytes), each with ``edits`` word
     swaps in scattered sections and now and then a paragraph added or removed."""
     rng = random.Random(seed)
-    part = _part(rng, size)
+    part = _part(rng, size, number)
     sections = [s for _, secs in part for s in secs]
-    yield _xml(part)
+    yield _xml(part, number)
     for n in range(1, versions):
         for _ in range(edits):
             section = rng.choice(sections)
@@ -214,4 +214,4 @@ def evolve(size: int, versions: int, edits: int, seed: int):
             if len(section.paras) < 20:
                 label = LETTERS[len(section.paras)]
                 section.paras.append(Para(label, f"({label}) " + _sentence(rng, 40)))
-        yield _xml(part)
+        yield _xml(part, number)

@@ -7,7 +7,7 @@ import json
 import logging
 import os
 import sys
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -17,7 +17,7 @@ import click
 from crawler import config as config_module
 from crawler.clock import utcnow
 from crawler.errors import DegradedRun, RegwatchError, StorageError
-from crawler.records import Outcome, SourceState
+from crawler.records import SourceState
 
 
 class Context:
@@ -108,7 +108,7 @@ def run(obj: Context, day: date | None) -> None:
 
 
 @main.command()
-@click.argument("source", default="federal_register")
+@click.argument("source", required=False)
 @click.option(
     "--since", callback=_date, help="First day (default: 30 days before --until; eCFR: 2017-01-01)."
 )
@@ -118,21 +118,23 @@ def run(obj: Context, day: date | None) -> None:
 @click.pass_obj
 def backfill(
     obj: Context,
-    source: str,
+    source: str | None,
     since: date | None,
     until: date | None,
     title: int | None,
     part: str | None,
 ) -> None:
-    """Backfill SOURCE (default federal_register) for a date range, with a progress bar:
-    FR documents published from --since to --until; for ecfr, every date on which
-    --title/--part changed (resumable: dates already stored are skipped). Also: crawl."""
+    """Backfill SOURCE (default federal_register, the first registered) for a date range,
+    with a progress bar: FR documents published from --since to --until; for ecfr, every
+    date on which --title/--part changed (resumable: dates already stored are skipped).
+    Also: crawl."""
     from crawler.jobs import daily as job
 
     config = obj.config
+    source = source or job.default_source()
     until = until or _today(config)
     if since is None:
-        since = date(2017, 1, 1) if source == "ecfr" else until - timedelta(days=30)
+        since = job.backfill_since(source, until)
     if since > until:
         raise click.BadParameter(f"--since {since} is after --until {until}")
     report = job.backfill(
@@ -364,24 +366,14 @@ def demo(obj: Context, folder: Path) -> None:
     """An offline tour: replay a recorded-format week of BIS documents through the daily job,
     day by day, and show where the digests and the store are."""
     from crawler.demo.tour import run_demo
+    from crawler.snapshot.source import every as every_snapshot
 
     result = run_demo(config_module.load(None), folder, verbose=obj.verbose)
     click.echo(f"Replay server: {result.server} (the project's recorded-format BIS week)")
     for entry in result.days:
         stats = {line.source: line.stats for line in entry.report.sources}
-        fr, ecfr, bis = (stats.get(s, {}) for s in ("federal_register", "ecfr", "bis"))
-        inspection = sum(v for k, v in fr.items() if k.startswith("inspection_"))
-        sections = sum(
-            v
-            for k, v in ecfr.items()
-            if k in {f"sections_{o}" for o in (Outcome.NEW, Outcome.CHANGED, Outcome.REMOVED)}
-        )
-        click.echo(
-            f"  {entry.day}  {entry.report.status:<8}  FR new {fr.get(Outcome.NEW, 0)}, "
-            f"public inspection {inspection}; eCFR sections new/changed {sections}; "
-            f"BIS pages new/changed {bis.get(Outcome.NEW, 0) + bis.get(Outcome.CHANGED, 0)}"
-            f"  -> {entry.report.digest[0]}"
-        )
+        said = "; ".join(snap.summary(stats.get(snap.name, {})) for snap in every_snapshot())
+        click.echo(f"  {entry.day}  {entry.report.status:<8}  {said}  -> {entry.report.digest[0]}")
     added = {k: result.after[k] - result.before[k] for k in ("documents", "versions", "changes")}
     click.echo(
         f"Store:   {result.store} ({result.after['documents']} documents, "
@@ -399,8 +391,9 @@ def demo(obj: Context, folder: Path) -> None:
 @main.command()
 @click.pass_obj
 def sources(obj: Context) -> None:
-    """List the sources regwatch can crawl, whether each is enabled, where it points, and
-    from which day through which day the store has checked it."""
+    """List the sources regwatch can crawl (the source registry), whether each is enabled,
+    where it points, the document keys it owns and the formats it parses, and from which
+    day through which day the store has checked it."""
     from crawler.fetch.spiders import SOURCES
     from crawler.jobs.daily import open_store
     from crawler.query.coverage import checked
@@ -412,11 +405,12 @@ def sources(obj: Context) -> None:
         store, missing = None, str(exc)
     try:
         for name, source in SOURCES.items():
-            settings = getattr(config.sources, name)
+            settings = source.settings(config)
             state = "enabled" if settings.enabled else "disabled"
             where = getattr(settings, "api_base", settings.site_base)
             click.echo(f"{name}  ({source.title}, {state}, {where})")
             click.echo(f"    {source.summary}")
+            click.echo(f"    keys {', '.join(source.keys)}; formats {', '.join(source.formats)}")
             seen = checked(store, name) if store else None
             click.echo(
                 f"    checked: {seen.first} to {seen.last}" if seen else "    checked: never"
@@ -505,7 +499,7 @@ def entities(obj: Context, since: date, country: str | None) -> None:
         rule = f"FR Doc. {c.fr_document}" if c.fr_document else ""
         said = " = ".join(x for x in (c.citation, rule) if x)
         source = f" ({said})" if said else ""
-        click.echo(f"{c.effective}  {c.op:<8} {c.country}: {c.entity}{fields}{source}")
+        click.echo(f"{c.effective}  {c.op.entry_word:<8} {c.country}: {c.entity}{fields}{source}")
         click.echo(
             f"            effective {c.effective}, published {c.published or 'unknown'}, "
             f"in eCFR: {c.in_ecfr or 'not yet'}"

@@ -2,7 +2,7 @@
 
 Every table of config.toml is a frozen dataclass below; an unknown key is a ConfigError that
 names the file, the key and the keys allowed there. Environment variables address a key by
-its path with double underscores: ``REGWATCH_STORE__PATH=/var/lib/regwatch.db``,
+its path with double underscores: ``REGWATCH_STORE__URL=/var/lib/regwatch.db``,
 ``REGWATCH_SOURCES__FEDERAL_REGISTER__AGENCIES=industry-and-security-bureau,state-department``.
 """
 
@@ -21,6 +21,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from crawler.errors import ConfigError
+from storage.engine import TargetError, is_url, target
 
 USER_AGENT = (
     f"regwatch/{metadata.version('regwatch')} "
@@ -30,7 +31,10 @@ USER_AGENT = (
 
 @dataclass(frozen=True)
 class StoreConfig:
-    path: str = "regwatch.db"
+    # a SQLite file (relative to the config file's folder) or a PostgreSQL database:
+    # postgresql+psycopg://user:password@host:5432/regwatch
+    url: str = "regwatch.db"
+    path: str = ""  # the old name of ``url`` (a SQLite path); read as ``url``, never both
     # seconds a crawl waits for another run crawling the same source before it gives up
     lock_wait: float = 60.0
 
@@ -175,8 +179,25 @@ class Config:
     file: Path | None = field(default=None, metadata={"internal": True})
 
     @property
+    def store_url(self) -> str:
+        """What ``Store.open`` takes: a PostgreSQL URL as written, or the SQLite file's path
+        resolved against the config file's folder."""
+        if is_url(self.store.url) and not self.store.url.startswith("sqlite:"):
+            return self.store.url
+        return str(self.store_path)
+
+    @property
     def store_path(self) -> Path:
-        return self.root / self.store.path
+        """The SQLite file (a ``sqlite:///`` URL's too); meaningless for PostgreSQL."""
+        where = self.store.url
+        if where.startswith("sqlite:"):
+            where = str(target(where).path)
+        return self.root / where
+
+    @property
+    def store_label(self) -> str:
+        """The store for messages: its path, or its URL without the password."""
+        return str(target(self.store_url))
 
     @property
     def digest_dir(self) -> Path:
@@ -198,8 +219,14 @@ def load(path: Path | None = None, env: typing.Mapping[str, str] | None = None) 
             raise ConfigError(f"{path}: no such config file") from None
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    _store_path_is_url(data, where)  # the file's, then the environment's (which wins)
     _apply_env(data, env)
+    _store_path_is_url(data, where)
     config = _build(Config, data, where, "")
+    try:
+        target(config.store.url)
+    except TargetError as exc:
+        raise ConfigError(f"{where}: 'store.url': {exc}") from None
     if config.smtp.security not in ("none", "starttls", "ssl"):
         raise ConfigError(
             f"{where}: 'smtp.security' must be none, starttls or ssl, got {config.smtp.security!r}"
@@ -222,6 +249,20 @@ def load(path: Path | None = None, env: typing.Mapping[str, str] | None = None) 
             )
     root = Path(path).resolve().parent if path is not None else Path.cwd()
     return dataclasses.replace(config, root=root, file=Path(path) if path else None)
+
+
+def _store_path_is_url(data: dict[str, Any], where: str) -> None:
+    """``[store] path`` (before PostgreSQL) is read as ``[store] url``; both is an error."""
+    store = data.get("store")
+    if not isinstance(store, dict) or "path" not in store:
+        return
+    if "url" in store and not (
+        isinstance(store["path"], _EnvValue) and not isinstance(store["url"], _EnvValue)
+    ):
+        raise ConfigError(
+            f"{where}: [store] has both 'url' and 'path'; keep 'url' ('path' is its old name)"
+        )
+    store["url"] = store.pop("path")
 
 
 def _check_timezone(name: str, where: str) -> None:

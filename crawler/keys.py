@@ -5,7 +5,8 @@ read here and nowhere else.
 ``cfr:15:744.11`` a CFR section, ``cfr:15:744:supp-4`` / ``cfr:15:744:app-A`` a supplement or
 appendix, ``cfr:15:744`` a whole part, ``bis:/news-updates/...`` a BIS web page, and
 ``cfr:15:744.11~fr:2024-12345`` the unit as FR doc 2024-12345 said it would read (its
-publication-day redline)."""
+publication-day redline). Which source owns a key is the source registry's to say
+(``crawler.fetch.spiders.owner``: each entry names the prefixes it owns)."""
 
 from __future__ import annotations
 
@@ -51,11 +52,6 @@ def bis_path(key: str) -> str:
     return key.removeprefix(BIS)
 
 
-def prefix(key: str) -> str:
-    """The kind a key names: "fr", "pi", "cfr" or "bis"."""
-    return key.split(":", 1)[0]
-
-
 def cfr_key(title: int | str, unit: str) -> str:
     """(15, "744.11") -> cfr:15:744.11; (15, "744") -> cfr:15:744, the whole part."""
     return f"{CFR}{title}:{unit}"
@@ -88,6 +84,26 @@ def cfr_parts(key: str) -> tuple[str, str, str, str]:
     part, _, unit = rest.partition(":")
     kind, _, ident = unit.partition("-") if unit.startswith(("supp-", "app-")) else (unit, "", "")
     return title, part, kind, ident
+
+
+def readable(key: str) -> str:
+    """A key as people read it: cfr:15:744.11 -> "15 CFR 744.11", cfr:15:744:supp-4 -> "15
+    CFR 744 Supp. No. 4", fr:2026-21001 -> "FR Doc. 2026-21001", pi:2026-21110 -> "FR Doc.
+    2026-21110 (public inspection)", bis:/press-release/x -> "bis.gov /press-release/x"."""
+    if key.startswith(FR):
+        return f"FR Doc. {fr_number(key)}"
+    if key.startswith(PI):
+        return f"FR Doc. {pi_number(key)} (public inspection)"
+    if key.startswith(BIS):
+        return f"bis.gov {bis_path(key)}"
+    if not key.startswith(CFR):
+        return key
+    title, part, kind, ident = cfr_parts(key)
+    if kind == "supp":
+        return f"{title} CFR {part} Supp. No. {ident}"
+    if kind == "app":
+        return f"{title} CFR {part} App. {ident}"
+    return f"{title} CFR {part}" + (f" {kind}" if kind else "")
 
 
 def title_part(key: str) -> tuple[str, str]:

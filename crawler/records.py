@@ -18,9 +18,26 @@ from datetime import date
 from typing import Any
 
 from crawler import keys
-from storage.outcomes import Outcome, SourceState
+from storage.outcomes import (
+    AlertKind,
+    ErrorKind,
+    HeldStatus,
+    OutboxState,
+    Outcome,
+    RunStatus,
+    SourceState,
+)
 
-__all__ = ["Outcome", "SourceState"]  # re-exported: one vocabulary, defined beside the store
+# re-exported: one vocabulary, defined beside the store that persists it
+__all__ = [
+    "AlertKind",
+    "ErrorKind",
+    "HeldStatus",
+    "OutboxState",
+    "Outcome",
+    "RunStatus",
+    "SourceState",
+]
 
 
 class ProjectionOp(enum.StrEnum):
@@ -199,6 +216,8 @@ class WebPage:
 
 
 def to_jsonable(value: Any) -> Any:
+    if type(value) is Node:
+        return _node_jsonable(value)
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return {f.name: to_jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
     if isinstance(value, tuple | list):
@@ -206,6 +225,31 @@ def to_jsonable(value: Any) -> Any:
     if isinstance(value, date):
         return value.isoformat()
     return value
+
+
+def _node_jsonable(node: Node) -> dict[str, Any]:
+    """``to_jsonable`` of a Node, the same dict made directly (trees are most of what is
+    stored and loaded)."""
+    return {
+        "label": node.label,
+        "kind": node.kind,
+        "title": node.title,
+        "text": node.text,
+        "children": [_node_jsonable(c) for c in node.children],
+        "fields": [list(f) for f in node.fields],
+    }
+
+
+def _node(value: dict[str, Any]) -> Node:
+    """``_from(Node, value)`` made directly."""
+    return Node(
+        value["label"],
+        value.get("kind", "paragraph"),
+        value.get("title", ""),
+        value.get("text", ""),
+        tuple(_node(c) for c in value.get("children", ())),
+        tuple((f[0], f[1]) for f in value.get("fields", ())),
+    )
 
 
 def to_json(record: Any) -> bytes:
@@ -220,11 +264,18 @@ def from_json(cls: type, data: bytes | dict) -> Any:
     return _from(cls, raw)
 
 
+@functools.cache
+def _type_hints(cls: type) -> dict[str, Any]:
+    return typing.get_type_hints(cls)  # evaluated once per class: decoding is hot
+
+
 def _from(hint: Any, value: Any) -> Any:
     if value is None:
         return None
+    if hint is Node:
+        return _node(value)
     if isinstance(hint, type) and dataclasses.is_dataclass(hint):
-        hints = typing.get_type_hints(hint)
+        hints = _type_hints(hint)
         return hint(**{k: _from(hints[k], v) for k, v in value.items() if k in hints})
     origin = typing.get_origin(hint)
     args = typing.get_args(hint)
@@ -234,6 +285,8 @@ def _from(hint: Any, value: Any) -> Any:
         return _from(next(a for a in args if a is not type(None)), value)
     if hint is date:
         return date.fromisoformat(value)
+    if isinstance(hint, type) and issubclass(hint, enum.Enum):
+        return hint(value)
     return value
 
 

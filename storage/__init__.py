@@ -1,10 +1,12 @@
 """The snapshot store: the seam between the collect half and the report half.
 
-``Store.open(path)`` gives a migrated SQLite store (WAL). Nothing here imports ``crawler``.
+``Store.open(path_or_url)`` gives a migrated store: a SQLite file (WAL) or a PostgreSQL
+database (``postgresql+psycopg://``). Nothing here imports ``crawler``.
 """
 
 from storage.locks import Held, LockBusy
 from storage.outcomes import (
+    AlertKind,
     ErrorKind,
     HeldStatus,
     OutboxState,
@@ -12,10 +14,13 @@ from storage.outcomes import (
     RunStatus,
     SourceState,
 )
+from storage.reports import AlertRow, NewAlert, ReportRow
 from storage.rows import (
+    ChangeRow,
     DocumentRow,
     ErrorRow,
     HeldFetchRow,
+    OutboxRow,
     RetryRow,
     RunRow,
     RunSourceRow,
@@ -27,12 +32,16 @@ from storage.store import (
     Rejudged,
     SnapshotResult,
     Store,
+    StoreInputError,
     StoreMissing,
     StoreOpenError,
     failure_line,
 )
 
 __all__ = [
+    "AlertKind",
+    "AlertRow",
+    "ChangeRow",
     "DocumentRow",
     "ErrorKind",
     "ErrorRow",
@@ -40,11 +49,14 @@ __all__ = [
     "HeldFetchRow",
     "HeldStatus",
     "LockBusy",
+    "NewAlert",
     "NewVersion",
+    "OutboxRow",
     "OutboxState",
     "Outcome",
     "Rederived",
     "Rejudged",
+    "ReportRow",
     "RetryRow",
     "RunRow",
     "RunSourceRow",
@@ -52,6 +64,7 @@ __all__ = [
     "SnapshotResult",
     "SourceState",
     "Store",
+    "StoreInputError",
     "StoreMissing",
     "StoreOpenError",
     "VersionRow",

@@ -1,9 +1,12 @@
-"""Named locks between processes that share a store, released by the operating system when
-their holder dies (kill -9 included), so a lock can never be left behind by a crash.
+"""Named locks between processes that share a store, released when their holder dies (kill -9
+included), so a lock can never be left behind by a crash. One interface, two backends:
 
-On SQLite each name is a file in ``<store>.locks/`` held with ``flock``; the lock belongs to
-the open file, so a child process handed the descriptor holds it too (the crawl subprocess
-keeps its run's lock alive while it writes)."""
+- SQLite (``FileLocks``): each name is a file in ``<store>.locks/`` held with ``flock``; the
+  lock belongs to the open file, so a child process handed the descriptor holds it too.
+- PostgreSQL (``AdvisoryLocks``): each name is a session-level advisory lock held on a
+  connection of its own; the server drops it when that connection closes, which the kernel
+  does when the holder dies. Processes on other machines see it too (a standby scheduler).
+"""
 
 from __future__ import annotations
 
@@ -12,8 +15,9 @@ import hashlib
 import os
 import re
 import time
-from dataclasses import dataclass
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, Protocol
 
 _SAFE = re.compile(r"[^a-z0-9_.-]+")
 
@@ -22,20 +26,21 @@ class LockBusy(Exception):
     """Raised by ``Locks.acquire`` when another process held the lock for the whole wait."""
 
 
-@dataclass
 class Held:
     """A lock this process holds until ``release`` (or its death)."""
 
-    name: str
-    fd: int
-    path: Path | None = None  # a lock of a unique name: its file goes with it
+    def __init__(self, name: str, release: Callable[[], None]) -> None:
+        self.name = name
+        self._release: Callable[[], None] | None = release
 
     def release(self) -> None:
-        if self.fd >= 0:
-            if self.path is not None:
-                self.path.unlink(missing_ok=True)  # while still held: nobody waits on it
-            os.close(self.fd)  # closing the descriptor drops the flock
-            self.fd = -1
+        if self._release is not None:
+            release, self._release = self._release, None
+            release()
+
+    @property
+    def held(self) -> bool:
+        return self._release is not None
 
     def __enter__(self) -> Held:
         return self
@@ -44,7 +49,34 @@ class Held:
         self.release()
 
 
-class Locks:
+class Locks(Protocol):
+    def acquire(self, name: str, wait: float = 0.0, unique: bool = False) -> Held:
+        """Hold ``name``, waiting up to ``wait`` seconds for its holder; LockBusy after.
+        ``unique``: a name only this holder uses (a run's, a sender's)."""
+        ...
+
+    def is_held(self, name: str) -> bool:
+        """Whether some process (this one included) holds ``name`` right now."""
+        ...
+
+
+def _poll(try_once: Callable[[], Held | None], name: str, wait: float) -> Held:
+    """Call ``try_once`` until it gives a lock or ``wait`` seconds are over (LockBusy)."""
+    deadline = time.monotonic() + wait
+    delay = 0.05
+    while True:
+        held = try_once()
+        if held is not None:
+            return held
+        if time.monotonic() >= deadline:
+            raise LockBusy(name)
+        time.sleep(min(delay, max(0.0, deadline - time.monotonic())))
+        delay = min(delay * 2, 1.0)
+
+
+class FileLocks:
+    """flock files beside a SQLite store."""
+
     def __init__(self, folder: Path) -> None:
         self.folder = folder
 
@@ -54,27 +86,30 @@ class Locks:
         return self.folder / f"{slug}.{token}.lock"
 
     def acquire(self, name: str, wait: float = 0.0, unique: bool = False) -> Held:
-        """Hold ``name``, waiting up to ``wait`` seconds for its holder; LockBusy after.
-        ``unique``: a name only this holder uses (a run's, a sender's), whose file is removed
-        on release so that such files do not pile up."""
+        """``unique`` names' files are removed on release so that they do not pile up."""
         self.folder.mkdir(exist_ok=True)
         path = self._path(name)
         fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
-        deadline = time.monotonic() + wait
-        delay = 0.05
-        while True:
+
+        def release() -> None:
+            if unique:
+                path.unlink(missing_ok=True)  # while still held: nobody waits on it
+            os.close(fd)  # closing the descriptor drops the flock
+
+        def try_once() -> Held | None:
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                return Held(name, fd, path if unique else None)
             except BlockingIOError:
-                if time.monotonic() >= deadline:
-                    os.close(fd)
-                    raise LockBusy(name) from None
-                time.sleep(min(delay, max(0.0, deadline - time.monotonic())))
-                delay = min(delay * 2, 1.0)
+                return None
+            return Held(name, release)
+
+        try:
+            return _poll(try_once, name, wait)
+        except LockBusy:
+            os.close(fd)
+            raise
 
     def is_held(self, name: str) -> bool:
-        """Whether some process (this one included) holds ``name`` right now."""
         try:
             fd = os.open(self._path(name), os.O_RDWR)  # never creates one
         except FileNotFoundError:
@@ -86,3 +121,55 @@ class Locks:
         finally:
             os.close(fd)
         return False
+
+
+def advisory_key(name: str) -> int:
+    """The signed 64-bit advisory lock key of a lock name."""
+    return int.from_bytes(
+        hashlib.sha256(f"regwatch:{name}".encode()).digest()[:8], "big", signed=True
+    )
+
+
+class AdvisoryLocks:
+    """PostgreSQL session-level advisory locks, each on a connection of its own (never a
+    pooled one: a pooled connection would outlive the lock's holder)."""
+
+    def __init__(self, connect: Callable[[], Any]) -> None:
+        self._connect = connect  # a new autocommit DB-API connection
+        # the connections holding locks: a lock lives until released or its process dies,
+        # never only as long as its Held object (as a flock lives with its descriptor)
+        self._holding: set[Any] = set()
+
+    def _try(self, conn: Any, name: str) -> bool:
+        with conn.cursor() as cur:
+            cur.execute("SELECT pg_try_advisory_lock(%s)", (advisory_key(name),))
+            return bool(cur.fetchone()[0])
+
+    def acquire(self, name: str, wait: float = 0.0, unique: bool = False) -> Held:
+        conn = self._connect()
+
+        def release() -> None:
+            self._holding.discard(conn)
+            conn.close()  # the server drops the session's advisory locks with it
+
+        def try_once() -> Held | None:
+            return Held(name, release) if self._try(conn, name) else None
+
+        try:
+            held = _poll(try_once, name, wait)
+        except BaseException:
+            conn.close()
+            raise
+        self._holding.add(conn)
+        return held
+
+    def is_held(self, name: str) -> bool:
+        conn = self._connect()
+        try:
+            if not self._try(conn, name):
+                return True
+            with conn.cursor() as cur:
+                cur.execute("SELECT pg_advisory_unlock(%s)", (advisory_key(name),))
+            return False
+        finally:
+            conn.close()

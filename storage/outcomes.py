@@ -68,3 +68,11 @@ class HeldStatus(enum.StrEnum):
     HELD = "held"
     APPLIED = "applied"
     DISCARDED = "discarded"
+
+
+class AlertKind(enum.StrEnum):
+    """What an alert (a record outside the daily report) is about."""
+
+    SOURCE_MOVED = "source moved"  # a watched page answered 301/308 with a new address
+    SOURCE_MISSING = "source missing"  # a watched page answered 404/410
+    FILING = "filing"  # a Public Inspection filing seen during the day

@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import dataclasses
+import enum
+import functools
 import json
+import types
+import typing
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy import RowMapping
+
+from storage.outcomes import ErrorKind, HeldStatus, OutboxState, RunStatus, SourceState
 
 if TYPE_CHECKING:
     from _typeshed import DataclassInstance
@@ -42,13 +48,27 @@ class VersionRow:
 
 
 @dataclass(frozen=True)
+class ChangeRow:
+    """A stored change between two versions of a document, with its diff once computed."""
+
+    id: int
+    document: str
+    from_version: int | None
+    to_version: int
+    substantive: bool
+    stats: dict[str, Any]
+    run: int
+    diff_blob: str | None = None  # the change's DocumentDiff as JSON (node trees only)
+
+
+@dataclass(frozen=True)
 class RunRow:
     id: int
     kind: str
     day: str | None
     started: str
     finished: str | None
-    status: str
+    status: RunStatus
     command: str
 
 
@@ -56,7 +76,7 @@ class RunRow:
 class RunSourceRow:
     run: int
     source: str
-    status: str
+    status: SourceState
     started: str
     finished: str | None
     since: str | None
@@ -71,7 +91,7 @@ class ErrorRow:
     target: str
     message: str
     at: str
-    kind: str = "input"  # storage.outcomes.ErrorKind
+    kind: ErrorKind = ErrorKind.INPUT
 
 
 @dataclass(frozen=True)
@@ -83,7 +103,7 @@ class RetryRow:
     first_failed: str
     last_failed: str
     attempts: int
-    kind: str
+    kind: ErrorKind
     message: str
     run: int
 
@@ -99,16 +119,64 @@ class HeldFetchRow:
     fetched_at: str  # when it was first fetched
     raw_blob: str  # its payload, content-addressed like every payload
     reason: str  # "212 of 220 sections missing"
-    status: str  # storage.outcomes.HeldStatus
+    status: HeldStatus
     resolved_run: int | None
     resolution: str | None
 
 
+@dataclass(frozen=True)
+class OutboxRow:
+    """A message in the outbox: one day's digest (a revision of it) for one recipient."""
+
+    id: int
+    digest: str  # <day>/<subscription>, or <day>/<subscription>/r<revision>
+    channel: str
+    recipient: str
+    message_id: str
+    status: OutboxState
+    attempts: int
+    next_attempt: str | None
+    sent_at: str | None
+    message_blob: str | None  # the message as it is sent, every time
+    subject: str | None
+    last_error: str | None
+    revision: int
+    degraded: bool  # made while sources failed
+    fingerprint: str | None  # what the digest said, run ids and times aside
+    claimed_by: str | None  # the lock its sender holds while status is sending
+
+
 def from_mapping(cls: type[Row], mapping: RowMapping) -> Row:
-    """Build a row from a SQLAlchemy row mapping, decoding JSON text columns."""
+    """Build a row from a SQLAlchemy row mapping, decoding JSON text columns and turning
+    enum columns into their enum (a value the enum lacks is an error, never a bare str)."""
     values = dict(mapping)
     for name in ("meta", "stats", "raw_blobs"):
         if name in values and isinstance(values[name], str):
             values[name] = json.loads(values[name])
-    names = {f.name for f in dataclasses.fields(cls)}
-    return cls(**{k: v for k, v in values.items() if k in names})
+    enums = _enum_fields(cls)
+    out = {}
+    for f in dataclasses.fields(cls):
+        if f.name not in values:
+            continue
+        value = values[f.name]
+        kind = enums.get(f.name)
+        if kind is not None and value is not None:
+            value = kind(value)
+        out[f.name] = value
+    return cls(**out)
+
+
+@functools.cache
+def _enum_fields(cls: type) -> dict[str, type[enum.Enum]]:
+    """The fields of a row class typed with an enum (``X`` or ``X | None``)."""
+    found = {}
+    for name, hint in typing.get_type_hints(cls).items():
+        options = (
+            typing.get_args(hint)
+            if typing.get_origin(hint) in (types.UnionType, typing.Union)
+            else (hint,)
+        )
+        for option in options:
+            if isinstance(option, type) and issubclass(option, enum.Enum):
+                found[name] = option
+    return found

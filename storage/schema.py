@@ -1,4 +1,6 @@
-"""The tables (SQLAlchemy Core). Change them only through a migration in migrations.py."""
+"""The tables (SQLAlchemy Core), as the latest Alembic revision leaves them. Change them only
+together with a new revision in storage/revisions/versions/ (tests/test_migrations.py checks
+that a store made by the revisions has exactly these tables, columns, keys and indexes)."""
 
 from __future__ import annotations
 
@@ -16,14 +18,9 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
-metadata = MetaData()
+from storage.outcomes import ErrorKind, HeldStatus, OutboxState, RunStatus
 
-schema_migrations = Table(
-    "schema_migrations",
-    metadata,
-    Column("name", String, primary_key=True),
-    Column("applied_at", String, nullable=False),
-)
+metadata = MetaData()
 
 blobs = Table(
     "blobs",
@@ -57,7 +54,7 @@ runs = Table(
     Column("day", String),  # the day a daily run is for (ISO), None for backfills
     Column("started", String, nullable=False),
     Column("finished", String),
-    Column("status", String, nullable=False, default="running"),
+    Column("status", String, nullable=False, default=RunStatus.RUNNING.value),
     Column("command", Text, nullable=False, default=""),
 )
 
@@ -83,7 +80,7 @@ run_errors = Table(
     Column("target", Text, nullable=False),  # a document key or URL, or the source itself
     Column("message", Text, nullable=False),
     Column("at", String, nullable=False),
-    Column("kind", String, nullable=False, default="input"),  # storage.outcomes.ErrorKind
+    Column("kind", String, nullable=False, default=ErrorKind.INPUT.value),
 )
 Index("run_errors_run", run_errors.c.run)
 
@@ -169,7 +166,7 @@ outbox = Table(
     Column("channel", String, nullable=False),
     Column("recipient", Text, nullable=False),
     Column("message_id", Text, nullable=False),
-    Column("status", String, nullable=False, default="pending"),
+    Column("status", String, nullable=False, default=OutboxState.PENDING.value),
     Column("attempts", Integer, nullable=False, default=0),
     Column("next_attempt", String),
     Column("sent_at", String),
@@ -180,7 +177,7 @@ outbox = Table(
     Column("degraded", Boolean, nullable=False, default=False),  # sent while sources failed
     Column("fingerprint", String(64)),  # what the digest said, run ids and times aside
     Column("claimed_by", Text),  # the lock its sender holds while status is sending
-    UniqueConstraint("digest", "channel", "recipient"),
+    UniqueConstraint("digest", "revision", "channel", "recipient", name="outbox_message_key"),
 )
 
 # eCFR parts whose fetch looked implausible (most sections, or Entity List rows, gone at
@@ -196,9 +193,42 @@ held_fetches = Table(
     Column("fetched_at", String, nullable=False),  # when it was first fetched
     Column("raw_blob", String(64), ForeignKey("blobs.sha256"), nullable=False),
     Column("reason", Text, nullable=False),  # "212 of 220 sections missing"
-    Column("status", String, nullable=False, default="held"),  # storage.outcomes.HeldStatus
+    Column("status", String, nullable=False, default=HeldStatus.HELD.value),
     Column("resolved_run", Integer, ForeignKey("runs.id")),
     Column("resolution", Text),  # what confirmed it, or what replaced it
     UniqueConstraint("document", "valid_from", "raw_blob"),
 )
 Index("held_fetches_document", held_fetches.c.document, held_fetches.c.status)
+
+# A day's report as built once by the run that made it; every channel renders this one
+# record. A corrected report (after a failed or degraded run) is the next revision.
+reports = Table(
+    "reports",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("day", String, nullable=False),  # the day the report is for (ISO)
+    Column("revision", Integer, nullable=False),  # 1, then 2+ for corrections
+    Column("run", Integer, ForeignKey("runs.id"), nullable=False),  # the run that built it
+    Column("created", String, nullable=False),
+    Column("fingerprint", String(64), nullable=False),  # what it says, run ids and times aside
+    Column("report_blob", String(64), ForeignKey("blobs.sha256"), nullable=False),  # JSON
+    UniqueConstraint("day", "revision"),
+)
+
+# Something to tell people outside the daily rhythm (a watched page moved, a filing seen
+# during the day): its own record, rendered by the same channels through the same outbox.
+alerts = Table(
+    "alerts",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("kind", String, nullable=False),  # storage.outcomes.AlertKind
+    Column("source", String, nullable=False),
+    Column("target", Text, nullable=False),  # a document key or URL
+    Column("title", Text, nullable=False),  # one line: "bis.gov page moved: /a -> /b"
+    Column("detail", Text, nullable=False, default="{}"),  # small JSON (new URL, status ...)
+    Column("day", String, nullable=False),  # the day it was seen (ISO)
+    Column("at", String, nullable=False),  # when it was seen
+    Column("run", Integer, ForeignKey("runs.id"), nullable=False),
+    UniqueConstraint("kind", "target", "day"),  # seen twice in a day: one alert
+)
+Index("alerts_day", alerts.c.day)

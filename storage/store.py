@@ -14,19 +14,16 @@ from typing import Any
 from sqlalchemy import (
     Engine,
     bindparam,
-    create_engine,
-    event,
     func,
-    inspect,
     or_,
     select,
     update,
 )
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from storage import blobs as blobcodec
-from storage import crashpoints, migrations
+from storage import crashpoints, migrate
+from storage import engine as engines
 from storage.locks import Held, LockBusy, Locks
 from storage.outcomes import (
     ErrorKind,
@@ -36,10 +33,12 @@ from storage.outcomes import (
     RunStatus,
     SourceState,
 )
+from storage.reports import ReportStore
 from storage.rows import (
     DocumentRow,
     ErrorRow,
     HeldFetchRow,
+    OutboxRow,
     RetryRow,
     RunRow,
     RunSourceRow,
@@ -59,9 +58,9 @@ from storage.schema import (
     run_errors,
     run_sources,
     runs,
-    schema_migrations,
     versions,
 )
+from storage.sql import bytewise, insert
 
 CACHE_BYTES = 64 * 1024 * 1024
 _REVISION = re.compile(r"/r\d+$")  # a corrected digest's key: <day>/<subscription>/r2
@@ -73,6 +72,11 @@ class StoreOpenError(Exception):
 
 class StoreMissing(StoreOpenError):
     """``Store.open(path, create=False)`` found no store at ``path``."""
+
+
+class StoreInputError(ValueError):
+    """Something to store that no store can keep (a NUL byte in text: PostgreSQL refuses
+    it in TEXT): one line naming the document, recorded on the run as an input error."""
 
 
 @dataclass(frozen=True)
@@ -99,6 +103,7 @@ class NewVersion:
     tree_base: str = "payload"
     substantive: bool = True  # whether the change from the previous version is more than noise
     parser_version: int = 1  # the parser that made ``tree`` (stamped by the snapshot stage)
+    diff: bytes | None = None  # the change from the previous version as JSON (node trees)
 
 
 @dataclass(frozen=True)
@@ -127,45 +132,65 @@ class SnapshotResult:
     version: int | None
 
 
-class Store:
+class Store(ReportStore):
     """A migrated store over one SQLAlchemy engine (SQLite file by default)."""
 
     def __init__(self, engine: Engine, locks: Locks) -> None:
         self.engine = engine
         self.locks = locks
+        self.where = str(engine.url)  # for messages: the path, or the URL without password
         self._packer = blobcodec.Packer()
         self._cache: OrderedDict[str, bytes] = OrderedDict()
         self._cached = 0
 
     @classmethod
-    def open(cls, path: Path | str, *, create: bool = True) -> Store:
-        """The store at ``path``, migrated; a new one only when ``create`` (commands that
-        only read refuse a missing store with StoreMissing instead of making an empty one)."""
-        path = Path(path)
-        if not create and not path.is_file():
-            raise StoreMissing(f"no store at {path}")
-        if not path.parent.exists():
-            raise StoreOpenError(f"store folder {path.parent} does not exist")
-        engine = create_engine(f"sqlite:///{path}", future=True)
-        event.listen(engine, "connect", _sqlite_pragmas)
-        event.listen(engine, "begin", _sqlite_begin)
-        crashpoints.install(engine)
-        store = cls(engine, Locks(path.with_name(path.name + ".locks")))
+    def open(cls, where: Path | str, *, create: bool = True) -> Store:
+        """The store at ``where`` (a SQLite path, or a ``postgresql+psycopg://`` URL),
+        migrated to this regwatch's schema under the ``migrations`` lock; a new one only when
+        ``create`` (commands that only read refuse a missing store with StoreMissing instead
+        of making an empty one; a PostgreSQL database itself is never created)."""
         try:
-            with store.lock("migrations", wait=120.0), engine.connect() as conn:
-                unknown = _applied(conn) - migrations.known_names()
-                if unknown:
-                    raise StoreOpenError(
-                        f"{path} has migrations this regwatch does not know "
-                        f"({sorted(unknown)[0]}): "
-                        "upgrade regwatch"
-                    )
-                migrations.apply(conn)
+            target = engines.target(where)
+        except engines.TargetError as exc:
+            raise StoreOpenError(str(exc)) from None
+        if target.path is not None:
+            if not create and not target.path.is_file():
+                raise StoreMissing(f"no store at {target}")
+            if not target.path.parent.exists():
+                raise StoreOpenError(f"store folder {target.path.parent} does not exist")
+        engine, locks = engines.make_engine(target)
+        crashpoints.install(engine)
+        store = cls(engine, locks)
+        store.where = str(target)
+        try:
+            if target.is_sqlite:  # the lock file first, as ever: a read-only disk is named
+                with store.lock("migrations", wait=120.0), engine.connect() as conn:
+                    migrate.upgrade(conn, str(target))
+            else:  # a lock connection only when there is something to migrate
+                with engine.connect() as conn:
+                    if not create and migrate.current(conn) is None:
+                        raise StoreMissing(f"no store at {target}")
+                    if not migrate.up_to_date(conn):
+                        with store.lock("migrations", wait=120.0):
+                            migrate.upgrade(conn, str(target))
+        except StoreMissing:
+            engine.dispose()
+            raise
+        except migrate.MigrationError as exc:
+            engine.dispose()
+            raise StoreOpenError(str(exc)) from None
         except OperationalError as exc:
-            raise StoreOpenError(f"cannot open store {path}: {exc.orig}") from None
+            engine.dispose()
+            raise StoreOpenError(f"cannot open store {target}: {_first_line(exc)}") from None
         except (LockBusy, OSError) as exc:
-            raise StoreOpenError(f"cannot open store {path}: {_why(exc)}") from None
+            engine.dispose()
+            raise StoreOpenError(f"cannot open store {target}: {_why(exc)}") from None
         return store
+
+    @property
+    def dialect(self) -> str:
+        """``sqlite`` or ``postgresql``."""
+        return self.engine.dialect.name
 
     # --- locks -----------------------------------------------------------------------------
 
@@ -180,10 +205,11 @@ class Store:
 
     @contextmanager
     def _write(self) -> Iterator[Any]:
-        """A write transaction that takes the write lock when it begins (BEGIN IMMEDIATE):
-        two writers never both read the same state and then collide."""
+        """A write transaction. On SQLite it takes the write lock when it begins (BEGIN
+        IMMEDIATE): two writers never both read the same state and then collide; PostgreSQL
+        locks rows as they are written (a race on a unique key is retried, snapshot_many)."""
         with self.engine.connect() as conn:
-            conn.execution_options(immediate=True)
+            conn.execution_options(immediate=True)  # read by _sqlite_begin only
             with conn.begin():
                 yield conn
 
@@ -282,7 +308,7 @@ class Store:
     ) -> None:
         with self._write() as conn:
             conn.execute(
-                sqlite_insert(run_sources)
+                insert(conn, run_sources)
                 .values(
                     run=run,
                     source=source,
@@ -314,6 +340,7 @@ class Store:
         at: str,
         kind: ErrorKind = ErrorKind.INPUT,
     ) -> None:
+        target, message = _visible(target), _visible(message)
         with self._write() as conn:
             conn.execute(
                 run_errors.insert().values(
@@ -328,6 +355,7 @@ class Store:
     ) -> None:
         """Put ``target`` on the retry list (or count one more failed attempt) and record the
         error on the run, in one transaction."""
+        target, message = _visible(target), _visible(message)
         with self._write() as conn:
             conn.execute(
                 run_errors.insert().values(
@@ -368,7 +396,7 @@ class Store:
             conn.execute(retries.delete().where(retries.c.target.in_(targets)))
 
     def retry_list(self, source: str | None = None) -> list[RetryRow]:
-        query = select(retries).order_by(retries.c.source, retries.c.target)
+        query = select(retries).order_by(bytewise(retries.c.source), bytewise(retries.c.target))
         if source is not None:
             query = query.where(retries.c.source == source)
         with self.engine.connect() as conn:
@@ -407,7 +435,7 @@ class Store:
             rows = conn.execute(
                 select(run_sources)
                 .where(run_sources.c.run.in_(run_ids))
-                .order_by(run_sources.c.run, run_sources.c.source)
+                .order_by(run_sources.c.run, bytewise(run_sources.c.source))
             )
             return [from_mapping(RunSourceRow, r) for r in rows.mappings()]
 
@@ -452,7 +480,10 @@ class Store:
     def snapshot_many(self, news: Sequence[NewVersion]) -> list[SnapshotResult]:
         """``snapshot`` for several documents at once, in one transaction (a CFR part's
         sections and its manifest are stored together or not at all). Two writers storing
-        the same thing at once: the second finds the first's version (a no-op)."""
+        the same thing at once: the second finds the first's version (a no-op). A NUL byte
+        in any text is StoreInputError, before anything is written."""
+        for new in news:
+            _refuse_nul(new)
         for attempt in (1, 2):
             try:
                 with self._write() as conn:
@@ -509,11 +540,12 @@ class Store:
                     substantive=new.substantive,
                     stats=json.dumps(new.change_stats, sort_keys=True),
                     run=new.run,
+                    diff_blob=self._put_blob(conn, new.diff) if new.diff is not None else None,
                 ),
             )
         for relation, target in new.links:
             conn.execute(
-                sqlite_insert(links)
+                insert(conn, links)
                 .values(source=new.key, relation=relation, target=target)
                 .on_conflict_do_nothing()
             )
@@ -559,7 +591,11 @@ class Store:
         if prefix is not None:
             query = query.where(documents.c.key.startswith(prefix))
         with self.engine.connect() as conn:
-            rows = conn.execute(query.order_by(documents.c.published, documents.c.key))
+            rows = conn.execute(
+                query.order_by(
+                    bytewise(documents.c.published).nulls_first(), bytewise(documents.c.key)
+                )
+            )
             return [from_mapping(DocumentRow, r) for r in rows.mappings()]
 
     def known_keys(self, prefix: str) -> set[str]:
@@ -607,6 +643,23 @@ class Store:
             row = _version_at(conn, key, day)
         return from_mapping(VersionRow, row) if row else None
 
+    def hashes_at(self, keys: Sequence[str], day: str) -> dict[str, str]:
+        """The content hash of the version of each of ``keys`` in effect on ``day`` (keys
+        with none are left out), in one query: a part's hundreds of units at once."""
+        out: dict[str, str] = {}
+        with self.engine.connect() as conn:
+            for start in range(0, len(keys), 500):
+                rows = conn.execute(
+                    select(versions.c.document, versions.c.text_hash)
+                    .where(
+                        versions.c.document.in_(keys[start : start + 500]),
+                        versions.c.valid_from <= day,
+                    )
+                    .order_by(versions.c.document, versions.c.valid_from, versions.c.seq)
+                )
+                out.update((row.document, row.text_hash) for row in rows)  # the last wins
+        return out
+
     def history(self, key: str) -> list[VersionRow]:
         """Every version of ``key``, oldest first (by the date it took effect)."""
         with self.engine.connect() as conn:
@@ -640,7 +693,7 @@ class Store:
                 conn.scalars(
                     select(documents.c.key)
                     .where(documents.c.key.startswith(prefix))
-                    .order_by(documents.c.key)
+                    .order_by(bytewise(documents.c.key))
                 )
             )
 
@@ -650,29 +703,6 @@ class Store:
                 select(versions).where(versions.c.run.in_(run_ids)).order_by(versions.c.id)
             )
             return [from_mapping(VersionRow, r) for r in rows.mappings()]
-
-    def all_changes(self, prefix: str) -> list[dict[str, Any]]:
-        """Every change of documents under ``prefix``, oldest first."""
-        with self.engine.connect() as conn:
-            rows = conn.execute(
-                select(changes).where(changes.c.document.startswith(prefix)).order_by(changes.c.id)
-            )
-            return [dict(r, stats=json.loads(r["stats"])) for r in rows.mappings()]
-
-    def changes_in(self, run_ids: Sequence[int]) -> list[dict[str, Any]]:
-        with self.engine.connect() as conn:
-            rows = conn.execute(
-                select(changes).where(changes.c.run.in_(run_ids)).order_by(changes.c.id)
-            )
-            return [dict(r, stats=json.loads(r["stats"])) for r in rows.mappings()]
-
-    def changes_of(self, key: str) -> list[dict[str, Any]]:
-        """Every change of the document ``key`` (exactly), oldest first."""
-        with self.engine.connect() as conn:
-            rows = conn.execute(
-                select(changes).where(changes.c.document == key).order_by(changes.c.id)
-            )
-            return [dict(r, stats=json.loads(r["stats"])) for r in rows.mappings()]
 
     def restate(
         self,
@@ -697,6 +727,10 @@ class Store:
                     .where(versions.c.id == r.version)
                     .values(tree_blob=sha, text_hash=r.text_hash, parser_version=r.parser_version)
                 )
+                made = r.version
+                touches = or_(changes.c.from_version == made, changes.c.to_version == made)
+                # its changes are diffed again, from the new trees, when next read
+                conn.execute(update(changes).where(touches).values(diff_blob=None))
             for j in judged:
                 conn.execute(
                     update(changes)
@@ -757,6 +791,7 @@ class Store:
             exists = conn.scalar(
                 select(outbox.c.id).where(
                     outbox.c.digest == digest,
+                    outbox.c.revision == revision,
                     outbox.c.channel == channel,
                     outbox.c.recipient == recipient,
                 )
@@ -781,7 +816,7 @@ class Store:
             )
             return True
 
-    def outbox_latest(self, digest: str, channel: str, recipient: str) -> dict[str, Any] | None:
+    def outbox_latest(self, digest: str, channel: str, recipient: str) -> OutboxRow | None:
         """The latest revision queued of a day's digest (``digest`` is its revision-1 key)."""
         with self.engine.connect() as conn:
             row = (
@@ -794,7 +829,7 @@ class Store:
                 .mappings()
                 .first()
             )
-        return dict(row) if row else None
+        return from_mapping(OutboxRow, row) if row else None
 
     def outbox_supersede(self, digest: str, channel: str, recipient: str) -> None:
         """Revisions of a day's digest (``digest``: its revision-1 key) still waiting to be
@@ -823,7 +858,7 @@ class Store:
             latest[(_REVISION.sub("", digest), recipient)] = bool(degraded)
         return sorted({base.split("/", 1)[0] for (base, _), bad in latest.items() if bad})
 
-    def outbox_due(self, now: str) -> list[dict[str, Any]]:
+    def outbox_due(self, now: str) -> list[OutboxRow]:
         """Messages due now, and messages claimed by a sender that died (its lock is free)."""
         with self.engine.connect() as conn:
             rows = conn.execute(
@@ -837,14 +872,14 @@ class Store:
                 )
                 .order_by(outbox.c.id)
             )
-            found = [dict(r) for r in rows.mappings()]
+            found = [from_mapping(OutboxRow, r) for r in rows.mappings()]
         return [
             row
             for row in found
-            if row["status"] != OutboxState.SENDING or not self.is_locked(row["claimed_by"] or "")
+            if row.status != OutboxState.SENDING or not self.is_locked(row.claimed_by or "")
         ]
 
-    def outbox_claim(self, row: dict[str, Any], holder: str) -> bool:
+    def outbox_claim(self, row: OutboxRow, holder: str) -> bool:
         """Claim a due message for the sender holding the lock ``holder``: atomic, so two
         senders never both send it. False if another sender changed it first."""
         by = outbox.c.claimed_by
@@ -852,9 +887,9 @@ class Store:
             done = conn.execute(
                 update(outbox)
                 .where(
-                    outbox.c.id == row["id"],
-                    outbox.c.status == row["status"],
-                    by.is_(None) if row["claimed_by"] is None else by == row["claimed_by"],
+                    outbox.c.id == row.id,
+                    outbox.c.status == row.status,
+                    by.is_(None) if row.claimed_by is None else by == row.claimed_by,
                 )
                 .values(status=OutboxState.SENDING, claimed_by=holder)
             )
@@ -864,14 +899,14 @@ class Store:
         with self._write() as conn:
             conn.execute(update(outbox).where(outbox.c.id == row_id).values(**values))
 
-    def outbox(self, digest_prefix: str = "") -> list[dict[str, Any]]:
+    def outbox(self, digest_prefix: str = "") -> list[OutboxRow]:
         with self.engine.connect() as conn:
             rows = conn.execute(
                 select(outbox)
                 .where(outbox.c.digest.startswith(digest_prefix))
                 .order_by(outbox.c.id)
             )
-            return [dict(r) for r in rows.mappings()]
+            return [from_mapping(OutboxRow, r) for r in rows.mappings()]
 
     # --- HTTP validators -------------------------------------------------------------------
 
@@ -886,7 +921,7 @@ class Store:
     ) -> None:
         with self._write() as conn:
             conn.execute(
-                sqlite_insert(http_cache)
+                insert(conn, http_cache)
                 .values(
                     url=url,
                     etag=etag,
@@ -919,7 +954,7 @@ class Store:
         with self._write() as conn:
             sha = self._put_blob(conn, raw, base)
             conn.execute(
-                sqlite_insert(held_fetches)
+                insert(conn, held_fetches)
                 .values(
                     document=document,
                     valid_from=valid_from,
@@ -1029,12 +1064,6 @@ def _version_at(conn: Any, key: str, day: str) -> Any:
     return conn.execute(_AT_DAY, {"key": key, "day": day}).mappings().first()
 
 
-def _applied(conn: Any) -> set[str]:
-    if not inspect(conn).has_table("schema_migrations"):
-        return set()
-    return set(conn.scalars(select(schema_migrations.c.name)))
-
-
 def _revisions(digest: str, channel: str, recipient: str) -> tuple[Any, ...]:
     """Every revision of a day's digest (``digest``: its revision-1 key) for one recipient."""
     return (
@@ -1052,24 +1081,35 @@ def failure_line(exc: BaseException, what: str) -> str:
     return f"cannot write {what}: {reason}"
 
 
+def _refuse_nul(new: NewVersion) -> None:
+    """No database text may hold a NUL byte (PostgreSQL refuses it in TEXT): a document
+    that has one is refused on every database alike, with one line naming it."""
+    texts = {
+        "key": new.key,
+        "kind": new.kind,
+        "title": new.title,
+        "url": new.url,
+        "published": new.published or "",
+        "valid_from": new.valid_from,
+        "links": "".join(f"{r}{t}" for r, t in new.links),
+    }
+    for name, text in texts.items():
+        if "\x00" in text:
+            raise StoreInputError(
+                f"{_visible(new.key)}: a NUL byte in its {name}: not stored (text may not hold one)"
+            )
+
+
+def _visible(text: str) -> str:
+    """``text`` with any NUL byte shown as ``\\x00`` (an error line quoting bad input)."""
+    return text.replace("\x00", "\\x00")
+
+
+def _first_line(exc: BaseException) -> str:
+    return str(getattr(exc, "orig", None) or exc).strip().splitlines()[0][:200]
+
+
 def _why(exc: BaseException) -> str:
     if isinstance(exc, LockBusy):
         return "another regwatch is upgrading it (migrations lock held)"
     return getattr(exc, "strerror", None) or str(exc)
-
-
-def _sqlite_begin(conn: Any) -> None:
-    """pysqlite's own BEGIN is disabled (see _sqlite_pragmas): write transactions start
-    with BEGIN IMMEDIATE, reads with a plain (deferred) BEGIN."""
-    immediate = conn.get_execution_options().get("immediate")
-    conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
-
-
-def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
-    dbapi_conn.isolation_level = None  # regwatch emits BEGIN itself (_sqlite_begin)
-    cursor = dbapi_conn.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=30000")
-    cursor.close()

@@ -1,25 +1,32 @@
-"""Shared fixtures: configs pointed at a replay server on 127.0.0.1, fresh stores, real data."""
+"""Shared fixtures: configs pointed at a replay server on 127.0.0.1, fresh stores (SQLite and
+PostgreSQL), real data."""
 
 from __future__ import annotations
 
 import dataclasses
 import os
+import shutil
 import socket
 import subprocess
+import tempfile
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
 
+import forkcrawl
+import pgserver
 import pytest
 
 from crawler import config as config_module
 from crawler.demo.replay import Corpus, ReplayServer
+from crawler.jobs import crawl as crawl_module
 from crawler.jobs import daily as job
 from storage import Store
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "data"
 STRICT = "REGWATCH_TEST_STRICT"  # .ci/run sets it to 1: a missing real part fails, not skips
+PG_URL = "REGWATCH_TEST_PG_URL"  # a PostgreSQL server the tests may make databases on
 
 
 def require(present: object, reason: str) -> None:
@@ -31,6 +38,17 @@ def require(present: object, reason: str) -> None:
     if os.environ.get(STRICT) == "1":
         pytest.fail(f"{reason}, and {STRICT}=1 makes that a failure", pytrace=False)
     pytest.skip(reason)
+
+
+@pytest.fixture(autouse=True)
+def forked_crawls(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Crawl processes forked from the test process, not started afresh (tests/forkcrawl.py),
+    except in tests marked ``real_crawl_process``. Its own patch: a test's monkeypatch.undo()
+    leaves it."""
+    with pytest.MonkeyPatch.context() as patch:
+        if request.node.get_closest_marker("real_crawl_process") is None:
+            patch.setattr(crawl_module, "subprocess", forkcrawl.Subprocess)
+        yield
 
 
 @pytest.fixture
@@ -92,7 +110,7 @@ def run_day(config: config_module.Config, day: date) -> job.RunReport:
 
 
 def counts(config: config_module.Config) -> dict[str, int]:
-    store = Store.open(config.store_path)
+    store = Store.open(config.store_url)
     try:
         return store.counts()
     finally:
@@ -130,3 +148,79 @@ def mailing(config: config_module.Config) -> config_module.Config:
         subscriptions=(config_module.SubscriptionConfig(name="all", recipients=("a@x.org",)),),
         smtp=config_module.SmtpConfig(host="127.0.0.1", port=free_port(), security="none"),
     )
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[str]:
+    """A PostgreSQL server's URL: $REGWATCH_TEST_PG_URL when set (.ci/run starts one), else a
+    throwaway server started here when initdb and pg_ctl are installed, else a skip (a
+    failure under REGWATCH_TEST_STRICT=1)."""
+    given = os.environ.get(PG_URL)
+    if given:
+        yield given
+        return
+    require(
+        pgserver.bindir() is not None,
+        f"PostgreSQL is not installed (initdb, pg_ctl) and {PG_URL} is not set",
+    )
+    folder = Path(tempfile.mkdtemp(prefix="regwatch-pg-"))
+    folder.chmod(0o755)  # as root the server runs as the postgres user, who must reach it
+    try:
+        yield pgserver.start(folder / "pg")
+    finally:
+        pgserver.stop(folder / "pg")
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture
+def pg_url(pg_server: str) -> Iterator[str]:
+    """A fresh, empty PostgreSQL database for one test (dropped after it)."""
+    database = pgserver.fresh_database(pg_server)
+    try:
+        yield database
+    finally:
+        pgserver.drop_database(database)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_at(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Where a test's store lives: a SQLite file, then a fresh PostgreSQL database (tests
+    using it run twice; ``-k postgresql`` selects the PostgreSQL pass)."""
+    if request.param == "sqlite":
+        return str(tmp_path / "s.db")
+    return str(request.getfixturevalue("pg_url"))
+
+
+def on_store(config: config_module.Config, where: str) -> config_module.Config:
+    """``config`` with its store at ``where`` (a PostgreSQL URL, or a SQLite path)."""
+    return dataclasses.replace(config, store=dataclasses.replace(config.store, url=where))
+
+
+_PG_TESTS: set[str] = set()
+_SECONDS = {"postgresql": 0.0, "rest": 0.0}
+_RAN_PG: set[str] = set()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    _PG_TESTS.update(
+        i.nodeid
+        for i in items
+        if "pg_server" in getattr(i, "fixturenames", ()) or "[postgresql" in i.nodeid
+    )
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    on_pg = report.nodeid in _PG_TESTS
+    _SECONDS["postgresql" if on_pg else "rest"] += report.duration
+    if on_pg:
+        _RAN_PG.add(report.nodeid)
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """What the PostgreSQL pass costs on top of the rest (the tests that use a database
+    on the PostgreSQL server, setup and teardown included)."""
+    if _RAN_PG:
+        terminalreporter.write_line(
+            f"PostgreSQL pass: {len(_RAN_PG)} tests, {_SECONDS['postgresql']:.1f} s "
+            f"on top of {_SECONDS['rest']:.1f} s for the rest of the tests run"
+        )

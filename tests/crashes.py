@@ -1,7 +1,8 @@
-"""A small daily run in a process of its own, killed at a chosen commit, and the store's
-state compared as the issue defines convergence: versions by (document, valid_from, content
-hash), changes, redlines, digests with run ids and times masked, outbox statuses. Used by
-tests/test_convergence.py (every commit point) and bench/crash.py (random kill -9 loops)."""
+"""A small daily run in a process of its own (or a fork of the caller), killed at a chosen
+commit, and the store's state compared as the issue defines convergence: versions by
+(document, valid_from, content hash), changes, redlines, digests with run ids and times
+masked, outbox statuses. Used by tests/test_convergence.py (a commit of each stage of the run),
+tests/test_failures.py and bench/crash.py (random kill -9 loops)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import forkcrawl
 
 DAY = "2026-10-05"
 _TIMES = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2})?(\.\d+)?([+-]\d{2}:?\d{2}|Z)?")
@@ -74,14 +77,21 @@ recipients = ["compliance@example.com"]
             )
         return path
 
-    def run(self, day: str = DAY, crash_at: int = 0, counter: Path | None = None) -> int:
-        """``regwatch run --date DAY``; with ``crash_at``, killed before that commit."""
+    def run(
+        self, day: str = DAY, crash_at: int = 0, counter: Path | None = None, fork: bool = False
+    ) -> int:
+        """``regwatch run --date DAY``; with ``crash_at``, killed before that commit. With
+        ``fork``, in a fork of this process (no interpreter start: tests/forkcrawl.py), else
+        in a process of its own (bench/crash.py)."""
         env = {k: v for k, v in os.environ.items() if not k.startswith("REGWATCH_")}
         env["REGWATCH_CRASH_COUNTER"] = str(counter or self.folder / "commits")
         if crash_at:
             env["REGWATCH_CRASH_AT"] = str(crash_at)
+        args = ["--config", str(self.config), "run", "--date", day]
+        if fork:
+            return forked(args, env)
         proc = subprocess.run(
-            [sys.executable, "-m", "crawler", "--config", str(self.config), "run", "--date", day],
+            [sys.executable, "-m", "crawler", *args],
             env=env,
             capture_output=True,
             check=False,
@@ -89,6 +99,34 @@ recipients = ["compliance@example.com"]
             start_new_session=True,  # a crash kills this run's process group, not pytest
         )
         return proc.returncode
+
+
+def forked(args: list[str], env: dict[str, str]) -> int:
+    """``regwatch ARGS`` with ``env`` in a fork of this process, in a session of its own as
+    ``run`` starts it (a crash kills the session's group: the run and its crawl); its exit
+    status, negative for the signal that killed it. Its crawl is forked from it in turn."""
+    forkcrawl.warm()
+    pid = os.fork()
+    if pid == 0:  # the child: never returns into the caller
+        code = 70
+        try:
+            os.setsid()
+            quiet = os.open(os.devnull, os.O_RDWR)
+            for fd in (0, 1, 2):
+                os.dup2(quiet, fd)
+            os.environ.clear()
+            os.environ.update(env)
+            from crawler.cli import main
+            from crawler.jobs import crawl
+
+            crawl.subprocess = forkcrawl.Subprocess  # type: ignore[assignment]
+            main.main(args=args, prog_name="regwatch")
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else 1
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    return os.waitstatus_to_exitcode(status)
 
 
 def state(folder: Path) -> dict[str, Any]:

@@ -1,4 +1,6 @@
-"""The bis spider: bis.gov pages through a real Scrapy crawl against the replay server."""
+"""The bis spider: bis.gov pages parsed, the spider's callbacks on recorded responses, the
+daily job with a real Scrapy crawl against the replay server (one of them end to end, in a
+process of its own, as `regwatch run` starts it)."""
 
 from __future__ import annotations
 
@@ -7,11 +9,14 @@ import re
 from datetime import date
 
 import pytest
+from callbacks import call, make_spider, replayed, response, starts
 from conftest import point_at, run_day
 
 from crawler import config as config_module
 from crawler.demo.replay import Corpus, ReplayServer
 from crawler.errors import ParseError
+from crawler.fetch.items import CrawlError, FetchedWebPage, Unchanged
+from crawler.fetch.spiders.bis import BisSpider
 from crawler.parse.web_page import listing_links, parse_web_page
 from storage import Store
 
@@ -164,6 +169,7 @@ def test_new_items_and_watched_pages_then_a_change_as_a_redline(config, site):
     store.close()
 
 
+@pytest.mark.real_crawl_process  # the end-to-end crawl: `regwatch run` as it starts one
 def test_a_moved_page_and_a_missing_one_are_alerts_and_lose_nothing(config, site):
     run_day(config, MON)
     site.corpus.web["/press-release/two-renamed"] = site.corpus.web.pop("/press-release/two")
@@ -179,8 +185,10 @@ def test_a_moved_page_and_a_missing_one_are_alerts_and_lose_nothing(config, site
     assert any(m.startswith("source missing: ") and "HTTP 404" in m for m in messages), messages
     text = digest(config, TUE)
     head = text.split("==", 1)[0]  # the alerts stand at the top, before any section
-    assert "!! bis:/press-release/two: source moved: " in head
-    assert f"!! bis:{GUIDANCE}: source missing: " in head
+    # each says what and where as people read it (the page's address), never the store's key
+    assert "!! source moved: http://" in head and "/press-release/two redirects" in head
+    assert "!! source missing: http://" in head and f"{GUIDANCE} answers HTTP 404" in head
+    assert "bis:/" not in head
     html = (config.digest_dir / f"{TUE.isoformat()}.html").read_text()
     assert "Source alerts" in html
     store = Store.open(config.store_path)
@@ -240,3 +248,58 @@ def test_a_changed_page_is_tagged_with_the_eccns_its_new_text_names(config, site
     assert entry.op == "changed" and entry.facets.eccns == ("3A090",)
     assert digest_for(store, WED, config).web == ()  # no run that day: nothing new
     store.close()
+
+
+# --- callbacks on recorded responses (tests/callbacks.py): what the spider decides ---------
+
+
+def bis_spider(config) -> BisSpider:
+    return make_spider(BisSpider, config, day=MON.isoformat())
+
+
+def test_a_listing_asks_for_its_newest_items_then_the_watched_pages(config, site):
+    config = dataclasses.replace(
+        config,
+        sources=dataclasses.replace(
+            config.sources, bis=dataclasses.replace(config.sources.bis, max_items=1)
+        ),
+    )
+    spider = bis_spider(config)
+    listing, watched = starts(spider)
+    assert listing.url == site.base + "/news-updates" and listing.meta["fatal"]
+    assert watched.url == site.base + GUIDANCE and not watched.meta["fatal"]
+    [item] = call(listing, replayed(listing))  # max_items: the newest one only
+    assert item.url == site.base + "/press-release/one"
+    assert item.cb_kwargs["listing"] == "/news-updates"
+    [page] = call(item, replayed(item))
+    assert isinstance(page, FetchedWebPage)
+    assert (page.path, page.listing, page.day) == ("/press-release/one", "/news-updates", MON)
+    assert page.body == site.corpus.web["/press-release/one"]
+
+
+def test_a_permanent_redirect_is_an_alert_and_followed_on_the_same_host_only(config, site):
+    spider = bis_spider(config)
+    [_, watched] = starts(spider)
+    moved = response(watched, b"", 301, {"Location": "/licensing/veu"})
+    alert, again = call(watched, moved)
+    assert isinstance(alert, CrawlError) and alert.target == f"bis:{GUIDANCE}"
+    assert alert.message.startswith(f"source moved: {site.base}{GUIDANCE} redirects permanently")
+    assert f"(HTTP 301) to {site.base}/licensing/veu (followed)" in alert.message
+    assert again.url == site.base + "/licensing/veu" and again.cb_kwargs["path"] == GUIDANCE
+    away = response(watched, b"", 302, {"Location": "https://elsewhere.example/x"})
+    [refused] = call(watched, away)
+    assert refused.message.endswith("to https://elsewhere.example/x, not followed")
+
+
+def test_a_missing_page_is_an_alert_and_a_304_keeps_a_page_only_when_asked_conditionally(
+    config, site
+):
+    spider = bis_spider(config)
+    [_, watched] = starts(spider)
+    [missing] = call(watched, response(watched, b"", 404))
+    assert missing.message.startswith(f"source missing: {site.base}{GUIDANCE} answers HTTP 404")
+    [unasked] = call(watched, response(watched, b"", 304))
+    assert isinstance(unasked, CrawlError) and "named no stored version" in unasked.message
+    watched.headers["If-None-Match"] = '"v1"'
+    [kept] = call(watched, response(watched, b"", 304))
+    assert isinstance(kept, Unchanged)

@@ -1,4 +1,5 @@
-"""The regwatch command as a user runs it: a fresh process each time."""
+"""The regwatch command as a user runs it: a fresh process (its crawls in processes of their
+own), or in this process with click's runner where the process itself is not the point."""
 
 from __future__ import annotations
 
@@ -27,9 +28,14 @@ def regwatch(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_demo_twice_adds_nothing_the_second_time_and_renders_the_same_digests(tmp_path):
-    first = regwatch("demo", "--dir", "tour", cwd=tmp_path)
-    assert first.returncode == 0, first.stderr
+def test_demo_twice_adds_nothing_the_second_time_and_renders_the_same_digests(
+    tmp_path, monkeypatch
+):
+    """Both demos in this process (their crawls forked: tests/forkcrawl.py; `regwatch demo`
+    in a process of its own is tests/test_readme_commands.py), the re-render in a fresh one."""
+    monkeypatch.chdir(tmp_path)
+    first = CliRunner().invoke(main, ["demo", "--dir", "tour"])
+    assert first.exit_code == 0, first.output
     # 7 FR documents, 6 on public inspection, 4 CFR units and their part, 6 redlines,
     # 2 BIS press releases
     assert "this demo added 26 documents" in first.stdout
@@ -39,8 +45,8 @@ def test_demo_twice_adds_nothing_the_second_time_and_renders_the_same_digests(tm
     ]
     assert b"nothing new" in digests["2026-10-07.txt"]
     assert b"  Topics: quantum\n" in digests["2026-10-08.txt"]  # the 4A906 rule, tagged
-    second = regwatch("demo", "--dir", "tour", cwd=tmp_path)
-    assert second.returncode == 0, second.stderr
+    second = CliRunner().invoke(main, ["demo", "--dir", "tour"])
+    assert second.exit_code == 0, second.output
     assert "this demo added 0 documents, 0 versions, 0 changes" in second.stdout
     again = {p.name: p.read_bytes() for p in (tmp_path / "tour" / "digests").iterdir()}
     assert again == digests

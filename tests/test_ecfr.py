@@ -1,18 +1,19 @@
-"""The eCFR source for real: the ecfr spider in a Scrapy crawl against the replay server,
-sections versioned by effective date, the digest's eCFR section, diff and history."""
+"""The eCFR source for real: the ecfr spider in a Scrapy crawl against the replay server (one
+end to end, in a process of its own), sections versioned by effective date, the digest's eCFR
+section, diff and history."""
 
 from __future__ import annotations
 
 import json
 import re
-import subprocess
-import sys
 from datetime import date
 
 import pytest
+from click.testing import CliRunner, Result
 from conftest import point_at, run_day
 
 from crawler import config as config_module
+from crawler.cli import main
 from crawler.clock import utcnow
 from crawler.demo.replay import Fault, ReplayServer
 from crawler.errors import NotCovered, UsageError
@@ -34,6 +35,7 @@ def full_dates(server: ReplayServer) -> list[str]:
     return re.findall(r"/full/(\d{4}-\d\d-\d\d)/", " ".join(server.paths("/api/versioner")))
 
 
+@pytest.mark.real_crawl_process  # the end-to-end crawl: `regwatch run` as it starts one
 def test_first_run_stores_each_section_by_the_date_it_took_effect(config, demo_server):
     report = run_day(config, MON)
     assert report.ok, report.errors
@@ -200,16 +202,11 @@ def test_diff_and_history_commands_end_to_end(config, tmp_path):
         'api_base = "http://127.0.0.1:9/api/versioner/v1"\n'
     )
 
-    def regwatch(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "crawler", "--config", str(toml), *args],
-            text=True,
-            capture_output=True,
-            check=False,
-        )
+    def regwatch(*args: str) -> Result:  # the command in this process (tests/test_cli.py: own)
+        return CliRunner().invoke(main, ["--config", str(toml), *args])
 
     text = regwatch("diff", "15 CFR 744.11")
-    assert text.returncode == 0, text.stderr
+    assert text.exit_code == 0, text.stderr
     assert "2026-10-01 -> 2026-10-09, 1 change (1 substantive)" in text.stdout
     assert "{+, or transferring,+}" in text.stdout and "\x1b[" not in text.stdout
     model = json.loads(regwatch("diff", "744.11", "--format", "json").stdout)
@@ -228,7 +225,7 @@ def test_diff_and_history_commands_end_to_end(config, tmp_path):
         "      source: 91 FR 70101 = FR Doc. 2026-21001: Additions to the Entity List",
     ]
     unknown = regwatch("diff", "744.13")
-    assert unknown.returncode == 2
+    assert unknown.exit_code == 2
     assert unknown.stderr.startswith("regwatch: no 15 CFR 744.13 in the store")
     assert len(unknown.stderr.strip().splitlines()) == 1
 
@@ -292,7 +289,7 @@ def test_entity_list_changes_entry_by_entry_with_the_rules_behind_them(config):
     run_day(config, FRI)
     store = Store.open(config.store_path)
     changes = [
-        (c.op, c.country, c.entity, c.fields, c.fr_document)
+        (c.op.entry_word, c.country, c.entity, c.fields, c.fr_document)
         for c in history(store, "2026-10-01").changes
     ]
     assert changes == [

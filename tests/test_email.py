@@ -120,7 +120,7 @@ def test_a_down_server_means_retries_then_exactly_one_delivery(mail_config):
         for _, raw in inbox.messages
     }
     store = Store.open(mail_config.store_path)
-    assert ids == {row["message_id"] for row in store.outbox()}
+    assert ids == {row.message_id for row in store.outbox()}
 
 
 class Flaky(Inbox):
@@ -160,7 +160,7 @@ def test_a_4xx_and_a_connection_dropped_after_data_are_retried_with_the_same_mes
     ids = [message_from_bytes(raw)["Message-ID"] for _, raw in inbox.messages]
     assert len(ids) == 2 and ids[0] == ids[1]  # the reader's client folds the duplicate
     [row] = Store.open(one.store_path).outbox()
-    assert (row["status"], row["attempts"]) == ("sent", 3)
+    assert (row.status, row.attempts) == ("sent", 3)
 
 
 def test_a_permanent_refusal_is_marked_failed_and_not_retried(mail_config):
@@ -174,7 +174,7 @@ def test_a_permanent_refusal_is_marked_failed_and_not_retried(mail_config):
     finally:
         controller.stop()
     store = Store.open(mail_config.store_path)
-    status = {row["recipient"]: row["status"] for row in store.outbox()}
+    status = {row.recipient: row.status for row in store.outbox()}
     assert status == {
         "alice@example.com": "sent",
         "bob@example.com": "sent",

@@ -23,6 +23,7 @@ from crawler import config as config_module
 from crawler.demo.replay import Corpus, Fault, ReplayServer
 from crawler.fetch import pipelines
 from crawler.fetch.items import FetchedDocument
+from crawler.snapshot import federal_register as fr_snapshot
 from storage import ErrorKind, RunStatus, Store
 
 MON, TUE = date(2026, 10, 5), date(2026, 10, 6)
@@ -37,7 +38,7 @@ def test_a_failed_document_is_retried_by_every_run_and_shown_until_stored(tmp_pa
         [row] = store.retry_list()
         assert (row.target, row.kind, row.attempts) == ("fr:2026-21001", "input", 1)
         monday = (config.digest_dir / "2026-10-05.txt").read_text()
-        assert "!! fr:2026-21001 not stored yet (failed once since 2026-10-05" in monday
+        assert "!! FR Doc. 2026-21001 not stored yet (failed once since 2026-10-05" in monday
         assert store.last_good_until("federal_register") == "2026-10-05"  # the window moved on
         server.faults.clear()
         report = run_day(config, TUE)
@@ -86,7 +87,7 @@ def test_a_bug_while_reading_is_recorded_as_a_bug_not_as_bad_input(tmp_path, mon
     def broken(*_args, **_kwargs):
         raise KeyError("effective_on")
 
-    monkeypatch.setattr(pipelines, "parse_document", broken)
+    monkeypatch.setattr(fr_snapshot, "parse_document", broken)
     pipeline.process_item(_document("2026-21001", good))
     monkeypatch.undo()
     pipeline.process_item(_document("2026-21002", b'{"results": []}'))  # not a document
@@ -117,8 +118,8 @@ def test_a_full_disk_is_one_line_and_the_rerun_converges(small_disk, tmp_path):
         clean = SmallRun(tmp_path / "clean", server.base, free_port())  # no SMTP: mail waits
         full = SmallRun(small_disk / "run", server.base, clean.smtp_port)
         for run in (clean, full):
-            assert run.run(day="2026-10-05") in (0, 3)
-        assert clean.run(day="2026-10-06") in (0, 3)
+            assert run.run(day="2026-10-05", fork=True) in (0, 3)
+        assert clean.run(day="2026-10-06", fork=True) in (0, 3)
         filler = small_disk / "filler"
         filler.write_bytes(b"\0" * (shutil.disk_usage(small_disk).free - 100 * 1024))
         command = ["run", "--date", "2026-10-06"]
@@ -133,7 +134,7 @@ def test_a_full_disk_is_one_line_and_the_rerun_converges(small_disk, tmp_path):
         assert len(lines) == 1 and "Traceback" not in proc.stderr, proc.stderr
         assert re.search("disk is full|No space left|disk I/O error", lines[0]), lines[0]
         filler.unlink()
-        assert full.run(day="2026-10-06") in (0, 3)
+        assert full.run(day="2026-10-06", fork=True) in (0, 3)
         assert state(full.folder)["versions"] == state(clean.folder)["versions"]
         store = Store.open(full.folder / "regwatch.db")
         statuses = [r.status for r in store.runs_on("2026-10-06")]
@@ -144,7 +145,7 @@ def test_a_full_disk_is_one_line_and_the_rerun_converges(small_disk, tmp_path):
 def test_a_read_only_store_is_one_line_and_nothing_is_half_written(small_disk, tmp_path):
     with ReplayServer(Corpus.demo()) as server:
         run = SmallRun(small_disk / "run", server.base, free_port())
-        assert run.run(day="2026-10-05") in (0, 3)
+        assert run.run(day="2026-10-05", fork=True) in (0, 3)
         before = state(run.folder)
         remounted = subprocess.run(
             ["mount", "-o", "remount,ro", str(small_disk)], capture_output=True, check=False
@@ -263,7 +264,7 @@ def test_a_sender_that_cannot_connect_leaves_what_another_sender_claimed(tmp_pat
         with store.lock("send:other"):
             [row] = store.outbox_due("2026-10-05T12:00:00")
             assert store.outbox_claim(row, "send:other")
-            store.outbox_mark(row["id"], status="sent", sent_at="t", attempts=1)
+            store.outbox_mark(row.id, status="sent", sent_at="t", attempts=1)
         raise ConnectionRefusedError(111, "Connection refused")
 
     monkeypatch.setattr(email, "_connect", meanwhile)
@@ -271,7 +272,7 @@ def test_a_sender_that_cannot_connect_leaves_what_another_sender_claimed(tmp_pat
         report = email.send_due(store, config, utc(2026, 10, 5, 12), {}, holder="send:me")
     assert report.retry == 0
     [row] = store.outbox()
-    assert row["status"] == "sent"  # not put back to be sent again
+    assert row.status == "sent"  # not put back to be sent again
 
 
 def test_an_exception_in_a_spiders_start_fails_the_source_with_one_line():

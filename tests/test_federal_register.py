@@ -1,24 +1,31 @@
-"""The federal_register spider for real: a Scrapy crawl in its own process against the
-replay server on 127.0.0.1, with the API's caps and scripted faults."""
+"""The federal_register spider: its callbacks on recorded responses (the API's caps, page
+resets, corrections), the daily job with a crawl against the replay server on 127.0.0.1 and
+its scripted faults, and one end-to-end crawl in a process of its own."""
 
 from __future__ import annotations
 
 import dataclasses
+import json
 from datetime import date
 
+import pytest
+from callbacks import call, follow, make_spider, response, starts
 from conftest import counts, point_at, run_day
 from sqlalchemy import select
 
 from crawler import config as config_module
 from crawler.demo.replay import Corpus, Fault, ReplayServer
 from crawler.demo.replay.corpus import document_json, synthetic
+from crawler.fetch.items import CrawlError, FetchedDocument
 from crawler.fetch.settings import build_settings
+from crawler.fetch.spiders.federal_register import FederalRegisterSpider
 from storage import Store
 from storage.schema import links
 
 MON, TUE, THU = date(2026, 10, 5), date(2026, 10, 6), date(2026, 10, 8)
 
 
+@pytest.mark.real_crawl_process  # the end-to-end crawl: `regwatch run` as it starts one
 def test_a_day_is_fetched_parsed_stored_and_digested(demo_config, demo_server):
     report = run_day(demo_config, MON)
     assert report.ok, report.errors
@@ -131,24 +138,32 @@ def test_retry_after_is_honoured_on_503_and_429(tmp_path):
     assert Store.open(config.store_path).known_keys("fr:") == {"fr:2026-21001"}
 
 
+# --- callbacks on recorded responses (tests/callbacks.py): what the spider decides ---------
+
+
+def fr_spider(config, since: date, until: date) -> FederalRegisterSpider:
+    return make_spider(
+        FederalRegisterSpider,
+        config,
+        since=since.isoformat(),
+        until=until.isoformat(),
+        public_inspection_on=until.isoformat(),
+    )
+
+
 def test_a_window_over_the_split_threshold_is_split(tmp_path):
     corpus = synthetic(40, date(2026, 10, 1), 4)
     with ReplayServer(corpus) as server:
         config = point_at(
-            config_module.load(None, env={}),
-            server,
-            tmp_path,
-            split_above=15,
-            per_page=7,
-            first_run_days=3,
+            config_module.load(None, env={}), server, tmp_path, split_above=15, per_page=7
         )
-        report = run_day(config, date(2026, 10, 4))
-        windows = {
-            p.split("gte%5D=")[1][:10] + ".." + p.split("lte%5D=")[1][:10]
-            for p in server.paths("/api/v1/documents.json")
-        }
-    assert report.ok, report.errors
-    assert len(Store.open(config.store_path).known_keys("fr:")) == 40
+        crawled = follow(starts(fr_spider(config, date(2026, 10, 1), date(2026, 10, 4))))
+    windows = {
+        p.split("gte%5D=")[1][:10] + ".." + p.split("lte%5D=")[1][:10]
+        for p in crawled.urls("/api/v1/documents.json")
+    }
+    assert crawled.of(CrawlError) == []
+    assert len({d.number for d in crawled.of(FetchedDocument)}) == 40
     assert "2026-10-01..2026-10-04" in windows  # asked once, then split
     assert {"2026-10-01..2026-10-01", "2026-10-04..2026-10-04"} <= windows
 
@@ -159,34 +174,61 @@ def test_a_one_day_window_over_the_10000_cap_fails_loudly_and_the_rest_is_fetche
         number = f"2026-8000{i}"
         corpus.documents[number] = document_json(number, TUE, "Rule", f"Tuesday rule {i}")
     with ReplayServer(corpus) as server:
-        config = point_at(config_module.load(None, env={}), server, tmp_path, first_run_days=1)
-        report = run_day(config, TUE)
-        searches = server.paths("/api/v1/documents.json")
-    assert report.sources[0].status == "failed"
-    [error] = report.errors
+        config = point_at(config_module.load(None, env={}), server, tmp_path)
+        crawled = follow(starts(fr_spider(config, MON, TUE)))
+    [error] = crawled.of(CrawlError)
+    assert error.fatal  # the source fails (the pipeline: test_html_maintenance_page_...)
     assert error.target == "search 2026-10-05..2026-10-05"
     assert "2026-10-05 alone has 10,001 results, at the API's 10,000-result cap" in error.message
-    assert len(searches) == 3  # the two-day window, then each day once: no paging into the reset
-    assert Store.open(config.store_path).known_keys("fr:") == {f"fr:2026-8000{i}" for i in range(3)}
+    # the two-day window, then each day once: no paging into the reset
+    assert len(crawled.urls("/api/v1/documents.json")) == 3
+    assert {d.number for d in crawled.of(FetchedDocument)} == {f"2026-8000{i}" for i in range(3)}
 
 
 def test_a_page_reset_by_the_api_stops_the_window_instead_of_looping(tmp_path):
     corpus = synthetic(25, date(2026, 10, 5), 1)
     with ReplayServer(corpus, faults=[Fault(r"page=2$", reset_page=True)]) as server:
         config = point_at(config_module.load(None, env={}), server, tmp_path, per_page=10)
-        report = run_day(config, MON)
-        searches = server.paths("/api/v1/documents.json")
-    assert len(searches) == 2
-    assert any("repeats results of an earlier page" in e.message for e in report.errors)
-    assert len(Store.open(config.store_path).known_keys("fr:")) == 10
+        crawled = follow(starts(fr_spider(config, MON, MON)))
+    assert len(crawled.urls("/api/v1/documents.json")) == 2
+    assert any("repeats results of an earlier page" in e.message for e in crawled.of(CrawlError))
+    assert len({d.number for d in crawled.of(FetchedDocument)}) == 10
 
 
 def test_a_per_page_the_api_ignores_is_detected(tmp_path):
     corpus = synthetic(30, date(2026, 10, 5), 1)
     with ReplayServer(corpus) as server:
         config = point_at(config_module.load(None, env={}), server, tmp_path, per_page=2500)
-        report = run_day(config, MON)
-    assert any("20 results where 30 were due" in e.message for e in report.errors)
+        crawled = follow(starts(fr_spider(config, MON, MON)))
+    assert any("20 results where 30 were due" in e.message for e in crawled.of(CrawlError))
+
+
+def test_a_correction_asks_for_its_original_once_with_the_xml_on_the_configured_host(
+    demo_config, demo_server
+):
+    spider = fr_spider(demo_config, THU, THU)
+    [json_request] = list(spider._document("C1-2026-21001"))
+    body = json.dumps(Corpus.demo().documents["C1-2026-21001"]).encode()
+    out = call(json_request, response(json_request, body))
+    original, xml = out
+    assert original.url.endswith("/api/v1/documents/2026-21001.json")
+    assert original.cb_kwargs["reference_for"] == "C1-2026-21001"
+    assert xml.url.startswith(demo_server.base + "/documents/full_text/xml/")  # rebased
+    assert xml.cb_kwargs["fetched"].number == "C1-2026-21001"
+    assert call(json_request, response(json_request, body))[0].url == xml.url  # asked once
+
+
+def test_an_xml_url_outside_the_configured_hosts_is_refused(demo_config):
+    spider = fr_spider(demo_config, MON, MON)
+    [request] = list(spider._document("2026-21001"))
+    doc = dict(Corpus.demo().documents["2026-21001"])
+    doc["full_text_xml_url"] = "https://evil.example/x.xml"
+    [error] = call(request, response(request, json.dumps(doc).encode()))
+    assert isinstance(error, CrawlError) and error.target == "fr:2026-21001"
+    assert "refusing a URL outside the configured hosts" in error.message
+
+
+# --- the daily job with a crawl (forked: tests/forkcrawl.py) ------------------------------
 
 
 def test_an_unreachable_host_is_one_line_and_stores_nothing(tmp_path):
@@ -228,10 +270,10 @@ def test_an_edited_document_is_a_new_version_typography_folded(demo_config, demo
     report = run_day(demo_config, MON)
     assert report.sources[0].stats["changed"] == 1
     store = Store.open(demo_config.store_path)
-    changes = {c["document"]: c for c in store.changes_in([1, 2, 3])}
-    assert changes["fr:2026-21002"]["substantive"] is False
-    assert changes["fr:2026-21001"]["substantive"] is True
-    assert changes["fr:2026-21001"]["stats"]["substantive_fields"] == ["xml.regtexts", "xml.tables"]
+    changes = {c.document: c for c in store.changes_in([1, 2, 3])}
+    assert changes["fr:2026-21002"].substantive is False
+    assert changes["fr:2026-21001"].substantive is True
+    assert changes["fr:2026-21001"].stats["substantive_fields"] == ["xml.regtexts", "xml.tables"]
     text = (demo_config.digest_dir / "2026-10-05.txt").read_text()
     assert "== Changed since last seen (1) ==" in text
     assert "* Additions to the Entity List -- changed: regulatory text, tables" in text

@@ -341,7 +341,7 @@ def _table(cells: list[list[str]]) -> Node:
 def _parts(data: bytes) -> None:
     root = ecfr_xml.parse_ecfr_xml(data, "part")
     units = list(cfr_units.units(15, "744", root))
-    stub = cfr_units.manifest(root, {path: (key, "h") for key, path, _ in units})
+    stub = cfr_units.manifest(root, {path: (key, "h", None) for key, path, _ in units})
     cfr_units.unit_refs(stub)
     for _, _, node in units:
         cfr_units.fr_citations(node)

@@ -33,8 +33,9 @@ from crawler.parse.fr_json import parse_document
 from crawler.parse.fr_xml import parse_document_xml
 from crawler.parse.web_page import parse_web_page
 from crawler.records import Node, from_json, to_json
+from crawler.snapshot.ecfr import review_held
 from crawler.snapshot.rows import fr_version, text_hash
-from crawler.snapshot.versioning import review_held, snapshot, store_cfr_part
+from crawler.snapshot.versioning import snapshot, store_cfr_part
 from storage import HeldStatus, Store
 
 OCT1, OCT9 = date(2026, 10, 1), date(2026, 10, 9)

@@ -13,6 +13,7 @@ from conftest import free_port, point_at, run_day
 from crawler import config as config_module
 from crawler.config import SmtpConfig, SubscriptionConfig
 from crawler.deliver import outbox
+from crawler.diff.model import Op
 from crawler.digest.render import render
 from crawler.digest.report import digest_for
 from crawler.errors import ConfigError, NotCovered, UsageError
@@ -103,7 +104,7 @@ def test_entities_go_by_effective_date_before_and_after_the_ecfr_shows_them(conf
     after = history(store, "2026-10-05")
     assert [(c.effective, c.op, c.entity, c.in_ecfr, c.fr_document) for c in after.changes] == [
         ("2026-10-05", "added", HANZHOU[1], "2026-10-09", "2026-21001"),
-        ("2026-10-08", "revised", "Pars Aero Parts Trading", "2026-10-09", "C1-2026-21001"),
+        ("2026-10-08", Op.CHANGED, "Pars Aero Parts Trading", "2026-10-09", "C1-2026-21001"),
         (
             "2026-10-09",
             "removed",

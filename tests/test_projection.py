@@ -12,6 +12,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+from eregs_oracle import NEW, OLD, as_ecfr
 
 from crawler.amend import Projection, project
 from crawler.amend.locate import NotApplied, locate
@@ -22,7 +23,6 @@ from crawler.parse.ecfr_xml import parse_ecfr_xml
 from crawler.parse.fr_xml import parse_document_xml, parse_fr_xml
 from crawler.parse.text import fold
 from crawler.records import Node
-from tests.eregs_oracle import NEW, OLD, as_ecfr
 
 CASES = json.loads((Path(__file__).parent / "data" / "amend" / "projection_cases.json").read_text())
 RULE = "2014-06778_ATF_27CFR447_original.xml"

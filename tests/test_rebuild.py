@@ -18,10 +18,10 @@ from conftest import ROOT, require
 
 from crawler import config as config_module
 from crawler.cli import main
-from crawler.deliver.feeds import feed_items
-from crawler.deliver.site import page_name, write_site
+from crawler.deliver.feeds import report_items
+from crawler.deliver.site import change_page, page_name
 from crawler.diff import diff_documents
-from crawler.digest.report import gather
+from crawler.digest.report import fingerprint, report_for
 from crawler.fetch.items import FetchedCfrPart
 from crawler.parse.ecfr_xml import parse_ecfr_xml
 from crawler.parse.version import PARSER_VERSION
@@ -89,7 +89,7 @@ def test_rebuild_of_the_demo_store_adds_no_news_and_converges(demo_store, tmp_pa
     try:
         days = [date(2026, 10, d) for d in range(5, 10)]
         said = {d: _entries(store, d, config) for d in days}
-        feed = [i.id for i in feed_items(store, config)]
+        feed = _feed(store, config, days)
     finally:
         store.close()
     before = table_counts(config.store_path)
@@ -104,7 +104,7 @@ def test_rebuild_of_the_demo_store_adds_no_news_and_converges(demo_store, tmp_pa
     store = Store.open(config.store_path)
     try:
         assert {d: _entries(store, d, config) for d in days} == said
-        assert [i.id for i in feed_items(store, config)] == feed
+        assert _feed(store, config, days) == feed
         stale = [v for k in store.keys("") for v in store.history(k) if v.parser_version == 1]
         kinds = {store.document(v.document).kind for v in stale}
         assert kinds <= {"as-amended", "part"}, kinds  # redlines are made from rules
@@ -112,11 +112,14 @@ def test_rebuild_of_the_demo_store_adds_no_news_and_converges(demo_store, tmp_pa
         store.close()
 
 
-def _entries(store: Store, day: date, config: config_module.Config) -> tuple:
-    """What the day's report lists: its changes (document, versions) and redlines."""
-    records = gather(store, day, config)
-    cfr = sorted(r.row.key for r in records.cfr)
-    return (cfr, sorted(r.key for r, _, _ in records.changes), len(records.redlines))
+def _feed(store: Store, config: config_module.Config, days: list[date]) -> list[tuple[str, str]]:
+    """What each day's report, built again from the store, gives the feeds."""
+    return [(i.id, i.content) for d in days for i in report_items(report_for(store, d, config))]
+
+
+def _entries(store: Store, day: date, config: config_module.Config) -> str:
+    """What the day's report, built again from the store, says (run ids and times aside)."""
+    return fingerprint(report_for(store, day, config))
 
 
 def test_rebuild_makes_a_redline_again_from_its_rule_and_the_prior_text(demo_store, tmp_path):
@@ -260,16 +263,20 @@ def test_the_first_run_after_the_upgrade_reports_no_change_for_the_same_payloads
 
 
 def test_a_version_whose_payload_is_gone_is_said_not_silently_compared(old_store, tmp_path):
+    """§ 740.2, whose tree the new parser makes differently: its stored tree cannot be made
+    again, so the next payload's § 740.2 (the same XML) is compared with the old tree, and
+    the run says so. (A unit whose old tree is what the new parser makes, § 740.1, is the
+    same content: nothing to say.)"""
     db = shutil.copy(old_store, tmp_path / "store.db")
     with sqlite3.connect(db) as conn:  # the payload lost (a store copied without its blobs)
-        conn.execute("update versions set raw_blobs = '{}' where document = 'cfr:15:740.1'")
+        conn.execute("update versions set raw_blobs = '{}' where document = 'cfr:15:740.2'")
     store = Store.open(db)
     try:
-        version = store.history("cfr:15:740.1")[0]
-        why = remake(store, store.document("cfr:15:740.1"), version)
+        version = store.history("cfr:15:740.2")[0]
+        why = remake(store, store.document("cfr:15:740.2"), version)
         assert isinstance(why, NotRemade)
         assert why.reason == (
-            "cfr:15:740.1: the raw payload of its version of 2025-01-02 is not in the store"
+            "cfr:15:740.2: the raw payload of its version of 2025-01-02 is not in the store"
         )
         run = store.start_run("daily", NEW_DAY.isoformat(), f"{NEW_DAY}T11:30:00+00:00")
         config = config_module.load(None, env={})
@@ -278,7 +285,7 @@ def test_a_version_whose_payload_is_gone_is_said_not_silently_compared(old_store
         )
         store_cfr_part(store, item, run, config.sources.ecfr)
         [error] = store.errors([run])
-        assert error.target == "cfr:15:740.1"
+        assert error.target == "cfr:15:740.2"
         assert "compared with a tree made by parser 1" in error.message
         assert "\n" not in error.message
     finally:
@@ -356,11 +363,13 @@ def _what_the_change_says(
 ) -> tuple[tuple[str, str], str]:
     """The feed entry of the change of ``key`` in effect CHANGED_DAY (summary, content) and
     its page on the site."""
+    report = report_for(store, CHANGED_DAY, config)
     [entry] = [
-        i for i in feed_items(store, config) if i.id == f"urn:regwatch:change:{key}:{CHANGED_DAY}"
+        i for i in report_items(report) if i.id == f"urn:regwatch:change:{key}:{CHANGED_DAY}"
     ]
-    write_site(store, config)
-    page = config.root / "site" / "changes" / page_name(f"{key}@{CHANGED_DAY}")
+    [change] = [c for c in report.cfr_changes if c.key == key]
+    page, _ = change_page(config.root / "site" / "changes", change)
+    assert page.name == page_name(f"{key}@{CHANGED_DAY}")
     return (entry.summary, entry.content), page.read_text(encoding="utf-8")
 
 

@@ -1,11 +1,15 @@
-"""The scheduler: on time across daylight-saving changes, once after an outage, one per store."""
+"""The scheduler: on time across daylight-saving changes, once after an outage, one per store
+(on PostgreSQL: one active, the others standing by to take over)."""
 
 from __future__ import annotations
 
 import itertools
+import os
+import queue
 import signal
 import subprocess
 import sys
+import threading
 import time
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -172,3 +176,58 @@ def test_list_shows_the_jobs_and_their_next_run_times(tmp_path: Path):
     when = datetime.fromisoformat(when)
     assert name == "run" and (when.hour, when.minute) == (6, 30)
     assert when.strftime("%a") in {"Mon", "Tue", "Wed", "Thu", "Fri"}
+
+
+def _lines(process: subprocess.Popen) -> queue.Queue:
+    """The process's stdout lines, as they come (read by a thread: a wait can time out)."""
+    lines: queue.Queue = queue.Queue()
+
+    def read() -> None:
+        for line in process.stdout:
+            lines.put(line.strip())
+
+    threading.Thread(target=read, daemon=True).start()
+    return lines
+
+
+def _wait_for(lines: queue.Queue, start: str, timeout: float) -> str:
+    deadline = time.monotonic() + timeout
+    while True:
+        line = lines.get(timeout=max(0.01, deadline - time.monotonic()))
+        if line.startswith(start):
+            return line
+
+
+def test_on_postgresql_a_second_scheduler_stands_by_and_takes_over_after_kill_9(
+    tmp_path: Path, pg_url: str
+):
+    config = tmp_path / "regwatch.toml"
+    config.write_text(
+        f'[store]\nurl = "{pg_url}"\n[schedule]\nrun = "0 3 1 1 *"\nsend = ""\n'
+        "[sources.ecfr]\nenabled = false\n"
+    )
+    command = [sys.executable, "-m", "crawler", "--config", str(config), "schedule"]
+    started = []
+    try:
+        # as on two machines: nothing shared but the database
+        started.append(subprocess.Popen(command, cwd=tmp_path, stdout=subprocess.PIPE, text=True))
+        first, one = started[0], _lines(started[0])
+        _wait_for(one, "regwatch schedule: active on", 60)
+        started.append(subprocess.Popen(command, cwd=tmp_path, stdout=subprocess.PIPE, text=True))
+        second, two = started[1], _lines(started[1])
+        line = _wait_for(two, "regwatch schedule:", 60)
+        assert "standing by to take over" in line and "t_" in line
+        killed = time.monotonic()
+        os.kill(first.pid, signal.SIGKILL)
+        first.wait(timeout=30)
+        line = _wait_for(two, "regwatch schedule: active on", 30)
+        took = time.monotonic() - killed
+        print(f"\nthe standby scheduler took over {took:.2f} s after kill -9 of the active one")
+        assert f"pid {second.pid}" in line and took < 10
+        second.send_signal(signal.SIGTERM)
+        assert second.wait(timeout=30) == 0
+    finally:
+        for process in started:
+            if process.poll() is None:
+                process.kill()
+                process.wait()

@@ -3,7 +3,7 @@ import sqlite3
 import pytest
 
 from crawler.snapshot.rows import text_hash
-from storage import NewVersion, Outcome, Store, StoreOpenError, migrations
+from storage import NewVersion, Outcome, Store, StoreOpenError, migrate
 
 
 def version(text: str, run: int, **changes) -> NewVersion:
@@ -47,7 +47,7 @@ def test_a_typography_only_edit_is_kept_as_a_non_substantive_change(store):
     result = store.snapshot(version("Entity List \u2014 China", run, substantive=False))
     assert result.outcome is Outcome.CHANGED
     [change] = store.changes_in([run])
-    assert change["substantive"] is False
+    assert change.substantive is False
 
 
 def test_changed_content_is_a_new_version_and_a_change(store):
@@ -58,7 +58,7 @@ def test_changed_content_is_a_new_version_and_a_change(store):
     )
     assert result.outcome is Outcome.CHANGED
     assert store.latest_version("fr:2026-1").seq == 2
-    assert store.changes_in([run])[0]["stats"] == {"fields": ["title"]}
+    assert store.changes_in([run])[0].stats == {"fields": ["title"]}
 
 
 def test_payloads_are_stored_once_compressed_and_read_back(store, tmp_path):
@@ -116,29 +116,55 @@ def test_runs_record_per_source_status_and_errors(store):
     assert store.last_good_until("federal_register") is None
 
 
-def test_migrations_are_named_and_applied_once(tmp_path):
+def test_a_new_store_is_made_at_alembics_head_and_reopened_without_migrating(tmp_path):
     Store.open(tmp_path / "s.db").close()
     Store.open(tmp_path / "s.db").close()
-    names = (
-        sqlite3.connect(tmp_path / "s.db").execute("select name from schema_migrations").fetchall()
-    )
-    assert [name for (name,) in names] == [name for name, _ in migrations.MIGRATIONS]
-    assert names[:4] == [
-        ("0001_initial",),
-        ("0002_blob_bases",),
-        ("0003_outbox_messages",),
-        ("0004_failures_and_revisions",),
-    ]
+    with sqlite3.connect(tmp_path / "s.db") as db:
+        assert db.execute("select version_num from alembic_version").fetchall() == [
+            (migrate.head(),)
+        ]
+        tables = {name for (name,) in db.execute("select name from sqlite_master")}
+    assert "schema_migrations" not in tables  # the hand-made bookkeeping is gone
 
 
 def test_a_store_from_a_newer_regwatch_is_refused(tmp_path):
     Store.open(tmp_path / "s.db").close()
     with sqlite3.connect(tmp_path / "s.db") as conn:
-        conn.execute("insert into schema_migrations values ('0999_future', 'x')")
-    with pytest.raises(StoreOpenError, match="0999_future"):
+        conn.execute("update alembic_version set version_num = 'r9999'")
+    with pytest.raises(StoreOpenError, match="r9999, which this regwatch does not know"):
         Store.open(tmp_path / "s.db")
 
 
 def test_missing_store_folder_is_a_clear_error(tmp_path):
     with pytest.raises(StoreOpenError, match="does not exist"):
         Store.open(tmp_path / "nope" / "s.db")
+
+
+def test_store_url_takes_a_sqlite_path_or_a_postgresql_url_never_a_url_as_a_path(tmp_path):
+    from crawler import config as config_module
+    from crawler.errors import ConfigError
+
+    file = tmp_path / "config.toml"
+    file.write_text('[store]\nurl = "data/r.db"\n')
+    assert config_module.load(file, env={}).store_url == str(tmp_path / "data" / "r.db")
+    file.write_text('[store]\npath = "old.db"\n')  # the old key still reads as url
+    assert config_module.load(file, env={}).store_url == str(tmp_path / "old.db")
+    url = "postgresql+psycopg://regwatch:secret@db.example.org:5432/regwatch"
+    config = config_module.load(file, env={"REGWATCH_STORE__URL": url})
+    assert config.store_url == url  # not a file in the config's folder
+    assert config.store_label == "postgresql+psycopg://regwatch:***@db.example.org:5432/regwatch"
+    file.write_text('[store]\npath = "a.db"\nurl = "b.db"\n')
+    with pytest.raises(ConfigError, match="both 'url' and 'path'"):
+        config_module.load(file, env={})
+    file.write_text('[store]\nurl = "mysql://x@y/z"\n')
+    with pytest.raises(ConfigError, match="mysql:// stores are not supported"):
+        config_module.load(file, env={})
+
+
+def test_a_missing_postgresql_store_is_not_made_by_a_command_that_only_reads(pg_url):
+    from storage import StoreMissing
+
+    with pytest.raises(StoreMissing, match="no store at postgresql"):
+        Store.open(pg_url, create=False)
+    Store.open(pg_url).close()
+    Store.open(pg_url, create=False).close()

@@ -1,20 +1,30 @@
 """The store's contract under concurrency and crashes, through its interface only (no SQL,
-no SQLite internals), so the same tests run unchanged on another database: two writers of
-one document, two first opens racing in migrations, two senders of one outbox, locks that
-die with their holder, runs left ``running`` by a killed process, the retry list."""
+no SQLite internals): each test runs on SQLite and on PostgreSQL (``store_at``). Two writers
+of one document, first opens racing in migrations, two senders of one outbox, locks that die
+with their holder (flock files; advisory locks), runs left ``running`` by a killed process,
+the retry list, ordering by bytes whatever the collation, NUL bytes refused in one line."""
 
 from __future__ import annotations
 
 import multiprocessing
 import os
 import signal
-from pathlib import Path
 
 import pytest
 from sqlalchemy.exc import SQLAlchemyError
 from test_store import version
 
-from storage import ErrorKind, LockBusy, OutboxState, Outcome, RunStatus, Store
+from storage import (
+    ErrorKind,
+    LockBusy,
+    OutboxRow,
+    OutboxState,
+    Outcome,
+    RunStatus,
+    SourceState,
+    Store,
+    StoreInputError,
+)
 
 CTX = multiprocessing.get_context("spawn")  # a clean interpreter, as a second regwatch is
 
@@ -48,10 +58,11 @@ def _claim_all(path: str, holder: str, barrier, results) -> None:
     with store.lock(holder):
         barrier.wait()
         mine = [
-            row["id"]
+            row.id
             for row in store.outbox_due("2026-10-05T12:00:00+00:00")
             if store.outbox_claim(row, holder)
         ]
+        barrier.wait()  # both senders alive until both are done (a dead one's claims are due)
     results.put(mine)
     store.close()
 
@@ -69,8 +80,8 @@ def _together(target, args_list) -> list:
     return got
 
 
-def test_two_writers_storing_the_same_new_document_store_it_once(tmp_path: Path) -> None:
-    path = str(tmp_path / "s.db")
+def test_two_writers_storing_the_same_new_document_store_it_once(store_at: str) -> None:
+    path = store_at
     Store.open(path).close()
     outcomes = _together(_store_same, [(path,), (path,), (path,)])
     assert sorted(outcomes) == ["new", "unchanged", "unchanged"]
@@ -78,16 +89,16 @@ def test_two_writers_storing_the_same_new_document_store_it_once(tmp_path: Path)
     assert len(store.history("fr:2026-1")) == 1
 
 
-def test_first_opens_racing_on_a_fresh_store_migrate_it_once(tmp_path: Path) -> None:
-    path = str(tmp_path / "fresh.db")
+def test_first_opens_racing_on_a_fresh_store_migrate_it_once(store_at: str) -> None:
+    path = store_at
     assert _together(_open, [(path,)] * 4) == ["ok"] * 4
     store = Store.open(path)
     run = store.start_run("daily", "2026-10-05", "t0")  # the schema is whole
     assert store.run(run).status == RunStatus.RUNNING
 
 
-def test_a_lock_is_exclusive_and_dies_with_its_holder(tmp_path: Path) -> None:
-    path = str(tmp_path / "s.db")
+def test_a_lock_is_exclusive_and_dies_with_its_holder(store_at: str) -> None:
+    path = store_at
     store = Store.open(path)
     ready = CTX.Event()
     holder = CTX.Process(target=_hold_then_die, args=(path, "source:ecfr", ready))
@@ -103,8 +114,8 @@ def test_a_lock_is_exclusive_and_dies_with_its_holder(tmp_path: Path) -> None:
     assert not store.is_locked("source:ecfr")
 
 
-def test_a_run_whose_process_died_is_closed_as_interrupted_a_live_one_is_not(tmp_path):
-    path = str(tmp_path / "s.db")
+def test_a_run_whose_process_died_is_closed_as_interrupted_a_live_one_is_not(store_at):
+    path = store_at
     store = Store.open(path)
     dead = store.start_run("daily", "2026-10-05", "t0")
     store.source_started(dead, "email", "t0", None, "2026-10-05")
@@ -124,21 +135,21 @@ def test_a_run_whose_process_died_is_closed_as_interrupted_a_live_one_is_not(tmp
     assert store.close_interrupted("t3") == [alive]
 
 
-def test_two_senders_never_claim_the_same_message(tmp_path: Path) -> None:
-    path = str(tmp_path / "s.db")
+def test_two_senders_never_claim_the_same_message(store_at: str) -> None:
+    path = store_at
     store = Store.open(path)
     for n in range(20):
         store.outbox_add(
             f"2026-10-05/s{n}", "email", "a@example.com", f"<{n}@x>", "s", b"m", "2026-10-05"
         )
     claimed = _together(_claim_all, [(path, "send:a"), (path, "send:b")])
-    assert sorted(claimed[0] + claimed[1]) == sorted(r["id"] for r in store.outbox())
+    assert sorted(claimed[0] + claimed[1]) == sorted(r.id for r in store.outbox())
     # both senders are gone: what they claimed and did not mark is due again
     assert len(store.outbox_due("2026-10-05T12:00:00+00:00")) == 20
 
 
-def test_a_message_claimed_by_a_live_sender_is_not_due_and_keeps_its_message_id(tmp_path):
-    store = Store.open(tmp_path / "s.db")
+def test_a_message_claimed_by_a_live_sender_is_not_due_and_keeps_its_message_id(store_at):
+    store = Store.open(store_at)
     store.outbox_add("2026-10-05/all", "email", "a@example.com", "<m@x>", "s", b"m", "t")
     [row] = store.outbox_due("t")
     with store.lock("send:me"):
@@ -146,25 +157,26 @@ def test_a_message_claimed_by_a_live_sender_is_not_due_and_keeps_its_message_id(
         assert not store.outbox_claim(row, "send:other")  # changed under it: refused
         assert store.outbox_due("t") == []
     [again] = store.outbox_due("t")  # its sender died before marking it
-    assert again["status"] == OutboxState.SENDING and again["message_id"] == "<m@x>"
+    assert again.status is OutboxState.SENDING and again.message_id == "<m@x>"
     assert store.outbox_claim(again, "send:next")
 
 
-def test_queuing_a_digest_twice_is_a_no_op(tmp_path):
-    store = Store.open(tmp_path / "s.db")
+def test_queuing_a_digest_twice_is_a_no_op(store_at):
+    store = Store.open(store_at)
     args = ("2026-10-05/all", "email", "a@example.com", "<m@x>", "s", b"m", "t")
     assert store.outbox_add(*args)
     assert not store.outbox_add(*args)
     assert len(store.outbox()) == 1
 
 
-def test_a_failed_document_stays_on_the_retry_list_until_stored(tmp_path):
-    store = Store.open(tmp_path / "s.db")
+def test_a_failed_document_stays_on_the_retry_list_until_stored(store_at):
+    store = Store.open(store_at)
     run = store.start_run("daily", "2026-10-05", "t0")
     store.retry_failed(run, "federal_register", "fr:2026-1", ErrorKind.INPUT, "truncated", "t1")
     store.retry_failed(run, "federal_register", "fr:2026-1", ErrorKind.BUG, "KeyError", "t2")
     [row] = store.retry_list()
-    assert (row.target, row.attempts, row.first_failed, row.kind) == ("fr:2026-1", 2, "t1", "bug")
+    assert (row.target, row.attempts, row.first_failed) == ("fr:2026-1", 2, "t1")
+    assert row.kind is ErrorKind.BUG
     assert [e.kind for e in store.errors([run])] == ["input", "bug"]
     assert store.snapshot(version("Entity List", run)).outcome is Outcome.NEW
     store.retry_done(["fr:2026-1"])
@@ -182,3 +194,46 @@ def test_a_full_disk_leaves_nothing_half_written_and_the_store_works_after(small
     smaller = version("smaller", run, raw={"xml": os.urandom(1_000_000)}, valid_from="2026-10-06")
     assert store.snapshot(smaller).outcome is Outcome.CHANGED  # what fits is stored whole
     store.close()
+
+
+def test_a_corrected_revision_is_its_own_message_and_rows_are_typed(store_at):
+    store = Store.open(store_at)
+    args = ("2026-10-05/all", "email", "a@example.com", "<m@x>", "s", b"m", "t")
+    assert store.outbox_add(*args)
+    assert store.outbox_add(*args, revision=2, degraded=False)  # keyed by revision too
+    latest = store.outbox_latest("2026-10-05/all", "email", "a@example.com")
+    assert isinstance(latest, OutboxRow) and latest.revision == 2
+    assert latest.status is OutboxState.PENDING and latest.degraded is False
+    run = store.start_run("daily", "2026-10-05", "t0")
+    store.source_started(run, "bis", "t0", None, "2026-10-05")
+    assert store.run(run).status is RunStatus.RUNNING
+    assert store.run_sources([run])[0].status is SourceState.RUNNING
+
+
+def test_keys_sources_and_targets_are_ordered_by_bytes_whatever_the_collation(store_at):
+    store = Store.open(store_at)
+    run = store.start_run("daily", "2026-10-05", "t0")
+    keys = ["fr:20261", "fr:2026-1a", "fr:2026-10", "fr:B", "fr:a"]
+    for key in keys:
+        store.snapshot(version(key, run, key=key))
+        store.retry_failed(run, "federal_register", key, ErrorKind.INPUT, "x", "t1")
+    for source in ("bis", "Zeta", "ecfr"):
+        store.source_started(run, source, "t0", None, None)
+    assert store.keys("fr:") == sorted(keys)  # Python sorts str by code point, as bytes
+    assert [d.key for d in store.documents(prefix="fr:")] == sorted(keys)
+    assert [r.target for r in store.retry_list()] == sorted(keys)
+    assert [r.source for r in store.run_sources([run])] == ["Zeta", "bis", "ecfr"]
+
+
+def test_a_nul_byte_in_text_is_refused_in_one_line_naming_the_document(store_at):
+    store = Store.open(store_at)
+    run = store.start_run("daily", "2026-10-05", "t0")
+    with pytest.raises(StoreInputError) as refused:
+        store.snapshot(version("Entity\x00List", run))
+    assert (
+        str(refused.value)
+        == "fr:2026-1: a NUL byte in its title: not stored (text may not hold one)"
+    )
+    store.record_error(run, "federal_register", "fr:2026-1", "bad title Entity\x00List", "t1")
+    assert store.errors([run])[0].message == "bad title Entity\\x00List"
+    assert store.snapshot(version("Entity List", run)).outcome is Outcome.NEW  # store works on

@@ -150,7 +150,7 @@ def _documents(shared: Path) -> list[tuple[str, etree._Element, Node]]:
     out = []
     for part in ("740", "742"):
         data = (shared / "data" / EAR.format(part)).read_bytes()
-        out.append((f"15 CFR {part}", parse_xml(data, part), parse_ecfr_xml(data)))
+        out.append((f"15 CFR {part}", parse_xml(data, part), _ear(shared / "data")[part]))
     for name, day in ((OLD, "2014-02-11"), (NEW, "2014-04-04")):
         data = eregs_as_ecfr(shared, name, day)
         out.append((f"27 CFR 447 {day}", parse_xml(data, name), parse_ecfr_xml(data)))

@@ -6,7 +6,6 @@ Message-ID; a permanent refusal (5xx) is marked failed and reported, not retried
 from __future__ import annotations
 
 import hashlib
-import json
 import smtplib
 import ssl
 from collections.abc import Mapping
@@ -20,11 +19,11 @@ from email.utils import format_datetime, parseaddr
 from crawler.clock import stamp
 from crawler.config import Config, SubscriptionConfig
 from crawler.deliver.files import subscription_slug
-from crawler.digest.context import Digest
+from crawler.digest.context import Report
 from crawler.digest.render import render
+from crawler.digest.report import fingerprint
 from crawler.digest.select import for_subscription
-from crawler.records import to_jsonable
-from storage import OutboxState, Store
+from storage import OutboxRow, OutboxState, Outcome, Store
 
 MAX_ATTEMPTS = 30
 
@@ -43,7 +42,7 @@ def one_line(text: str, limit: int = 200) -> str:
 
 
 def compose(
-    digest: Digest,
+    digest: Report,
     subscription: SubscriptionConfig,
     recipient: str,
     config: Config,
@@ -54,11 +53,11 @@ def compose(
     links when it would exceed the size budget. A revision after the first is a corrected
     digest, and its subject says so."""
     pages = [e.op for e in digest.web]
-    changed = len(digest.cfr_changes) + len(digest.changes) + pages.count("changed")
+    changed = len(digest.cfr_changes) + len(digest.changes) + pages.count(Outcome.CHANGED)
     corrected = f" (corrected, revision {revision})" if revision > 1 else ""
     subject = one_line(
         f"regwatch {subscription.name}: {digest.day}{corrected} - "
-        f"{digest.total_new + pages.count('new')} new, "
+        f"{digest.total_new + pages.count(Outcome.NEW)} new, "
         f"{changed} changed" + (" - SOURCES FAILED" if digest.degraded else "")
     )
     parts = (digest, subscription, recipient, config, now, subject, revision)
@@ -69,7 +68,7 @@ def compose(
 
 
 def _message(
-    digest: Digest,
+    digest: Report,
     subscription: SubscriptionConfig,
     recipient: str,
     config: Config,
@@ -97,19 +96,7 @@ def message_id(day: str, subscription: str, recipient: str, revision: int = 1) -
     return f"<{day}{rev}.{subscription_slug(subscription)}.{token}@regwatch>"
 
 
-CONTENT = ("sections", "corrections", "changes", "cfr_changes", "inspection", "web")
-
-
-def fingerprint(digest: Digest) -> str:
-    """What a digest reports of the day's documents and changes, without its source lines
-    and alerts (which tell how and when runs went, and change with every run): a corrected
-    revision is sent only when a later run found something the mailed one lacked."""
-    said = {name: to_jsonable(getattr(digest, name)) for name in CONTENT}
-    blob = json.dumps(said, sort_keys=True, default=str).encode()
-    return hashlib.sha256(blob).hexdigest()
-
-
-def queue_digests(store: Store, config: Config, digest: Digest, now: datetime) -> int:
+def queue_digests(store: Store, config: Config, digest: Report, now: datetime) -> int:
     """Put the day's digest for every subscription and recipient in the outbox once; when
     the one queued was made while sources failed and the day's digest now says something
     else, queue it again as a corrected revision (never silence after a failed run)."""
@@ -143,13 +130,13 @@ def queue_digests(store: Store, config: Config, digest: Digest, now: datetime) -
     return queued
 
 
-def _revision(latest: dict | None, said: str) -> int | None:
+def _revision(latest: OutboxRow | None, said: str) -> int | None:
     """The revision to queue: 1 for a first digest; the next one when the latest was made
     while sources failed and the digest now says something else; None: nothing to send."""
     if latest is None:
         return 1
-    if latest["degraded"] and latest["fingerprint"] != said:
-        return int(latest["revision"]) + 1
+    if latest.degraded and latest.fingerprint != said:
+        return latest.revision + 1
     return None
 
 
@@ -177,14 +164,14 @@ def send_due(
         for row in due:
             if not store.outbox_claim(row, holder):
                 continue
-            message = BytesParser(policy=policy.SMTP).parsebytes(store.blob(row["message_blob"]))
+            message = BytesParser(policy=policy.SMTP).parsebytes(store.blob(row.message_blob or ""))
             try:
                 smtp.send_message(
-                    message, from_addr=parseaddr(config.smtp.sender)[1], to_addrs=[row["recipient"]]
+                    message, from_addr=parseaddr(config.smtp.sender)[1], to_addrs=[row.recipient]
                 )
             except smtplib.SMTPRecipientsRefused as exc:
                 codes = [code for code, _ in exc.recipients.values()]
-                reason = f"{row['recipient']}: refused ({_why(exc)})"
+                reason = f"{row.recipient}: refused ({_why(exc)})"
                 if all(code >= 500 for code in codes):
                     _fail(store, row, reason)
                     failed += 1
@@ -194,7 +181,7 @@ def send_due(
                 retry += 1
                 continue
             except smtplib.SMTPResponseException as exc:
-                reason = f"{row['recipient']}: {exc.smtp_code} {_why(exc)}"
+                reason = f"{row.recipient}: {exc.smtp_code} {_why(exc)}"
                 if exc.smtp_code >= 500:
                     _fail(store, row, reason)
                     failed += 1
@@ -204,14 +191,14 @@ def send_due(
                     retry += 1
                 continue
             except (OSError, smtplib.SMTPException) as exc:
-                _retry(store, row, now, f"{row['recipient']}: {_why(exc)}")
+                _retry(store, row, now, f"{row.recipient}: {_why(exc)}")
                 retry += 1
                 continue
             store.outbox_mark(
-                row["id"],
+                row.id,
                 status=OutboxState.SENT,
                 sent_at=stamp(now),
-                attempts=row["attempts"] + 1,
+                attempts=row.attempts + 1,
                 last_error=None,
             )
             sent += 1
@@ -233,14 +220,14 @@ def _connect(config: Config, env: Mapping[str, str]) -> smtplib.SMTP:
     return smtp
 
 
-def _retry(store: Store, row: dict, now: datetime, reason: str) -> None:
-    attempts = row["attempts"] + 1
+def _retry(store: Store, row: OutboxRow, now: datetime, reason: str) -> None:
+    attempts = row.attempts + 1
     if attempts >= MAX_ATTEMPTS:
         _fail(store, row, f"gave up after {attempts} attempts: {reason}")
         return
     wait = timedelta(minutes=min(5 * 2 ** (attempts - 1), 360))
     store.outbox_mark(
-        row["id"],
+        row.id,
         status=OutboxState.RETRY,
         attempts=attempts,
         next_attempt=stamp(now + wait),
@@ -248,11 +235,11 @@ def _retry(store: Store, row: dict, now: datetime, reason: str) -> None:
     )
 
 
-def _fail(store: Store, row: dict, reason: str) -> None:
+def _fail(store: Store, row: OutboxRow, reason: str) -> None:
     store.outbox_mark(
-        row["id"],
+        row.id,
         status=OutboxState.FAILED,
-        attempts=row["attempts"] + 1,
+        attempts=row.attempts + 1,
         last_error=one_line(reason, 500),
     )
 

@@ -1,8 +1,14 @@
 """Atom and RSS 2.0 feeds: one for everything and one per subscription, written with
-feedgen. An entry's id is derived from what it is (``urn:regwatch:fr:2026-21001``,
-``urn:regwatch:change:cfr:15:744.11:2026-10-09``), so rebuilding the feeds from the store
-always gives the same ids; its ``updated`` is when regwatch stored that version, so it
-changes only when the entry does.
+feedgen from the day's Report (crawler.digest.report), the one record every channel renders.
+An entry's id is derived from what it is (``urn:regwatch:fr:2026-21001``,
+``urn:regwatch:change:cfr:15:744.11:2026-10-09``), so writing a feed again always gives the
+same ids; its ``updated`` is when regwatch stored that version, so it changes only when the
+entry does.
+
+Feeds are written incrementally: a day's report adds its own entries to the entries the
+feed file already holds (read back as XML, never built or rendered again), so the cost of a
+day is the day's entries and the feed's length, never the history. A feed not written yet is
+seeded from the reports the store keeps.
 
 Content can't break a feed: every text is stripped of control characters (a store written
 before the parsers removed them may still hold some), every href goes through the same
@@ -13,26 +19,31 @@ agencies, or regwatch."""
 from __future__ import annotations
 
 import html
+import re
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
+from email.utils import format_datetime
 from pathlib import Path
+from xml.sax.saxutils import escape as xml_escape
 
 from feedgen.feed import FeedGenerator
+from lxml import etree
 
-from crawler.config import Config
+from crawler.config import Config, SubscriptionConfig
 from crawler.deliver.files import subscription_slug, write_atomic
-from crawler.diff.cite import cited_diff, fr_sources, official_links
+from crawler.digest.context import AlertEntry, CfrChangeEntry, DocumentEntry, Report, WebEntry
 from crawler.digest.render import render, safe_url
-from crawler.digest.select import Facets, change_facets, document_facets, matches
-from crawler.digest.topics import all_topics
-from crawler.keys import CFR, FR
+from crawler.digest.report import decode, stored_report
+from crawler.digest.select import Facets, matches
 from crawler.parse.text import clean, squash
-from crawler.query.citations import display
-from crawler.records import FrDocument, Node, from_json
+from crawler.records import Outcome
 from storage import Store
 
 FEED_ID = "urn:regwatch:feed:"
 AUTHOR = "regwatch"  # the author of the feeds, and of entries no agency issued
+SEED_DAYS = 366  # how far back a feed with no kept entries is seeded from stored reports
+EPOCH = "2017-01-01T00:00:00+00:00"
 
 
 @dataclass(frozen=True)
@@ -48,72 +59,92 @@ class FeedItem:
     authors: tuple[str, ...] = ()  # the issuing agencies; none: regwatch
 
 
-def feed_items(store: Store, config: Config) -> list[FeedItem]:
-    """Every FR document and eCFR change in the store as a feed item, newest first."""
-    topics = all_topics(config)
-    built = [
-        _document(store, row, topics)
-        for row in store.documents(prefix=FR)
-        if not row.meta.get("reference_for")
-    ]
-    built += [_change(store, change, topics) for change in store.all_changes(CFR)]
-    items = [i for i in built if i is not None]
+def report_items(report: Report) -> list[FeedItem]:
+    """The report's documents, unit changes, web pages and alerts as feed items."""
+    documents = [e for s in report.sections for e in s.entries] + list(report.corrections)
+    items = [_document(e) for e in documents]
+    items += [_unit_change(e) for e in (*report.cfr_changes, *report.cfr_quiet)]
+    items += [_web(e, report.day) for e in (*report.web, *report.web_quiet)]
+    items += [_alert(a) for a in report.notices]
+    return newest_first(items)
+
+
+def newest_first(items: list[FeedItem]) -> list[FeedItem]:
     return sorted(items, key=lambda i: (i.updated, i.id), reverse=True)
 
 
-def _document(store: Store, row, topics) -> FeedItem | None:
-    history = store.history(row.key)
-    if not history:
-        return None
-    doc = from_json(FrDocument, store.blob(history[-1].tree_blob))
-    facets = document_facets(doc, topics)
-    found = facets.topics
+def _when(stamp: str, fallback: str) -> datetime:
+    return datetime.fromisoformat(stamp or fallback)
+
+
+def _document(entry: DocumentEntry) -> FeedItem:
     return FeedItem(
-        id=f"urn:regwatch:{row.key}",
-        title=f"{doc.type}: {doc.title}",
-        link=doc.html_url,
-        updated=datetime.fromisoformat(history[-1].fetched_at),
-        summary=doc.abstract or doc.action or doc.title,
-        content=render("feeds/document.html.j2", doc=doc),
-        categories=(doc.type, *found),
-        facets=facets,
-        authors=doc.agencies,
+        id=f"urn:regwatch:{entry.key}",
+        title=f"{entry.kind}: {entry.title}",
+        link=entry.url,
+        updated=_when(
+            entry.stored[-1] if entry.stored else "", f"{entry.publication_date}T00:00:00+00:00"
+        ),
+        summary=entry.summary or entry.action or entry.title,
+        content=render("feeds/document.html.j2", entry=entry),
+        categories=(entry.kind, *entry.facets.topics),
+        facets=entry.facets,
+        authors=entry.agencies,
     )
 
 
-def _change(store: Store, change: dict, topics) -> FeedItem | None:
-    row = store.document(change["document"])
-    if row is None or row.kind in ("part", "as-amended"):
-        return None
-    old_v, new_v = store.version(change["from_version"]), store.version(change["to_version"])
-    old = from_json(Node, store.blob(old_v.tree_blob))
-    new = from_json(Node, store.blob(new_v.tree_blob))
-    diff = cited_diff(row.key, old, new)
-    citation = display(row.key)
-    facets = change_facets(row.key, row.title, diff, topics)
-    found = facets.topics
-    quiet = "" if diff.substantive else " (typography only)"
+def _unit_change(entry: CfrChangeEntry) -> FeedItem:
+    quiet = "" if entry.diff.substantive else " (typography only)"
     return FeedItem(
-        id=f"urn:regwatch:change:{row.key}:{new_v.valid_from}",
-        title=f"{citation} changed, in effect {new_v.valid_from}{quiet}",
-        link=row.url,
-        updated=datetime.fromisoformat(new_v.fetched_at),
-        summary=f"{citation} ({row.title}): {diff.counted()} since {old_v.valid_from}.",
-        content=render(
-            "feeds/change.html.j2",
-            diff=diff,
-            citation=citation,
-            title=row.title,
-            old_day=old_v.valid_from,
-            new_day=new_v.valid_from,
-            official=official_links(row.key, fr_sources(old, new)),
+        id=f"urn:regwatch:change:{entry.key}:{entry.to_date}",
+        title=f"{entry.citation} changed, in effect {entry.to_date}{quiet}",
+        link=entry.url,
+        updated=_when(entry.stored, f"{entry.to_date}T00:00:00+00:00"),
+        summary=(
+            f"{entry.citation} ({entry.title}): {entry.diff.counted()} since {entry.from_date}."
         ),
-        categories=("eCFR", *found),
-        facets=facets,
+        content=render("feeds/change.html.j2", entry=entry),
+        categories=("eCFR", *entry.facets.topics),
+        facets=entry.facets,
+    )
+
+
+def _web(entry: WebEntry, day: str) -> FeedItem:
+    new = entry.op == Outcome.NEW
+    return FeedItem(
+        id=f"urn:regwatch:{entry.key}" if new else f"urn:regwatch:change:{entry.key}:{day}",
+        title=f"{entry.kind}: {entry.title}" + ("" if new else " (page changed)"),
+        link=entry.url,
+        updated=_when(entry.stored, f"{day}T00:00:00+00:00"),
+        summary=entry.summary or (entry.diff.counted() if entry.diff else "") or entry.title,
+        content=render("feeds/web.html.j2", entry=entry),
+        categories=(entry.kind, *entry.facets.topics),
+        facets=entry.facets,
+    )
+
+
+def _alert(alert: AlertEntry) -> FeedItem:
+    return FeedItem(
+        id=f"urn:regwatch:alert:{alert.kind.replace(' ', '-')}:{alert.target}:{alert.day}",
+        title=f"Alert, {alert.kind}: {alert.target}",
+        link=alert.url,
+        updated=_when(alert.at, f"{alert.day}T00:00:00+00:00"),
+        summary=alert.line,
+        content=render("feeds/alert.html.j2", alert=alert),
+        categories=("Alert", str(alert.kind)),
+        facets=Facets(text=alert.title),
     )
 
 
 def render_feed(items: list[FeedItem], name: str, title: str, config: Config, fmt: str) -> bytes:
+    newest = max((i.updated for i in items), default=datetime.fromisoformat(EPOCH))
+    feed = _feed(name, title, config, fmt, newest)
+    for item in reversed(items):
+        _add_entry(feed, item)
+    return feed.atom_str(pretty=True) if fmt == "atom" else feed.rss_str(pretty=True)
+
+
+def _feed(name: str, title: str, config: Config, fmt: str, newest: datetime) -> FeedGenerator:
     feed = FeedGenerator()
     feed.id(FEED_ID + name)
     feed.title(clean(title))
@@ -124,13 +155,8 @@ def render_feed(items: list[FeedItem], name: str, title: str, config: Config, fm
     home = f"{base}/{config.output.feeds}/{name}.{fmt}" if base else f"{name}.{fmt}"
     feed.link(href=safe_url(home), rel="self")
     feed.link(href=safe_url(base or "https://www.federalregister.gov"), rel="alternate")
-    newest = max(
-        (i.updated for i in items), default=datetime.fromisoformat("2017-01-01T00:00:00+00:00")
-    )
     feed.updated(newest)
-    for item in reversed(items):
-        _add_entry(feed, item)
-    return feed.atom_str(pretty=True) if fmt == "atom" else feed.rss_str(pretty=True)
+    return feed
 
 
 def _add_entry(feed: FeedGenerator, item: FeedItem) -> None:
@@ -153,18 +179,147 @@ def _add_entry(feed: FeedGenerator, item: FeedItem) -> None:
         entry.category(term=clean(category))
 
 
-def write_feeds(store: Store, config: Config) -> list[Path]:
-    """all.atom / all.rss, and one pair per subscription, into the feeds folder."""
-    items = feed_items(store, config)
-    feeds = [("all", "regwatch: everything", items)]
+ATOM = "{http://www.w3.org/2005/Atom}"
+
+
+def write_feeds(store: Store, config: Config, report: Report | None = None) -> list[Path]:
+    """all.atom / all.rss, and one pair per subscription, into the feeds folder: the
+    report's entries (the latest stored report by default) added to the entries each feed
+    has already, which are kept as written (never built or rendered again)."""
+    report = report or _latest(store)
+    new = report_items(report) if report is not None else []
+    feeds: list[tuple[str, str, Callable[[FeedItem], bool]]] = [
+        ("all", "regwatch: everything", lambda item: True)
+    ]
     for sub in config.subscriptions:
-        chosen = [i for i in items if matches(sub, i.facets)]
-        feeds.append((subscription_slug(sub.name), f"regwatch: {sub.name}", chosen))
-    written = []
+        feeds.append((subscription_slug(sub.name), f"regwatch: {sub.name}", _wants(sub)))
     folder = config.root / config.output.feeds
-    for name, title, chosen in feeds:
-        chosen = chosen[: config.output.feed_entries]
-        for fmt in ("atom", "rss"):
-            data = render_feed(chosen, name, title, config, fmt).decode()
-            written.append(write_atomic(folder / f"{name}.{fmt}", data))
+    written: list[Path] = []
+    limit = config.output.feed_entries
+    for name, title, wanted in feeds:
+        paths = {fmt: folder / f"{name}.{fmt}" for fmt in FORMATS}
+        added = [i for i in new if wanted(i)]
+        if all(p.is_file() for p in paths.values()):
+            texts = {fmt: p.read_text(encoding="utf-8") for fmt, p in paths.items()}
+            if not added:
+                continue  # nothing new for it: the feed stays as written
+            spliced = _spliced(added, texts, _feed_header(name, title, config), limit)
+            if spliced is not None:
+                written += [write_atomic(paths[fmt], spliced[fmt]) for fmt in FORMATS]
+                continue
+            kept = {fmt: etree.fromstring(texts[fmt].encode(), PARSER) for fmt in FORMATS}
+        else:  # a feed not written yet: seeded from the reports the store keeps
+            seed = [i for i in _seed(store, report) if wanted(i)]
+            kept = {fmt: _parsed(seed, name, title, config, fmt) for fmt in FORMATS}
+        fresh = {fmt: _parsed(added, name, title, config, fmt) for fmt in FORMATS}
+        for fmt, root in _merged(fresh, kept, limit).items():
+            data = etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
+            written.append(write_atomic(paths[fmt], data.decode()))
     return written
+
+
+# where entries start and end in a written feed, and the line that closes them
+MARKS = {
+    "atom": ("  <entry>", "</entry>\n", "</feed>"),
+    "rss": ("    <item>", "</item>\n", "  </channel>"),
+}
+Header = Callable[[list[FeedItem], str], str]
+
+
+def _feed_header(name: str, title: str, config: Config) -> Header:
+    return lambda items, fmt: render_feed(items, name, title, config, fmt).decode()
+
+
+def _spliced(
+    items: list[FeedItem], texts: dict[str, str], render_items: Header, limit: int
+) -> dict[str, str] | None:
+    """The common case cheaply: the day's entries are newer than every entry the feed holds
+    and none of them is in it yet, so the feed is its new header and entries followed by the
+    entries already written, as text. None: merge them entry by entry instead."""
+    atom = texts["atom"]
+    newest = re.search(r"<entry>.*?<updated>([^<]+)</updated>", atom, re.DOTALL)
+    if newest and min(i.updated for i in items) < datetime.fromisoformat(newest.group(1)):
+        return None
+    if len(items) > limit or any(f"<id>{xml_escape(i.id)}</id>" in atom for i in items):
+        return None
+    out = {}
+    for fmt in FORMATS:
+        start, stop, close = MARKS[fmt]
+        old, fresh = texts[fmt], render_items(items, fmt)
+        first, end = old.find(start), old.rfind(close)
+        region = old[first:end] if first != -1 else ""
+        cut = 0
+        for _ in range(limit - len(items)):
+            found = region.find(stop, cut)
+            if found == -1:
+                cut = len(region)
+                break
+            cut = found + len(stop)
+        at = fresh.rfind(close)
+        out[fmt] = fresh[:at] + region[:cut] + fresh[at:]
+    return out
+
+
+FORMATS = ("atom", "rss")
+PARSER = etree.XMLParser(remove_blank_text=True, resolve_entities=False, no_network=True)
+
+
+def _parsed(
+    items: list[FeedItem], name: str, title: str, config: Config, fmt: str
+) -> etree._Element:
+    return etree.fromstring(render_feed(items, name, title, config, fmt), PARSER)
+
+
+def _merged(
+    fresh: dict[str, etree._Element], kept: dict[str, etree._Element], limit: int
+) -> dict[str, etree._Element]:
+    """The fresh feeds (header and the day's entries) with the kept feeds' entries after
+    them: an entry of the day replaces a kept one with its id; newest first, ``limit`` at
+    most; the feed's updated time is its newest entry's."""
+    atom, rss = fresh["atom"], fresh["rss"].find("channel")
+    assert rss is not None
+    ids = {e.findtext(f"{ATOM}id") for e in atom.iter(f"{ATOM}entry")}
+    old = [e for e in kept["atom"].iter(f"{ATOM}entry") if e.findtext(f"{ATOM}id") not in ids]
+    items = {i.findtext("guid"): i for i in kept["rss"].iter("item")}
+    entries = list(atom.iter(f"{ATOM}entry")) + old
+    entries.sort(key=lambda e: (_when_of(e), e.findtext(f"{ATOM}id") or ""), reverse=True)
+    fresh_items = {i.findtext("guid"): i for i in rss.iter("item")}
+    for element in [*atom.iter(f"{ATOM}entry"), *rss.iter("item")]:
+        element.getparent().remove(element)  # type: ignore[union-attr]
+    for entry in entries[:limit]:
+        atom.append(entry)
+        key = entry.findtext(f"{ATOM}id")
+        item = fresh_items[key] if key in fresh_items else items.get(key)
+        if item is not None:
+            rss.append(item)
+    if entries:
+        newest = datetime.fromisoformat(entries[0].findtext(f"{ATOM}updated") or EPOCH)
+        atom.find(f"{ATOM}updated").text = newest.isoformat()  # type: ignore[union-attr]
+        rss.find("lastBuildDate").text = format_datetime(newest)  # type: ignore[union-attr]
+    return {"atom": atom, "rss": fresh["rss"]}
+
+
+def _when_of(entry: etree._Element) -> datetime:
+    return datetime.fromisoformat(entry.findtext(f"{ATOM}updated") or EPOCH)
+
+
+def _wants(subscription: SubscriptionConfig) -> Callable[[FeedItem], bool]:
+    return lambda item: matches(subscription, item.facets)
+
+
+def _latest(store: Store) -> Report | None:
+    days = store.report_days(limit=1)
+    return stored_report(store, date.fromisoformat(days[0])) if days else None
+
+
+def _seed(store: Store, report: Report | None) -> list[FeedItem]:
+    """The items of the reports kept before ``report``'s day (newest first, a year back)."""
+    if report is None:
+        return []
+    items: list[FeedItem] = []
+    for n, row in enumerate(store.recent_reports(report.day)):
+        if n > SEED_DAYS:
+            break
+        if row.day != report.day:
+            items += report_items(decode(store.blob(row.report_blob)))
+    return items

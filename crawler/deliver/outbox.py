@@ -40,18 +40,18 @@ def unsent(store: Store) -> list[OutboxLine]:
     """Every message not sent (pending, retrying, being sent, failed), oldest first."""
     out = []
     for row in store.outbox():
-        status = OutboxState(row["status"])
+        status = row.status
         if status == OutboxState.SENT:
             continue
         out.append(
             OutboxLine(
-                row["digest"],
-                row["recipient"],
-                row.get("subject") or "",
+                row.digest,
+                row.recipient,
+                row.subject or "",
                 status,
-                row["attempts"],
-                row["next_attempt"] or "" if status in WAITING else "",
-                row.get("last_error") or "",
+                row.attempts,
+                row.next_attempt or "" if status in WAITING else "",
+                row.last_error or "",
             )
         )
     return out

@@ -19,7 +19,7 @@ DEMO_CONFIG = """\
 # Written by `regwatch demo`: the demo's store and digests, for commands such as
 #   regwatch --config {name} digest --date 2026-10-08
 [store]
-path = "regwatch.db"
+url = "{store}"
 
 [output]
 digests = "digests"
@@ -36,7 +36,7 @@ class DemoDay:
 class DemoResult:
     server: str
     days: tuple[DemoDay, ...]
-    store: Path
+    store: str  # the SQLite file, or the PostgreSQL URL without its password
     digests: Path
     config: Path
     before: dict[str, int]
@@ -62,7 +62,9 @@ def run_demo(base: Config, folder: Path, verbose: bool = False) -> DemoResult:
     folder = folder.resolve()
     folder.mkdir(parents=True, exist_ok=True)
     config_file = folder / "demo.toml"
-    config_file.write_text(DEMO_CONFIG.format(name=config_file.name), encoding="utf-8")
+    # the demo's own SQLite file in FOLDER, unless the store configured is PostgreSQL
+    store = base.store.url if base.store_url == base.store.url else "regwatch.db"
+    config_file.write_text(DEMO_CONFIG.format(name=config_file.name, store=store), encoding="utf-8")
     corpus = Corpus.demo()
     with ReplayServer(corpus) as server:
         fr = dataclasses.replace(
@@ -77,7 +79,7 @@ def run_demo(base: Config, folder: Path, verbose: bool = False) -> DemoResult:
         config = dataclasses.replace(
             base,
             root=folder,
-            store=dataclasses.replace(base.store, path="regwatch.db"),
+            store=dataclasses.replace(base.store, url=store),
             output=dataclasses.replace(base.output, digests="digests"),
             http=dataclasses.replace(base.http, polite=False),  # loopback: no need to wait
             sources=dataclasses.replace(
@@ -101,7 +103,7 @@ def run_demo(base: Config, folder: Path, verbose: bool = False) -> DemoResult:
         return DemoResult(
             server.base,
             tuple(days),
-            config.store_path,
+            config.store_label,
             config.digest_dir,
             config_file,
             before,

@@ -9,12 +9,20 @@ from crawler.records import Node, to_jsonable
 
 
 class Op(enum.StrEnum):
+    """What happened to a node between two versions: the one vocabulary of change operations,
+    used by the diff engine, the report (its entries and templates) and the queries."""
+
     ADDED = "added"
     REMOVED = "removed"
     CHANGED = "changed"
     MOVED = "moved"  # same content under another parent
     REDESIGNATED = "redesignated"  # same content, same parent, new label: (b) became (c)
     REORDERED = "reordered"  # same children in another order (never substantive)
+
+    @property
+    def entry_word(self) -> str:
+        """How the change of a list entry (an Entity List row) reads: "revised" when changed."""
+        return "revised" if self is Op.CHANGED else self.value
 
 
 @dataclass(frozen=True)

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from crawler.diff import DocumentDiff
 from crawler.diff.cite import OfficialLink
+from crawler.diff.model import DocumentDiff, Op
 from crawler.digest.select import Facets
-from crawler.records import ProjectionOp, SourceState
+from crawler.records import AlertKind, Outcome, ProjectionOp, SourceState
 
 
 @dataclass(frozen=True)
@@ -29,6 +29,7 @@ class DocumentEntry:
     corrects: CorrectedEntry | None
     redlines: tuple[RedlineEntry, ...] = ()  # the rule against the prior text, by unit
     facets: Facets = field(default_factory=Facets)  # what subscriptions filter on
+    stored: tuple[str, ...] = ()  # when regwatch stored each of its versions, oldest first
 
 
 @dataclass(frozen=True)
@@ -96,7 +97,7 @@ class CfrChangeEntry:
     url: str
     from_date: str
     to_date: str
-    op: str  # changed, added, removed
+    op: Op  # changed, added, removed
     substantive: bool
     diff: DocumentDiff
     text: str  # the redline as plain text
@@ -104,23 +105,57 @@ class CfrChangeEntry:
     facets: Facets = field(default_factory=Facets)
     summary: str = ""  # "Entity List: 7 added (Iran 7), 1 removed (China 1)" and the like
     official: tuple[OfficialLink, ...] = ()  # the eCFR is unofficial: the FR text behind it
+    stored: str = ""  # when regwatch stored the new version
 
 
 @dataclass(frozen=True)
 class WebEntry:
-    """A BIS web page: a new item (press release, news) or a watched page that changed."""
+    """A web page: a new item (a BIS press release, news) or a watched page that changed."""
 
     key: str  # bis:/press-release/...
     kind: str  # Press Release, News, Web Page
     title: str
     url: str
     published: str  # ISO, as the page states it, or ""
-    op: str  # new, changed
+    op: Outcome  # new, changed
     summary: str  # a new item's opening paragraphs
     diff: DocumentDiff | None  # a changed page's redline
     text: str  # the redline as plain text
     substantive: bool
     facets: Facets = field(default_factory=Facets)
+    stored: str = ""  # when regwatch stored the version shown
+    from_date: str = ""  # a changed page: the day of the version it is compared with
+    source: str = ""  # the registry name of the source that found it
+
+
+@dataclass(frozen=True)
+class PartRef:
+    """A source's part of the report as the templates show it: the partial that renders it
+    (``templates/digest/sources/<partial>.*.j2``; sources of one kind share one) and the
+    source's name and title."""
+
+    name: str  # the registry name: its entries carry it
+    partial: str
+    title: str
+
+
+@dataclass(frozen=True)
+class AlertEntry:
+    """An alert record (storage ``alerts``): something outside the daily rhythm."""
+
+    kind: AlertKind
+    source: str
+    target: str
+    title: str  # one line
+    day: str  # ISO
+    at: str  # when it was seen
+    url: str = ""  # where to see it ("" when there is nowhere)
+
+    @property
+    def line(self) -> str:
+        """What people read: the title says what and where (the page's address, the FR
+        document number), never the store's key."""
+        return self.title
 
 
 @dataclass(frozen=True)
@@ -157,7 +192,10 @@ class SourceLine:
 
 
 @dataclass(frozen=True)
-class Digest:
+class Report:
+    """The day's report: built once per run from stored changes (crawler.digest.report),
+    kept in the store, and rendered by every channel (digest, email, feeds, site, JSON)."""
+
     day: str  # ISO
     day_long: str  # "Monday, October 5, 2026"
     sections: tuple[Section, ...]
@@ -176,3 +214,9 @@ class Digest:
     # part 744 as of 2026-10-09: 4 of 4 sections missing - held, not applied; ...")
     alerts: tuple[str, ...] = ()
     ran: bool = True  # False: no run on the day, so nothing was checked
+    notices: tuple[AlertEntry, ...] = ()  # the day's alert records (their lines lead ``alerts``)
+    parts: tuple[PartRef, ...] = ()  # the sources whose sections it shows, in registry order
+    revision: int = 1  # 2+: a corrected report
+
+
+Digest = Report  # the name the templates and mail use for the day's report

@@ -23,7 +23,9 @@ TEMPLATES = resources.files("crawler") / "templates"
 @cache
 def _environment(escape: bool) -> Environment:
     from crawler.diff.cite import UNOFFICIAL
+    from crawler.diff.model import Op
     from crawler.diff.views import node_text, where, where_from
+    from crawler.records import AlertKind, Outcome, ProjectionOp, SourceState
 
     env = Environment(
         loader=FunctionLoader(template_source),
@@ -33,7 +35,12 @@ def _environment(escape: bool) -> Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
-    env.globals.update(
+    env.globals.update(  # the enums templates compare with: never their bare strings
+        Op=Op,
+        ProjectionOp=ProjectionOp,
+        SourceState=SourceState,
+        Outcome=Outcome,
+        AlertKind=AlertKind,
         where=where,
         where_from=where_from,
         node_lines=lambda node: list(node_text(node)),

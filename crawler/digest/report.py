@@ -1,180 +1,172 @@
-"""The report half for one day: gather from the store, build the digest, write its files."""
+"""The report half for one day: gather what the store holds about it (each source through
+its digest module), build the day's Report once, keep it in the store, write its files."""
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
+import json
 from datetime import date
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from crawler.config import Config
 from crawler.deliver.files import write_atomic
-from crawler.digest.build import CfrRecord, DayRecords, RedlineRecord, WebRecord, build_digest
-from crawler.digest.context import CitedDocument, Digest
+from crawler.digest.build import MAIL, Day, SourcePart, build_report, source_lines
+from crawler.digest.context import AlertEntry, Report
 from crawler.digest.render import render
+from crawler.digest.source import Scope, SourceDigest
 from crawler.digest.topics import all_topics
-from crawler.fetch.spiders import SOURCES
-from crawler.keys import BIS, CFR, FR, PI, fr_key, fr_number, is_projection, projection_parts
-from crawler.parse.cfr_units import fr_citations
-from crawler.records import FrDocument, Node, ProjectionOp, from_json
-from storage import DocumentRow, OutboxState, Store
+from crawler.fetch.spiders import Stage, each, enabled
+from crawler.records import from_json, to_json, to_jsonable
+from storage import AlertKind, AlertRow, NewAlert, OutboxState, RunRow, Store
+
+DAILY = "daily"  # the runs whose findings make a day's report
 
 
-def gather(store: Store, day: date, config: Config) -> DayRecords:
-    """What the store knows about ``day``: documents published on it or first seen in its
-    daily runs, changes and errors of those runs, that day's Public Inspection list."""
+def _day(store: Store, day: date, config: Config) -> tuple[Day, Scope]:
+    scope, daily = _scope(store, day, config)
     iso = day.isoformat()
-    daily = [r for r in store.runs_on(iso) if r.kind == "daily"]
-    runs = [r.id for r in daily]
     last_started = max((r.started for r in daily), default="")
-    rows = store.documents(published=iso, first_runs=runs, prefix=FR)
-    chosen = [r for r in rows if r.published == iso or not r.meta.get("reference_for")]
-    documents = tuple((row, _record(store, row)) for row in chosen)
-    originals = {}
-    for _, doc in documents:
-        if doc.correction_of and (original := store.document(fr_key(doc.correction_of))):
-            originals[original.key] = original
-    changes = []
-    cfr = []
-    first_seen = store.documents(first_runs=runs, prefix=BIS) if runs else []
-    web = [_web_record(store, row, None) for row in first_seen]
-    for change in store.changes_in(runs):
-        row = store.document(change["document"])
-        if row is not None and row.key.startswith(BIS):
-            if row.first_run not in runs:  # a page first seen today is shown as new
-                web.append(_web_record(store, row, change))
-        elif row is not None and row.key.startswith(CFR):
-            if row.kind not in ("part", "as-amended"):  # manifests and redlines are shown
-                cfr.append(_cfr_record(store, row, change))  # elsewhere
-        elif row is not None:
-            fields = change["stats"].get("substantive_fields") or change["stats"].get("fields", ())
-            changes.append((row, tuple(fields), bool(change["substantive"])))
     latest: dict[str, int] = {}
-    for line in store.run_sources(runs):
+    lines = store.run_sources(scope.runs)
+    for line in lines:
         latest[line.source] = line.run
-    sources = tuple(r for r in store.run_sources(runs) if latest.get(r.source) == r.run)
-    enabled = {n: s.title for n, s in SOURCES.items() if getattr(config.sources, n).enabled}
+    titles = {s.name: s.title for s in enabled(config)}
     if config.smtp.host and config.subscriptions:
-        enabled["email"] = "Email"
-    projected: dict[str, list[str]] = {}  # FR document number -> its redline keys
-    for key in store.keys(CFR):
-        if is_projection(key):
-            projected.setdefault(projection_parts(key)[1], []).append(key)
-    redlines = {
-        doc.number: _redlines(store, projected.get(doc.number, []))
-        for _, doc in documents
-        if doc.type in ("Rule", "Proposed Rule")
-    }
-    return DayRecords(
+        titles[MAIL] = "Email"
+    shared = Day(
         day=day,
-        documents=documents,
-        originals=originals,
-        changes=tuple(changes),
-        inspection=tuple(store.documents(published=iso, prefix=PI)),
-        sources=sources,
+        sources=tuple(r for r in lines if latest.get(r.source) == r.run),
         errors=tuple(store.errors(sorted(set(latest.values())))),
-        source_titles=enabled,
-        cfr=tuple(cfr),
-        topics=all_topics(config),
-        redlines={k: v for k, v in redlines.items() if v},
-        web=tuple(web),
-        held=tuple(h for h in store.held_fetches() if runs and h.run <= max(runs)),
+        source_titles=titles,
         # still failing, and failing already when the day's last run started
         retrying=tuple(r for r in store.retry_list() if r.first_failed <= last_started),
-        mailed=sum(1 for row in store.outbox(f"{iso}/") if row["status"] == OutboxState.SENT),
+        notices=tuple(_notice(a) for a in store.alerts_on(iso)),
+        mailed=sum(1 for row in store.outbox(f"{iso}/") if row.status == OutboxState.SENT),
     )
+    return shared, scope
 
 
-def _web_record(store: Store, row: DocumentRow, change: dict | None) -> WebRecord:
-    """A page first seen (no change) or changed: its tree before and after."""
-    if change is None:
-        version = store.latest_version(row.key)
-        assert version is not None, row.key
-        return WebRecord(row, None, from_json(Node, store.blob(version.tree_blob)))
-    old = store.version(change["from_version"])
-    new = store.version(change["to_version"])
-    return WebRecord(
-        row,
-        from_json(Node, store.blob(old.tree_blob)),
-        from_json(Node, store.blob(new.tree_blob)),
+def _scope(store: Store, day: date, config: Config) -> tuple[Scope, list[RunRow]]:
+    """The day's daily runs and what they stored."""
+    daily = [r for r in store.runs_on(day.isoformat()) if r.kind == DAILY]
+    runs = tuple(r.id for r in daily)
+    scope = Scope(
+        day=day,
+        runs=runs,
+        changes=tuple(store.changes_in(runs)) if runs else (),
+        stored=tuple(dict.fromkeys(v.document for v in store.versions_in(runs))) if runs else (),
+        topics=all_topics(config),
+        tz=ZoneInfo(config.timezone),
     )
+    return scope, daily
 
 
-def _redlines(store: Store, keys: list[str]) -> tuple[RedlineRecord, ...]:
-    out = []
-    for key in keys:
-        version = store.latest_version(key)
-        row = store.document(key)
-        if version is None or row is None:
-            continue
-        meta = row.meta
-        tree = from_json(Node, store.blob(version.tree_blob))
-        base = meta.get("base_version")
-        old = from_json(Node, store.blob(store.version(base).tree_blob)) if base else None
-        out.append(
-            RedlineRecord(
-                unit=meta["unit"],
-                op=ProjectionOp(meta["op"]),
-                flags=tuple(meta.get("flags", ())),
-                instructions=tuple(meta.get("instructions", ())),
-                given=tuple(meta.get("given", ())),
-                old=old,
-                new=None if tree.kind in (ProjectionOp.FLAGGED, ProjectionOp.REMOVED) else tree,
-            )
-        )
-    return tuple(out)
+def _notice(row: AlertRow) -> AlertEntry:
+    url = str(row.detail.get("url") or "")
+    return AlertEntry(row.kind, row.source, row.target, row.title, row.day, row.at, url)
 
 
-def _cfr_record(store: Store, row: DocumentRow, change: dict) -> CfrRecord:
-    old_version = store.version(change["from_version"])
-    new_version = store.version(change["to_version"])
-    old = from_json(Node, store.blob(old_version.tree_blob))
-    new = from_json(Node, store.blob(new_version.tree_blob))
-    return CfrRecord(
-        row=row,
-        old=None if old.kind == "removed" else old,
-        new=None if new.kind == "removed" else new,
-        from_date=old_version.valid_from,
-        to_date=new_version.valid_from,
-        caused_by=_cited(store, old, new),
-    )
+def report_for(store: Store, day: date, config: Config) -> Report:
+    """The day's report as the store holds it now (built, not kept)."""
+    shared, scope = _day(store, day, config)
+    parts = []
+    for source, digest in each(Stage.DIGEST):
+        if isinstance(digest, SourceDigest):
+            part = digest.build(digest.gather(store, scope, source), scope)
+            partial = digest.partial or source.name
+            parts.append(SourcePart(source.name, digest.noun, part, partial, source.title))
+    return build_report(shared, tuple(parts), scope.tz)
 
 
-def _cited(store: Store, old: Node, new: Node) -> tuple[CitedDocument, ...]:
-    """FR documents newly named in the unit's source note (CITA): the rules behind it."""
-
-    out = []
-    for citation in sorted(fr_citations(new) - fr_citations(old)):
-        found = store.by_citation(citation)
-        doc = found[0] if found else None
-        out.append(
-            CitedDocument(
-                citation,
-                fr_number(doc.key) if doc else "",
-                doc.title if doc else "",
-                doc.url if doc else "",
-            )
-        )
-    return tuple(out)
+digest_for = report_for  # the name the jobs and tests used for it
 
 
-def _record(store: Store, row: DocumentRow) -> FrDocument:
-    version = store.latest_version(row.key)
-    assert version is not None, row.key
-    return from_json(FrDocument, store.blob(version.tree_blob))
+def make_report(store: Store, day: date, config: Config, run: int, now: str) -> Report:
+    """Build the day's report once and keep it: a new revision when it says something the
+    latest revision did not."""
+    return keep(store, report_for(store, day, config), run, now)
 
 
-def digest_for(store: Store, day: date, config: Config) -> Digest:
-    return build_digest(gather(store, day, config), ZoneInfo(config.timezone))
+def keep(store: Store, report: Report, run: int, now: str) -> Report:
+    row = store.put_report(report.day, run, now, fingerprint(report), encode(report))
+    return dataclasses.replace(report, revision=row.revision)
+
+
+def refreshed(store: Store, report: Report, config: Config) -> Report:
+    """``report`` with its "Sources checked" lines as the runs stand now (after mailing,
+    say): what it reports is not built again."""
+    shared, scope = _day(store, date.fromisoformat(report.day), config)
+    found = {line.name: line.new for line in report.sources} | {MAIL: shared.mailed}
+    nouns = {line.name: line.noun for line in report.sources}
+    lines, degraded = source_lines(shared, found, nouns, scope.tz)
+    return dataclasses.replace(report, sources=lines, degraded=degraded)
+
+
+def stored_report(store: Store, day: date) -> Report | None:
+    """The latest revision of the day's report as it was kept."""
+    row = store.report(day.isoformat())
+    if row is None:
+        return None
+    return dataclasses.replace(decode(store.blob(row.report_blob)), revision=row.revision)
+
+
+CONTENT = ("sections", "corrections", "changes", "cfr_changes", "inspection", "web")
+
+
+def fingerprint(report: Report) -> str:
+    """What a report says of the day's documents and changes, without its source lines and
+    alerts (which tell how and when runs went, and change with every run)."""
+    said = {name: to_jsonable(getattr(report, name)) for name in CONTENT}
+    blob = json.dumps(said, sort_keys=True, default=str).encode()
+    return hashlib.sha256(blob).hexdigest()
+
+
+def encode(report: Report) -> bytes:
+    return to_json(report)
+
+
+def decode(data: bytes) -> Report:
+    report: Report = from_json(Report, data)
+    return report
 
 
 def write_digest(store: Store, day: date, config: Config) -> tuple[Path, Path]:
-    """Render the day's digest as text and HTML into the digest folder; returns the paths."""
-    digest = digest_for(store, day, config)
+    """Render the day's digest from the store again (``regwatch digest``)."""
+    return write_report(report_for(store, day, config), config)
+
+
+def write_report(report: Report, config: Config) -> tuple[Path, Path]:
+    """The report's digest as text and HTML in the digest folder; returns the paths."""
     folder = config.digest_dir
-    text = write_atomic(
-        folder / f"{day.isoformat()}.txt", render("digest/digest.txt.j2", digest=digest)
-    )
+    text = write_atomic(folder / f"{report.day}.txt", render("digest/digest.txt.j2", digest=report))
     html = write_atomic(
-        folder / f"{day.isoformat()}.html", render("digest/digest.html.j2", digest=digest)
+        folder / f"{report.day}.html", render("digest/digest.html.j2", digest=report)
     )
     return text, html
+
+
+ALERTING = (AlertKind.SOURCE_MOVED, AlertKind.SOURCE_MISSING)
+
+
+def record_alerts(store: Store, run: int, day: date, config: Config, at: str) -> int:
+    """Keep the day's alerts as records: the run's errors that are alerts (a watched page
+    moved or missing: the message starts with the alert's kind), and what each source's
+    digest calls news outside the daily rhythm. Returns how many are new."""
+    added = 0
+    for error in store.errors([run]):
+        kind = next((k for k in ALERTING if error.message.startswith(f"{k}: ")), None)
+        if kind is not None:
+            iso = day.isoformat()
+            known = store.document(error.target)
+            detail = {"url": known.url} if known else {}
+            new = NewAlert(
+                kind, error.source, error.target, error.message, iso, error.at, run, detail
+            )
+            added += store.record_alert(new)
+    scope, _ = _scope(store, day, config)
+    for source, digest in each(Stage.DIGEST):
+        if isinstance(digest, SourceDigest):
+            added += sum(store.record_alert(a) for a in digest.alerts(store, scope, source, at))
+    return added

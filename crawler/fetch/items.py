@@ -67,10 +67,11 @@ class FetchedWebPage:
 
 @dataclass(frozen=True)
 class Unchanged:
-    """A document whose payloads the server said are unchanged (HTTP 304 on both)."""
+    """A document whose payloads the server said are unchanged (HTTP 304 on all of them):
+    ``key`` is its document key (fr:2024-12345, bis:/press-release/...)."""
 
     source: str
-    number: str
+    key: str
 
 
 @dataclass(frozen=True)

@@ -20,48 +20,30 @@ from typing import Any
 from sqlalchemy.exc import SQLAlchemyError
 
 from crawler.errors import ParseError
-from crawler.fetch.items import (
-    CrawlError,
-    FetchedCfrPart,
-    FetchedDocument,
-    FetchedPublicInspection,
-    FetchedWebPage,
-    Unchanged,
-    Validators,
-    WindowCounted,
-)
-from crawler.keys import BIS, CFR, FR, bis_key, cfr_key, fr_key
-from crawler.parse.fr_json import parse_document, parse_public_inspection
-from crawler.parse.fr_xml import parse_document_xml
-from crawler.parse.web_page import parse_web_page
+from crawler.fetch.items import CrawlError, Unchanged, WindowCounted
 from crawler.records import Outcome, SourceState
-from crawler.snapshot.rows import fr_version, pi_version, web_version
-from crawler.snapshot.versioning import snapshot, store_cfr_part
-from storage import ErrorKind, NewVersion, Store, failure_line
+from crawler.snapshot.source import Snapshot, Writer, snapshot_of
+from storage import ErrorKind, RunStatus, Store, StoreInputError, failure_line
 
 log = logging.getLogger(__name__)
 
 storage_failures: list[str] = []  # one line each, printed by the crawl process at exit
 
 
-def target_of(item: Any) -> str:
+def target_of(item: Any, snapshot: Snapshot) -> str:
     """The document key an item is about (what goes on the retry list), else its URL."""
-    if isinstance(item, FetchedDocument | Unchanged):
-        return fr_key(item.number)
-    if isinstance(item, FetchedCfrPart):
-        return cfr_key(item.title, item.part)
-    if isinstance(item, FetchedWebPage):
-        return bis_key(item.path)
     if isinstance(item, CrawlError):
         return item.target
-    return str(getattr(item, "url", type(item).__name__))
+    if isinstance(item, Unchanged):
+        return item.key
+    return snapshot.target(item)
 
 
-def retried(target: str) -> bool:
-    """Whether a failed ``target`` goes on the retry list: an FR document or a BIS page,
-    whose spiders fetch the list again (``RegwatchSpider.retrying``). A CFR part is not:
-    the eCFR spider fetches every date after the last one stored anyway."""
-    return target.startswith((FR, BIS)) and " " not in target
+def retried(target: str, snapshot: Snapshot) -> bool:
+    """Whether a failed ``target`` goes on the retry list: a key its source's spider fetches
+    again (``RegwatchSpider.retrying``; ``Snapshot.retry_keys``). A CFR part is not: the
+    eCFR spider fetches every date after the last one stored anyway."""
+    return target.startswith(snapshot.retry_keys) and " " not in target
 
 
 class StorePipeline:
@@ -76,13 +58,16 @@ class StorePipeline:
         self.store: Store | None = None
         self.broken: str | None = None  # the store failed: stop storing, say so once
         self.to_retry: set[str] = set()
+        self.own_run = False
 
     @classmethod
     def from_crawler(cls, crawler: Any) -> StorePipeline:
         return cls(crawler)
 
     def open_spider(self) -> None:
-        self.store = Store.open(self.config.store_path)
+        self.store = Store.open(self.config.store_url)
+        if not self.run:  # `scrapy crawl`: the spider opened a run of its own, closed here
+            self.run, self.own_run = self.crawler.spider.run, True
         self.to_retry = {row.target for row in self.store.retry_list()}
 
     def close_spider(self) -> None:
@@ -97,6 +82,8 @@ class StorePipeline:
                 else:
                     state = SourceState.OK
                 self.store.source_finished(self.run, source, self.now, state, dict(counts))
+            if self.own_run:
+                self.store.finish_run(self.run, self.now, RunStatus(state.value))
         except (SQLAlchemyError, OSError) as exc:
             self._storage_failed(exc)
         self.store.close()
@@ -106,52 +93,47 @@ class StorePipeline:
         counts = self.stats.setdefault(source, Counter())
         if self.broken:
             return item
-        target = target_of(item)
+        snapshot = snapshot_of(source)
+        target = target_of(item, snapshot)
         try:
             if isinstance(item, CrawlError):
                 retry = not item.fatal  # a listing or search that failed fails the source
-                self._failed(source, target, ErrorKind(item.kind), item.message, retry)
+                self._failed(snapshot, target, ErrorKind(item.kind), item.message, retry)
                 counts[Outcome.ERROR] += 1
                 if item.fatal:
                     self.fatal.add(source)
                 return item
-            counts.update(self._store(item))
-            if retried(target):
+            counts.update(self._store(item, snapshot))
+            if retried(target, snapshot):
                 self._stored(target)
-        except ParseError as exc:
-            self._failed(source, target, ErrorKind.INPUT, str(exc))
+        except (ParseError, StoreInputError) as exc:
+            self._failed(snapshot, target, ErrorKind.INPUT, str(exc))
             counts[Outcome.ERROR] += 1
         except (SQLAlchemyError, OSError) as exc:
             self._storage_failed(exc)
         except Exception as exc:  # our own bug: recorded as one, never as bad input
             log.exception("regwatch failed while reading %s", target)
             line = f"regwatch failed while reading {target}: {type(exc).__name__}: {exc}"
-            self._failed(source, target, ErrorKind.BUG, _bug_line(line))
+            self._failed(snapshot, target, ErrorKind.BUG, _bug_line(line))
             counts[Outcome.ERROR] += 1
         return item
 
-    def _store(self, item: Any) -> Counter[str]:
-        if isinstance(item, FetchedDocument):
-            return Counter([self._document(item)])
-        if isinstance(item, FetchedPublicInspection):
-            return self._public_inspection(item)
-        if isinstance(item, FetchedCfrPart):
-            return self._cfr_part(item)
-        if isinstance(item, FetchedWebPage):
-            return Counter([self._web_page(item)])
+    def _store(self, item: Any, snapshot: Snapshot) -> Counter[str]:
         if isinstance(item, Unchanged):
             return Counter([Outcome.UNCHANGED])
         if isinstance(item, WindowCounted):
             return Counter({"found": item.count})
-        raise TypeError(f"the pipeline does not know {type(item).__name__} items")
+        assert self.store is not None
+        return snapshot.store(item, Writer(self.store, self.run, self.now, self.config))
 
     def _failed(
-        self, source: str, target: str, kind: ErrorKind, message: str, retry: bool = True
+        self, snapshot: Snapshot, target: str, kind: ErrorKind, message: str, retry: bool = True
     ) -> None:
         """An error row on the run; a document also goes on (or stays on) the retry list."""
         assert self.store is not None
+        source = snapshot.name
         try:
-            if retry and retried(target):
+            if retry and retried(target, snapshot):
                 self.to_retry.add(target)
                 self.store.retry_failed(self.run, source, target, kind, message, self.now)
             else:
@@ -177,65 +159,6 @@ class StorePipeline:
             from scrapy.utils.defer import deferred_from_coro
 
             deferred_from_coro(engine.close_spider_async(reason="storage_failed"))
-
-    def _document(self, item: FetchedDocument) -> Outcome:
-        what = fr_key(item.number)
-        xml = parse_document_xml(item.xml, f"{what} XML") if item.xml is not None else None
-        doc = parse_document(item.json, xml, f"{what} JSON")
-        raw = {"json": item.json} | ({"xml": item.xml} if item.xml is not None else {})
-        new = fr_version(
-            doc,
-            raw,
-            run=self.run,
-            fetched_at=item.fetched_at,
-            source=item.source,
-            reference_for=item.reference_for,
-        )
-        outcome = self._snapshot(new)
-        self._save_validators(item.validators)
-        return outcome
-
-    def _public_inspection(self, item: FetchedPublicInspection) -> Counter[str]:
-        docs = parse_public_inspection(
-            item.body, item.available_on, f"public inspection {item.available_on}"
-        )
-        outcomes: Counter[str] = Counter()
-        for doc in docs:
-            new = pi_version(
-                doc, item.body, run=self.run, fetched_at=item.fetched_at, source=item.source
-            )
-            outcomes[f"inspection_{self._snapshot(new)}"] += 1
-        return outcomes
-
-    def _cfr_part(self, item: FetchedCfrPart) -> Counter[str]:
-        assert self.store is not None
-        return store_cfr_part(self.store, item, self.run, self.config.sources.ecfr)
-
-    def _web_page(self, item: FetchedWebPage) -> Outcome:
-        page = parse_web_page(item.body, item.path, item.url, bis_key(item.path))
-        new = web_version(
-            page,
-            item.body,
-            item.day,
-            run=self.run,
-            fetched_at=item.fetched_at,
-            source=item.source,
-            listing=item.listing,
-        )
-        assert self.store is not None
-        outcome = snapshot(self.store, new, node_tree=True)
-        self._save_validators(item.validators)
-        return outcome
-
-    def _save_validators(self, validators: Validators) -> None:
-        """Only once the payload they validate is stored (a failed one is refetched whole)."""
-        assert self.store is not None
-        for url, (etag, modified) in validators.items():
-            self.store.set_validators(url, etag, modified, self.now)
-
-    def _snapshot(self, new: NewVersion) -> Outcome:
-        assert self.store is not None
-        return snapshot(self.store, new)
 
 
 def _bug_line(line: str) -> str:
@@ -289,7 +212,8 @@ class CallbackErrors:
 
 class ProgressBar:
     """A progress bar on stderr for backfills: documents (or eCFR dates) done out of those
-    found."""
+    found: every item but a count, a reference fetched for another document, or a failure
+    of the whole source."""
 
     def __init__(self, crawler: Any) -> None:
         from scrapy import signals
@@ -308,11 +232,10 @@ class ProgressBar:
             self.bar.set_description(item.source)
             self.bar.total = (self.bar.total or 0) + item.count
             self.bar.refresh()
-        elif (
-            isinstance(item, FetchedDocument | Unchanged | FetchedCfrPart)
-            and not getattr(item, "reference_for", None)
-        ) or (isinstance(item, CrawlError) and item.target.startswith((FR, CFR))):
-            self.bar.update(1)
+        elif not getattr(item, "reference_for", None) and not (
+            isinstance(item, CrawlError) and item.fatal
+        ):
+            self.bar.update(1)  # a document or date done (stored, unchanged or failed)
 
     def closed(self) -> None:
         self.bar.close()

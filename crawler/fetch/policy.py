@@ -26,6 +26,7 @@ from urllib.parse import urljoin, urlsplit
 
 from crawler.config import Config
 from crawler.errors import FetchError
+from crawler.fetch.spiders import SOURCES
 
 DEFAULT_PORTS = {"http": 80, "https": 443}
 REDIRECTS = (301, 302, 303, 307, 308)
@@ -225,9 +226,10 @@ class Inflater:
 
 
 def base_urls(config: Config) -> Iterable[str]:
-    """Every ``*_base`` URL of every source table: the hosts regwatch may fetch from."""
-    for table in dataclasses.fields(config.sources):
-        source = getattr(config.sources, table.name)
+    """Every ``*_base`` URL of every registered source's table: the hosts regwatch may fetch
+    from."""
+    for registered in SOURCES.values():
+        source = registered.settings(config)
         for f in dataclasses.fields(source):
             if f.name.endswith("_base"):
                 yield getattr(source, f.name)

@@ -24,6 +24,10 @@ def main() -> int:
     handover = json.loads(sys.stdin.read())
     if not handover["verbose"]:  # no last-resort stderr handler: errors are rows on the run
         logging.getLogger().addHandler(logging.NullHandler())
+    for entry in handover.get("sources", ()):  # the registry as the parent knows it
+        source = spiders.Source.from_dict(entry)
+        if source.name not in spiders.SOURCES:
+            spiders.register(source)
     config = from_dict(handover["config"])
     settings = build_settings(
         config,
@@ -34,7 +38,7 @@ def main() -> int:
     )
     process = CrawlerProcess(settings)
     for crawl in handover["crawls"]:
-        process.crawl(spiders.get(crawl["source"]).load(), **crawl["args"])
+        process.crawl(spiders.get(crawl["source"]).stage(spiders.Stage.FETCH), **crawl["args"])
     process.start()
     if pipelines.storage_failures:
         print(pipelines.storage_failures[0], flush=True)

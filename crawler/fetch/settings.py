@@ -1,16 +1,22 @@
-"""Scrapy settings for a regwatch crawl, built from the typed Config."""
+"""Scrapy settings for a regwatch crawl, built from the typed Config.
+
+This is also the Scrapy project's settings module (``scrapy.cfg`` at the top of the checkout
+names it), so ``scrapy crawl federal_register`` works for people who know Scrapy: its
+settings are made when Scrapy first reads them (``project_settings``), from the config
+``regwatch`` would read, and the crawl is a run of its own in the configured store.
+"""
 
 from __future__ import annotations
 
+import functools
+import os
+from pathlib import Path
 from typing import Any
 
-from crawler.config import Config
+from crawler.clock import stamp, utcnow
+from crawler.config import Config, load
 from crawler.fetch.policy import FetchPolicy
-
-API_SLOT = "fr-api"
-XML_SLOT = "fr-xml"
-ECFR_SLOT = "ecfr"
-BIS_SLOT = "bis"
+from crawler.fetch.spiders import SOURCES, Stage
 
 
 def build_settings(
@@ -18,8 +24,8 @@ def build_settings(
 ) -> dict[str, Any]:
     http = config.http
     policy = FetchPolicy.from_config(config)
-    fr = config.sources.federal_register
     polite = http.polite
+    rates = _rates(config)
 
     def slot(rate: float) -> dict[str, Any]:
         if not polite:
@@ -52,13 +58,9 @@ def build_settings(
         "CONCURRENT_REQUESTS": 16 if not polite else 4,
         "CONCURRENT_REQUESTS_PER_DOMAIN": 16 if not polite else 4,
         "RANDOMIZE_DOWNLOAD_DELAY": False,
-        "DOWNLOAD_DELAY": 0 if not polite else 1.0 / max(fr.api_rate, 0.001),
-        "DOWNLOAD_SLOTS": {
-            API_SLOT: slot(fr.api_rate),
-            XML_SLOT: slot(fr.xml_rate),
-            ECFR_SLOT: slot(config.sources.ecfr.rate),
-            BIS_SLOT: slot(config.sources.bis.rate),
-        },
+        # a request outside every spider's slots goes no faster than the fastest of them
+        "DOWNLOAD_DELAY": 0 if not polite else 1.0 / max(max(rates.values(), default=1.0), 0.001),
+        "DOWNLOAD_SLOTS": {name: slot(rate) for name, rate in rates.items()},
         "AUTOTHROTTLE_ENABLED": False,
         "RETRY_ENABLED": True,
         "RETRY_TIMES": http.retries,
@@ -83,3 +85,43 @@ def build_settings(
         "REGWATCH_NOW": now,
         "REGWATCH_FETCH_POLICY": policy,
     }
+
+
+def _rates(config: Config) -> dict[str, float]:
+    """Every registered spider's download slots (name -> requests per second), each from its
+    config table (``RegwatchSpider.slots``)."""
+    rates: dict[str, float] = {}
+    for source in SOURCES.values():
+        rates |= source.stage(Stage.FETCH).slots(source.settings(config))
+    return rates
+
+
+@functools.cache
+def project_settings() -> dict[str, Any]:
+    """The settings of ``scrapy crawl <source>`` in the checkout: the config ``regwatch``
+    reads (REGWATCH_CONFIG, else ./config.toml when present, else the defaults), Scrapy's
+    log on, the spiders found in the source registry, and run 0: the spider opens a run of
+    its own (``RegwatchSpider.from_crawler``)."""
+    path = os.environ.get("REGWATCH_CONFIG") or (
+        "config.toml" if Path("config.toml").exists() else ""
+    )
+    settings = build_settings(load(Path(path) if path else None), run_id=0, now=stamp(utcnow()))
+    settings |= {
+        "LOG_ENABLED": True,
+        "LOG_LEVEL": "INFO",
+        "STATS_DUMP": True,
+        "SPIDER_LOADER_CLASS": "crawler.fetch.spiders.base.RegistryLoader",
+    }
+    return settings
+
+
+def __getattr__(name: str) -> Any:
+    """Scrapy reads a settings module's upper-case names: made on first use only, so that
+    importing ``build_settings`` reads no config."""
+    if name.isupper() and name in project_settings():
+        return project_settings()[name]
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(project_settings()))

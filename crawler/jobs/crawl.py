@@ -15,6 +15,7 @@ from typing import Any
 
 from crawler.config import Config, to_dict
 from crawler.errors import CrawlFailed
+from crawler.fetch.spiders import SOURCES
 
 STORAGE_FAILED = 4  # the crawl process's exit status when the store could not be written
 
@@ -44,6 +45,7 @@ def run_crawl(
         "verbose": verbose,
         "progress": progress,
         "crawls": [{"source": c.source, "args": c.args} for c in crawls],
+        "sources": [source.to_dict() for source in SOURCES.values()],
     }
     talk = verbose or progress  # otherwise what the process says is kept for the error line
     proc = subprocess.run(

@@ -9,17 +9,20 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy.exc import SQLAlchemyError
 
 from crawler.clock import stamp
 from crawler.config import Config
-from crawler.errors import Busy, CrawlFailed, StorageError, UsageError
-from crawler.fetch.spiders import SOURCES, get
+from crawler.errors import Busy, CrawlFailed, StorageError
+from crawler.fetch.spiders import SOURCES, enabled, get
 from crawler.jobs.crawl import CrawlRequest, run_crawl
 from crawler.records import SourceState
-from crawler.snapshot.versioning import review_held
+from crawler.snapshot.source import every as every_snapshot
+from crawler.snapshot.source import snapshot_of
 from storage import (
     ErrorKind,
     ErrorRow,
@@ -32,6 +35,9 @@ from storage import (
     StoreOpenError,
     failure_line,
 )
+
+if TYPE_CHECKING:
+    from crawler.digest.context import Report
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +61,7 @@ def open_store(config: Config, *, create: bool = True) -> Store:
     """The configured store; commands that only read pass ``create=False`` and get one
     line naming the path and how to make a store when there is none."""
     try:
-        return Store.open(config.store_path, create=create)
+        return Store.open(config.store_url, create=create)
     except StoreMissing as exc:
         raise StorageError(f"{exc}: make one with `regwatch run` or `regwatch demo`") from None
     except StoreOpenError as exc:
@@ -63,37 +69,7 @@ def open_store(config: Config, *, create: bool = True) -> Store:
 
 
 def enabled_sources(config: Config) -> list[str]:
-    return [name for name in SOURCES if getattr(config.sources, name).enabled]
-
-
-def _federal_register_window(config: Config, store: Store, day: date) -> tuple[str, dict[str, str]]:
-    """From the end of the last window that went without error (or ``first_run_days``
-    back) to ``day``; the day's Public Inspection list."""
-    last = store.last_good_until("federal_register")
-    first = day - timedelta(days=config.sources.federal_register.first_run_days)
-    since = min(date.fromisoformat(last), day) if last else first
-    return since.isoformat(), {
-        "since": since.isoformat(),
-        "until": day.isoformat(),
-        "public_inspection_on": day.isoformat(),
-    }
-
-
-def _ecfr_window(config: Config, store: Store, day: date) -> tuple[None, dict[str, str]]:
-    """The spider works out per part what changed since it was stored; never past ``day``."""
-    return None, {"until": day.isoformat()}
-
-
-def _bis_window(config: Config, store: Store, day: date) -> tuple[None, dict[str, str]]:
-    """Web pages have no history to ask for: what they say on ``day``."""
-    return None, {"day": day.isoformat()}
-
-
-DAILY = {
-    "federal_register": _federal_register_window,
-    "ecfr": _ecfr_window,
-    "bis": _bis_window,
-}
+    return [source.name for source in enabled(config)]
 
 
 def daily(
@@ -115,32 +91,37 @@ def daily(
         busy = {s.source for s in store.run_sources([run])}
         crawls = []
         for name in (n for n in names if n not in busy):
-            since, args = DAILY[name](config, store, day)
-            store.source_started(run, name, stamp(now), since, day.isoformat())
-            crawls.append(CrawlRequest(name, args))
+            window = snapshot_of(name).window(config, store, day)
+            store.source_started(run, name, stamp(now), window.since, day.isoformat())
+            crawls.append(CrawlRequest(name, window.args))
         _crawl(store, run, config, now, clock, crawls, verbose, False)
-        _redlines(store, run, now, clock)
-        _review_held(store, run, config, clock)  # a rule just redlined may confirm
+        _settle(store, run, config, now, clock)
         digest = _report(store, config, run, day, now, clock, env or {})
         return _closed(store, run, clock, digest)
 
 
-def _review_held(store: Store, run: int, config: Config, clock: Callable[[], datetime]) -> None:
-    try:
-        review_held(store, run, config.sources.ecfr)
-    except (SQLAlchemyError, OSError):
-        raise
-    except Exception as exc:  # a held fetch that cannot be judged must not cost the digest
-        log.error("reviewing held eCFR fetches failed", exc_info=exc)
-        store.record_error(
-            run,
-            "ecfr",
-            "held eCFR fetches",
-            f"regwatch failed while reviewing held eCFR fetches: {type(exc).__name__}: {exc}"
-            " (a regwatch bug: rerun with --verbose for the traceback)",
-            stamp(clock()),
-            ErrorKind.BUG,
-        )
+def _settle(
+    store: Store, run: int, config: Config, now: datetime, clock: Callable[[], datetime]
+) -> None:
+    """Each source's work once the run's crawls are stored (crawler.snapshot.source
+    ``Snapshot.settle``: publication-day redlines, then held eCFR fetches judged again), in
+    registry order. One that fails is a bug recorded on the run, never a lost digest."""
+    for snapshot in every_snapshot():
+        try:
+            snapshot.settle(store, run, config, now, clock)
+        except (SQLAlchemyError, OSError):
+            raise
+        except Exception as exc:
+            log.error("settling %s failed", snapshot.name, exc_info=exc)
+            store.record_error(
+                run,
+                snapshot.name,
+                snapshot.name,
+                f"regwatch failed after crawling {snapshot.name}: {type(exc).__name__}: {exc}"
+                " (a regwatch bug: rerun with --verbose for the traceback)",
+                stamp(clock()),
+                ErrorKind.BUG,
+            )
 
 
 @contextmanager
@@ -191,28 +172,35 @@ def _report(
     clock: Callable[[], datetime],
     env: Mapping[str, str],
 ) -> tuple[Path, ...]:
-    """Feeds, mail, the day's digest files and the site; a folder that cannot be written is
-    an error on the run (which then fails), never a traceback."""
+    """The day's report, built once and kept (a new revision when it says more), then every
+    channel renders it: mail, the digest files, the feeds and the site. A folder that cannot
+    be written is an error on the run (which then fails), never a traceback."""
     from crawler.deliver.feeds import write_feeds
     from crawler.deliver.site import write_site
-    from crawler.digest.report import write_digest
+    from crawler.digest.report import keep, make_report, record_alerts, refreshed
 
-    _output(
-        store, run, config.root / config.output.feeds, lambda: write_feeds(store, config), clock
-    )
-    missed = _missed_days(store, day)
+    at = stamp(now)
+    record_alerts(store, run, day, config, at)
+    report = make_report(store, day, config, run, at)
+    # days whose run was killed before it reported get their report now
+    reports = [make_report(store, past, config, run, at) for past in _missed_days(store, day)]
     if mail_enabled(config):
-        _mail(store, config, run, day, missed, now, clock, env)
+        _mail(store, config, run, report, reports, now, clock, env)
+        report = keep(store, refreshed(store, report, config), run, at)  # how mailing went
+    reports.append(report)
     written: list[tuple[Path, ...]] = []
+    feeds = config.root / config.output.feeds
+    _output(store, run, feeds, lambda: write_feeds(store, config, report), clock)
+    _output(store, run, config.digest_dir, lambda: written.extend(_digests(reports, config)), clock)
+    for each in reports:
+        _output(store, run, config.root / "site", partial(write_site, store, config, each), clock)
+    return written[-1] if written else ()
 
-    def digests() -> None:
-        for past in missed:  # days whose run was killed before it reported
-            write_digest(store, past, config)
-        written.append(tuple(write_digest(store, day, config)))
 
-    _output(store, run, config.digest_dir, digests, clock)
-    _output(store, run, config.root / "site", lambda: write_site(store, config), clock)
-    return written[0] if written else ()
+def _digests(reports: list[Report], config: Config) -> list[tuple[Path, ...]]:
+    from crawler.digest.report import write_report
+
+    return [tuple(write_report(r, config)) for r in reports]
 
 
 def _output(
@@ -235,27 +223,6 @@ def _output(
         store.source_finished(run, "output", stamp(clock()), SourceState.FAILED, {"error": 1})
 
 
-def _redlines(store: Store, run: int, now: datetime, clock: Callable[[], datetime]) -> None:
-    """Publication-day redlines for every stored rule that has none yet (not only this
-    run's: a killed run's rules get theirs from the next run)."""
-    from crawler.amend.store import project_rules
-
-    def failed(key: str, exc: Exception) -> None:  # a redline that cannot be made
-        log.error("publication-day redlines of %s failed", key, exc_info=exc)
-        store.record_error(
-            run,
-            "federal_register",
-            key,
-            f"regwatch failed while making the publication-day redlines of {key}: "
-            f"{type(exc).__name__}: {exc} (a regwatch bug: rerun with --verbose for the "
-            "traceback; every run tries again)",
-            stamp(clock()),
-            ErrorKind.BUG,
-        )
-
-    project_rules(store, run, stamp(now), failed)
-
-
 @contextmanager
 def _crawling(store: Store, config: Config, names: list[str]) -> Iterator[list[str]]:
     """Hold the crawl lock of each source: two runs never crawl one source at once. A
@@ -271,7 +238,7 @@ def _crawling(store: Store, config: Config, names: list[str]) -> Iterator[list[s
                 busy.append(name)
         if names and len(busy) == len(names):
             raise Busy(
-                f"another regwatch run is crawling {', '.join(busy)} in {config.store_path} "
+                f"another regwatch run is crawling {', '.join(busy)} in {config.store_label} "
                 f"(waited {config.store.lock_wait:g} s); try again when it is done"
             )
         yield busy
@@ -316,8 +283,8 @@ def _mail(
     store: Store,
     config: Config,
     run: int,
-    day: date,
-    missed: list[date],
+    report: Report,
+    earlier: list[Report],
     now: datetime,
     clock: Callable[[], datetime],
     env: Mapping[str, str],
@@ -325,17 +292,20 @@ def _mail(
     """Queue and send the day's digests; a failure is recorded on the run as source
     "email" (and makes the run degraded), never lost: queued mail waits for the next run."""
     from crawler.deliver.email import queue_digests, send_due
-    from crawler.digest.report import digest_for
+    from crawler.digest.report import make_report
 
-    digest = digest_for(store, day, config)  # as it stands before mailing
-    store.source_started(run, "email", stamp(now), None, day.isoformat())
-    queue_digests(store, config, digest, now)
+    store.source_started(run, "email", stamp(now), None, report.day)
+    queue_digests(store, config, report, now)
     # a digest mailed while sources failed in the last week is corrected if it now says
-    # more; a day whose run was killed before mailing gets its digest now
+    # more (its report's next revision); a day whose run was killed gets its digest now
+    day = date.fromisoformat(report.day)
     since = (day - timedelta(days=CORRECTIONS_DAYS)).isoformat()
-    earlier = {date.fromisoformat(d) for d in store.outbox_degraded_days(since)} | set(missed)
-    for past in sorted(d for d in earlier if d < day):
-        queue_digests(store, config, digest_for(store, past, config), now)
+    missed = {date.fromisoformat(r.day): r for r in earlier}
+    for past in sorted(date.fromisoformat(d) for d in store.outbox_degraded_days(since)):
+        if past < day and past not in missed:
+            missed[past] = make_report(store, past, config, run, stamp(now))
+    for past in sorted(d for d in missed if d < day):
+        queue_digests(store, config, missed[past], now)
     sent = send_due(store, config, now, env, holder=f"run:{run}")  # the run holds its lock
     at = stamp(clock())
     for line in sent.errors:
@@ -360,6 +330,17 @@ def send(config: Config, now: datetime, env: Mapping[str, str]):
         store.close()
 
 
+def default_source() -> str:
+    """The source a backfill crawls when none is named: the registry's first."""
+    return next(iter(SOURCES))
+
+
+def backfill_since(source: str, until: date) -> date:
+    """A backfill's first day when none is given (the source's: the eCFR's history starts
+    in 2017; the others look back 30 days)."""
+    return snapshot_of(source).first_day(until)
+
+
 def backfill(
     config: Config,
     source: str,
@@ -377,11 +358,8 @@ def backfill(
     """Fetch every document of ``source`` published from ``since`` to ``until`` (for the
     eCFR: every version of ``title`` CFR ``part`` that took effect in that range)."""
     get(source)
-    args = {"since": since.isoformat(), "until": until.isoformat()}
-    if source == "ecfr":
-        if title is None or part is None:
-            raise UsageError("backfill ecfr needs --title and --part (e.g. --title 15 --part 744)")
-        args |= {"title": str(title), "part": part}
+    options = {"title": str(title) if title is not None else "", "part": part or ""}
+    args = snapshot_of(source).backfill(since, until, {k: v for k, v in options.items() if v})
     with _run(config, [source], "crawl", None, now, command) as (store, run):
         store.source_started(run, source, stamp(now), since.isoformat(), until.isoformat())
         _crawl(store, run, config, now, clock, [CrawlRequest(source, args)], verbose, progress)

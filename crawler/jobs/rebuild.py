@@ -163,9 +163,9 @@ def _digest_fingerprints(store: Store, config: Config) -> dict[int, str]:
     for day in store.outbox_degraded_days(""):
         digest = digest_for(store, date.fromisoformat(day), config)
         for row in store.outbox(f"{day}/"):
-            subscription = subscriptions.get(_REVISION.sub("", row["digest"]).split("/")[1])
-            if row["degraded"] and subscription is not None:
-                said[row["id"]] = fingerprint(for_subscription(digest, subscription))
+            subscription = subscriptions.get(_REVISION.sub("", row.digest).split("/")[1])
+            if row.degraded and subscription is not None:
+                said[row.id] = fingerprint(for_subscription(digest, subscription))
     return said
 
 
@@ -174,6 +174,6 @@ def _keep_fingerprints(store: Store, config: Config, before: dict[int, str]) -> 
     after: the rebuild's rewording is not a correction to mail."""
     after = _digest_fingerprints(store, config)
     for row in store.outbox():
-        was = before.get(row["id"])
-        if was is not None and row["fingerprint"] == was and after.get(row["id"], was) != was:
-            store.outbox_mark(row["id"], fingerprint=after[row["id"]])
+        was = before.get(row.id)
+        if was is not None and row.fingerprint == was and after.get(row.id, was) != was:
+            store.outbox_mark(row.id, fingerprint=after[row.id])

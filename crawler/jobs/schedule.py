@@ -3,8 +3,10 @@
 Each job runs the matching CLI command in its own process (a crawl needs a fresh Twisted
 reactor). Jobs live in the project's database (APScheduler's SQLAlchemy job store), are
 coalesced and have a misfire grace of a day: a job that fell due while the scheduler was
-down runs once when it comes back, never twice. One scheduler per store: a second one
-refuses to start. SIGTERM lets the running job finish, then exits.
+down runs once when it comes back, never twice. One scheduler per store: on SQLite a second
+one refuses to start; on PostgreSQL (schedulers on several machines) a second one is a
+standby that waits on the store's ``scheduler`` advisory lock and takes over when the active
+one dies (kill -9 included). SIGTERM lets the running job finish, then exits.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -25,6 +28,8 @@ from apscheduler.triggers.cron import CronTrigger
 
 from crawler.config import Config
 from crawler.errors import ConfigError, RegwatchError
+from storage import Held, LockBusy, Store
+from storage.engine import target
 
 JOBS = ("run", "send")
 _DAYS = ["sun", "mon", "tue", "wed", "thu", "fri", "sat", "sun"]
@@ -99,8 +104,28 @@ def next_runs(config: Config, now: datetime) -> list[tuple[str, str, datetime | 
     return [(j.name, j.cron, j.trigger.get_next_fire_time(None, now)) for j in planned(config)]
 
 
+def standby(store: Store, label: str, stopped: list[int]) -> Held | None:
+    """PostgreSQL: hold the store's ``scheduler`` lock, waiting as a standby while another
+    scheduler holds it; None when a stop was asked for while waiting."""
+    try:
+        return store.lock("scheduler")
+    except LockBusy:
+        print(
+            f"regwatch schedule: another scheduler is active on {label}; "
+            "standing by to take over when it stops",
+            flush=True,
+        )
+    while not stopped:
+        try:
+            return store.lock("scheduler", wait=1.0)
+        except LockBusy:
+            continue
+    return None
+
+
 def lock(config: Config) -> Any:
-    """Hold the store's scheduler lock for the life of the process, or raise SchedulerBusy."""
+    """SQLite: hold the store's scheduler lock file for the life of the process, or raise
+    SchedulerBusy."""
     path = Path(f"{config.store_path}.scheduler.lock")
     handle = path.open("a+")
     try:
@@ -142,15 +167,23 @@ def serve(config: Config) -> None:
 
     signal.signal(signal.SIGTERM, stop)  # before anything else: a stop is never lost
     signal.signal(signal.SIGINT, stop)
-    held = lock(config)
+    if target(config.store_url).is_sqlite:
+        held, store = lock(config), None
+        jobs_url = f"sqlite:///{config.store_path}"
+    else:
+        from crawler.jobs.daily import open_store
+
+        store = open_store(config)  # the schema (and its jobs table) made before waiting
+        held = standby(store, config.store_label, requested)
+        jobs_url = config.store_url
+        if held is None:
+            store.close()
+            return
+    from apscheduler.events import EVENT_SCHEDULER_START
     from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 
     scheduler = BlockingScheduler(
-        jobstores={
-            "default": SQLAlchemyJobStore(
-                url=f"sqlite:///{config.store_path}", tablename="apscheduler_jobs"
-            )
-        },
+        jobstores={"default": SQLAlchemyJobStore(url=jobs_url, tablename="apscheduler_jobs")},
         job_defaults={
             "coalesce": True,
             "max_instances": 1,
@@ -169,9 +202,21 @@ def serve(config: Config) -> None:
             replace_existing=True,
         )
 
+    def started(_event: Any) -> None:
+        """Said once the scheduler runs (a SIGTERM from now on stops it); a stop asked for
+        while it was starting stops it now."""
+        print(f"regwatch schedule: active on {config.store_label} (pid {os.getpid()})", flush=True)
+        if requested:
+            threading.Thread(target=scheduler.shutdown).start()
+
+    scheduler.add_listener(started, EVENT_SCHEDULER_START)
     stopping.append(scheduler)
     try:
         if not requested:
             scheduler.start()
     finally:
-        held.close()
+        if store is None:
+            held.close()  # the lock file's handle
+        else:
+            held.release()
+            store.close()

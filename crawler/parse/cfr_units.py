@@ -46,25 +46,23 @@ def units(title: int, part: str, root: Node) -> Iterator[tuple[str, tuple[str, .
     yield from walk(root, ())
 
 
-def manifest(root: Node, unit_hashes: dict[tuple[str, ...], tuple[str, str]]) -> Node:
-    """The part with each unit replaced by a stub naming its key and content hash: small,
-    and enough with the units' own versions to rebuild the whole part at any date."""
+def manifest(root: Node, unit_hashes: dict[tuple[str, ...], tuple[str, str, str | None]]) -> Node:
+    """The part with each unit replaced by a stub naming its key, its content hash and the
+    hash of its XML (``raw``, when known): small, and enough with the units' own versions to
+    rebuild the whole part at any date; the XML hash lets the next payload skip parsing the
+    units it did not change (crawler.parse.ecfr_xml.Reuse). Units already stubs (reused
+    from the manifest before) stay as they are."""
 
     def strip(node: Node, path: tuple[str, ...]) -> Node:
         children = []
         for child in node.children:
             where = (*path, child.label)
             if where in unit_hashes:
-                key, digest = unit_hashes[where]
-                children.append(
-                    Node(
-                        child.label,
-                        "unit-ref",
-                        child.title,
-                        digest,
-                        fields=(("key", key), ("kind", child.kind)),
-                    )
-                )
+                key, digest, raw = unit_hashes[where]
+                fields: tuple[tuple[str, str], ...] = (("key", key), ("kind", child.kind))
+                if raw:
+                    fields += (("raw", raw),)
+                children.append(Node(child.label, "unit-ref", child.title, digest, fields=fields))
             else:
                 children.append(strip(child, where))
         return Node(node.label, node.kind, node.title, node.text, tuple(children), node.fields)
@@ -80,6 +78,19 @@ def unit_refs(stub: Node) -> list[tuple[str, str]]:
             out.append((dict(child.fields)["key"], child.text))
         else:
             out += unit_refs(child)
+    return out
+
+
+def by_raw_digest(stub: Node) -> dict[str, Node]:
+    """The unit-refs of a manifest by the hash of their unit's XML (those that record it)."""
+    out: dict[str, Node] = {}
+    for child in stub.children:
+        if child.kind == "unit-ref":
+            raw = dict(child.fields).get("raw")
+            if raw:
+                out[raw] = child
+        else:
+            out |= by_raw_digest(child)
     return out
 
 

@@ -6,8 +6,11 @@ become a paragraph tree; headings, citations (CITA), notes, authority and source
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 from lxml import etree
 
@@ -36,8 +39,34 @@ _KEEP = {
 }
 
 
-def parse_ecfr_xml(data: bytes, what: str = "eCFR XML") -> Node:
-    """The top DIV of ``data`` as a Node tree (the part, for the API's ``?part=`` output)."""
+UNIT_TYPES = ("section", "appendix")  # the DIVs tracked as documents (crawler.parse.cfr_units)
+RAW_DIGEST = 16  # hex digits of a unit's XML hash kept in its part's manifest
+
+
+@dataclass
+class Reuse:
+    """Units whose XML is byte for byte what the part held before are not parsed again: the
+    manifest before names each unit by the hash of its XML (``known``: that hash -> its
+    unit-ref), and the parse puts that unit-ref where the unit is. ``digests`` records the
+    XML hash of each unit the parse did read (by its kind and label; None for a label two
+    units share, which are then always parsed), ``reused`` the keys of those it did not."""
+
+    known: Mapping[str, Node] = field(default_factory=dict)
+    digests: dict[tuple[str, str], str | None] = field(default_factory=dict)
+    reused: set[str] = field(default_factory=set)
+
+    def digest_of(self, node: Node) -> str | None:
+        return self.digests.get((node.kind, node.label))
+
+
+def unit_digest(el: etree._Element) -> str:
+    """The hash of one unit's XML as the payload gives it (its text, markup and attributes)."""
+    return hashlib.sha256(etree.tostring(el, with_tail=False)).hexdigest()[:RAW_DIGEST]
+
+
+def parse_ecfr_xml(data: bytes, what: str = "eCFR XML", reuse: Reuse | None = None) -> Node:
+    """The top DIV of ``data`` as a Node tree (the part, for the API's ``?part=`` output).
+    With ``reuse``: units whose XML it knows are its unit-refs, not parsed (see Reuse)."""
     root = parse_xml(data, what)
     if root.tag == "DLPSTEXTCLASS":
         found = next((el for el in root.iter(*sorted(DIVS))), None)
@@ -46,11 +75,25 @@ def parse_ecfr_xml(data: bytes, what: str = "eCFR XML") -> Node:
         root = found
     if root.tag not in DIVS:
         raise ParseError(f"{what}: root element <{root.tag}> is not eCFR XML")
-    return _div(root, what)
+    return _div(root, what, reuse)
 
 
-def _div(el: etree._Element, what: str) -> Node:
+def _div(el: etree._Element, what: str, reuse: Reuse | None = None) -> Node:
     kind = _kind(el, what)
+    if reuse is not None and kind in UNIT_TYPES:
+        digest = unit_digest(el)
+        known = reuse.known.get(digest)
+        if known is not None:
+            reuse.reused.add(dict(known.fields)["key"])
+            return known
+        node = _unit(el, kind, what)
+        name = (node.kind, node.label)
+        reuse.digests[name] = None if name in reuse.digests else digest
+        return node
+    return _unit(el, kind, what, reuse)
+
+
+def _unit(el: etree._Element, kind: str, what: str, reuse: Reuse | None = None) -> Node:
     number = fold(el.get("N") or "").replace("§", "").strip()
     title = text_of(el.find("HEAD"))
     if kind == "subpart":
@@ -64,7 +107,7 @@ def _div(el: etree._Element, what: str) -> Node:
     builder = Paragraphs()
     for child in el:
         if child.tag in DIVS:
-            builder.add_node(_div(child, what))
+            builder.add_node(_div(child, what, reuse))
         elif child.tag == "HEAD":
             continue
         elif child.tag == "DIV" or child.tag == "TABLE" or child.find(".//TABLE") is not None:

@@ -11,7 +11,7 @@ import re
 from collections.abc import Iterable
 
 from crawler.errors import UsageError
-from crawler.keys import CFR_KEY, cfr_key, cfr_parts, cfr_unit
+from crawler.keys import CFR_KEY, cfr_key, cfr_unit, readable
 
 _TITLE = re.compile(r"^\s*(\d+)\s*C\.?\s*F\.?\s*R\.?\s*(?:§+|part)?\s*", re.I)
 _SUPP = re.compile(
@@ -85,11 +85,4 @@ def _known(key: str, typed: str, known: Iterable[str]) -> str:
     raise UsageError(f"no {display(key)} in the store ({typed!r}){hint}")
 
 
-def display(key: str) -> str:
-    """cfr:15:744.11 -> "15 CFR 744.11"; cfr:15:744:supp-4 -> "15 CFR 744 Supp. No. 4"."""
-    title, part, kind, ident = cfr_parts(key)
-    if kind == "supp":
-        return f"{title} CFR {part} Supp. No. {ident}"
-    if kind == "app":
-        return f"{title} CFR {part} App. {ident}"
-    return f"{title} CFR {part}" + (f" {kind}" if kind else "")
+display = readable  # cfr:15:744.11 -> "15 CFR 744.11" (crawler.keys.readable)

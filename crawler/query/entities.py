@@ -8,6 +8,7 @@ from collections import Counter
 from dataclasses import dataclass
 
 from crawler.diff import DocumentDiff, diff_documents
+from crawler.diff.model import Op
 from crawler.errors import NotCovered
 from crawler.keys import fr_key, fr_number, projection_parts, projections_of, supplement_key
 from crawler.parse.expect import FR_CITATION
@@ -26,7 +27,7 @@ class EntityChange:
     effective: str  # the rule's effective date (the eCFR's date when no rule is known)
     published: str  # the rule's publication date, "" when no rule is known
     in_ecfr: str  # the eCFR version that first shows it, "" when the eCFR does not yet
-    op: str  # added, removed, revised
+    op: Op  # added, removed, changed (reads "revised": Op.entry_word)
     country: str
     entity: str
     fields: tuple[str, ...]  # revised: Aliases, Address, License requirement, ...
@@ -43,14 +44,14 @@ class EntityHistory:
     checked: tuple[Checked, ...]  # the eCFR and the Federal Register, those ever checked
 
 
-def entity_changes(diff: DocumentDiff) -> list[tuple[str, str, str, tuple[str, ...], str]]:
+def entity_changes(diff: DocumentDiff) -> list[tuple[Op, str, str, tuple[str, ...], str]]:
     """(op, country, entity, fields, newest FR citation) for each entry a diff touches."""
     out = []
     for change in diff.changes:
         if len(change.path) < 2 or "|" not in change.path[-1]:
             continue
         country, _, entity = change.path[-1].partition("|")
-        op = {"changed": "revised"}.get(str(change.op), str(change.op))
+        op = change.op
         fields = tuple(f.name.removeprefix("field:") for f in change.fields)
         cell = (
             dict(change.node.fields).get("Federal Register citation", "")
@@ -74,15 +75,15 @@ def entity_changes(diff: DocumentDiff) -> list[tuple[str, str, str, tuple[str, .
 
 def summary(diff: DocumentDiff) -> str:
     """ "Entity List: 7 added (Iran 7), 1 removed (China 1), 2 revised (...)"."""
-    by_op: dict[str, Counter[str]] = {}
+    by_op: dict[Op, Counter[str]] = {}
     for op, country, *_ in entity_changes(diff):
         by_op.setdefault(op, Counter())[country.split(",")[0].title()] += 1
     parts = []
-    for op in ("added", "removed", "revised", "moved", "redesignated"):
+    for op in OPS:
         if op in by_op:
             counts = by_op[op]
             detail = ", ".join(f"{c} {n}" for c, n in sorted(counts.items()))
-            parts.append(f"{sum(counts.values())} {op} ({detail})")
+            parts.append(f"{sum(counts.values())} {op.entry_word} ({detail})")
     return "Entity List: " + ", ".join(parts) if parts else ""
 
 
@@ -117,7 +118,7 @@ def history(store: Store, since: str, country: str | None = None) -> EntityHisto
     return EntityHistory(since, tuple(wanted), checks)
 
 
-OPS = ("added", "removed", "revised", "moved", "redesignated")
+OPS = (Op.ADDED, Op.REMOVED, Op.CHANGED, Op.MOVED, Op.REDESIGNATED)  # the order they are listed
 
 
 def _ecfr_changes(store: Store) -> list[EntityChange]:
@@ -132,7 +133,7 @@ def _ecfr_changes(store: Store) -> list[EntityChange]:
         tree = from_json(Node, store.blob(version.tree_blob))
         if previous is not None and tree.kind != "removed":
             for op, where, entity, fields, cite in entity_changes(diff_documents(previous, tree)):
-                found = store.by_citation(cite) if cite and op != "removed" else []
+                found = store.by_citation(cite) if cite and op != Op.REMOVED else []
                 number = fr_number(found[0].key) if found else ""
                 if not number and len(rules.get(version.valid_from, [])) == 1:
                     number = rules[version.valid_from][0]  # the rule effective that day
@@ -146,7 +147,7 @@ def _ecfr_changes(store: Store) -> list[EntityChange]:
                         where,
                         entity,
                         fields,
-                        cite if op != "removed" else "",
+                        cite if op != Op.REMOVED else "",
                         number,
                     )
                 )
@@ -183,7 +184,7 @@ def _rule_changes(store: Store) -> list[EntityChange]:
                     where,
                     entity,
                     fields,
-                    cite if op != "removed" else "",
+                    cite if op != Op.REMOVED else "",
                     number,
                 )
             )
@@ -214,7 +215,7 @@ CCL = supplement_key(15, "774", "1")
 @dataclass(frozen=True)
 class EccnChange:
     day: str
-    op: str  # added, removed, changed
+    op: Op  # added, removed, changed
     parts: tuple[str, ...]  # what changed: heading, reasons for control, license exceptions...
     text: str  # the redline of the entry, as plain text
 
@@ -267,7 +268,7 @@ def eccn_history(store: Store, eccn: str) -> list[EccnChange]:
             )
             if mine:
                 top = next((c for c in mine if c.path[-1] == eccn), None)
-                op = str(top.op) if top and str(top.op) in ("added", "removed") else "changed"
+                op = top.op if top and top.op in (Op.ADDED, Op.REMOVED) else Op.CHANGED
                 out.append(
                     EccnChange(version.valid_from, op, _what(mine), text_view(DocumentDiff(mine)))
                 )

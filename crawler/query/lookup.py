@@ -220,7 +220,7 @@ class Lookup:
             held = self.store.lock("source:ecfr", wait=self.config.store.lock_wait)
         except LockBusy:
             raise Busy(
-                f"a regwatch run is crawling the eCFR in {self.config.store_path}; "
+                f"a regwatch run is crawling the eCFR in {self.config.store_label}; "
                 "try again when it is done"
             ) from None
         with held:

@@ -17,7 +17,7 @@ Confirmed losses are taken out; if what remains is plausible, the fetch is appli
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Set
 from dataclasses import dataclass
 from fractions import Fraction
 
@@ -109,10 +109,11 @@ def judge(
     since: str,
     news: list[NewVersion],
     limits: EcfrConfig,
+    unchanged: Iterable[str] = (),
 ) -> Verdict:
-    """``news`` (the part's units as ``item`` gives them) against ``before``, the manifest
-    of the part in effect on ``since``."""
-    loss = measure(store, before, item.day.isoformat(), news)
+    """``news`` (the part's units as ``item`` gives them, less the ``unchanged`` ones, whose
+    XML is what it was) against ``before``, the manifest of the part in effect on ``since``."""
+    loss = measure(store, before, item.day.isoformat(), news, set(unchanged))
     if not loss.implausible(limits):
         return Verdict(loss, held=False)
     units, entries, by = confirmations(store, item, loss, since)
@@ -127,14 +128,17 @@ def judge(
     return Verdict(rest, held=True, only=only)
 
 
-def measure(store: Store, before: Node, day: str, news: list[NewVersion]) -> Loss:
-    """Units of ``before`` that ``news`` lacks, and entries lost from keyed tables."""
+def measure(
+    store: Store, before: Node, day: str, news: list[NewVersion], unchanged: Set[str] = frozenset()
+) -> Loss:
+    """Units of ``before`` that neither ``news`` nor ``unchanged`` holds, and entries lost
+    from keyed tables."""
     now = {n.key: n for n in news if n.kind != "part"}
     refs = unit_refs(before)
     tables = []
     for key, digest in refs:
         new = now.get(key)
-        if new is not None and new.text_hash.startswith(digest):
+        if key in unchanged or (new is not None and new.text_hash.startswith(digest)):
             continue  # unchanged: loses nothing
         old = _entries_before(store, key, day)
         if old:
@@ -142,7 +146,7 @@ def measure(store: Store, before: Node, day: str, news: list[NewVersion]) -> Los
                 entry_keys(from_json(Node, new.tree)) if new and _ENTRY_JSON in new.tree else set()
             )
             tables.append(TableLoss(key, len(old), tuple(sorted(old - kept))))
-    lost = tuple(k for k, _ in refs if k not in now)
+    lost = tuple(k for k, _ in refs if k not in now and k not in unchanged)
     return Loss(len(refs), lost, tuple(tables))
 
 

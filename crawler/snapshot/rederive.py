@@ -4,29 +4,22 @@ when the version before it was made by an older parser (like with like)."""
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import date
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError, NoResultFound
 
 from crawler.diff import diff_documents
 from crawler.errors import ParseError
-from crawler.keys import BIS, CFR, bis_path, prefix
-from crawler.parse.ecfr_xml import parse_ecfr_xml
-from crawler.parse.fr_json import parse_document, parse_public_inspection
-from crawler.parse.fr_xml import parse_document_xml
 from crawler.parse.version import PARSER_VERSION
-from crawler.parse.web_page import page_tree, parse_web_page
-from crawler.records import Node, from_json, to_json
-from crawler.snapshot.rows import cfr_versions, changed_fields, text_hash
+from crawler.records import Node, from_json
+from crawler.snapshot.rows import changed_fields, text_hash
+from crawler.snapshot.source import maker_for, node_trees
 from storage import DocumentRow, Rederived, Rejudged, Store, VersionRow
 
 PROJECTED = "as-amended"  # publication-day redlines: made from a rule, not from a payload
 REMOVED = "removed"  # the stub of a unit no longer in its part: no parser made it
-NODE_TREES = (CFR, BIS)  # documents whose changes the diff engine judges
 
 
 @dataclass(frozen=True)
@@ -49,16 +42,13 @@ def current(version: VersionRow) -> bool:
     return version.parser_version >= PARSER_VERSION
 
 
-_PARTS: OrderedDict[str, dict[str, bytes]] = OrderedDict()  # payload sha -> unit trees
-
-
 def remake(store: Store, row: DocumentRow, version: VersionRow) -> Remade | NotRemade:
     """``version`` of the document ``row`` as the current parser makes it from its payload."""
     if row.kind == REMOVED:
         return Remade(store.blob(version.tree_blob), version.text_hash, None)
     if row.kind == PROJECTED:
         return NotRemade(f"{row.key}: a publication-day redline, made from its rule")
-    maker = _MAKERS.get(prefix(row.key))
+    maker = maker_for(row.key)
     if maker is None:
         return NotRemade(f"{row.key}: no parser makes this kind of document")
     try:
@@ -161,63 +151,14 @@ def judge_change(
 
 
 def _rejudge(store: Store, row: DocumentRow, trees: dict[int, bytes]) -> Iterator[Rejudged]:
-    node_tree = row.key.startswith(NODE_TREES)
+    node_tree = node_trees(row.key)
     for change in store.changes_of(row.key):
-        old = trees.get(change["from_version"]) if change["from_version"] else None
-        new = trees[change["to_version"]]
+        old = trees.get(change.from_version) if change.from_version else None
+        new = trees[change.to_version]
         kind = from_json(Node, new).kind if node_tree else row.kind
         stats, substantive = judge_change(old, new, kind, node_tree)
-        if stats != change["stats"] or substantive != bool(change["substantive"]):
-            yield Rejudged(change["id"], substantive, stats)
-
-
-def _cfr(row: DocumentRow, version: VersionRow, raw: dict[str, bytes]) -> bytes:
-    sha = version.raw_blobs["xml"]
-    trees = _PARTS.get(sha)
-    if trees is None:
-        title, part = int(row.meta["title"]), str(row.meta["part"])
-        root = parse_ecfr_xml(raw["xml"], f"{title} CFR part {part} of {version.valid_from}")
-        day = date.fromisoformat(version.valid_from)
-        news = cfr_versions(
-            title, part, root, raw["xml"], day, run=0, fetched_at="", source="", site_base=""
-        )
-        trees = {n.key: n.tree for n in news}
-        _PARTS[sha] = trees
-        if len(_PARTS) > 4:
-            _PARTS.popitem(last=False)
-    else:
-        _PARTS.move_to_end(sha)
-    if row.key not in trees:
-        raise KeyError(f"its payload of {version.valid_from} no longer holds {row.key}")
-    return trees[row.key]
-
-
-def _fr(row: DocumentRow, _version: VersionRow, raw: dict[str, bytes]) -> bytes:
-    xml = parse_document_xml(raw["xml"], f"{row.key} XML") if "xml" in raw else None
-    return to_json(parse_document(raw["json"], xml, f"{row.key} JSON"))
-
-
-def _pi(row: DocumentRow, version: VersionRow, raw: dict[str, bytes]) -> bytes:
-    day = date.fromisoformat(version.valid_from)
-    docs = parse_public_inspection(raw["json"], day, f"public inspection {day}")
-    found = [d for d in docs if d.key == row.key]
-    if not found:
-        raise KeyError(f"the public inspection list of {day} no longer holds it")
-    return to_json(found[0])
-
-
-def _web(row: DocumentRow, _version: VersionRow, raw: dict[str, bytes]) -> bytes:
-    path = bis_path(row.key)
-    return to_json(page_tree(parse_web_page(raw["html"], path, row.url, row.key)))
-
-
-Maker = Callable[[DocumentRow, VersionRow, dict[str, bytes]], bytes]
-_MAKERS: dict[str, Maker] = {
-    "cfr": _cfr,
-    "fr": _fr,
-    "pi": _pi,
-    "bis": _web,
-}
+        if stats != change.stats or substantive != change.substantive:
+            yield Rejudged(change.id, substantive, stats)
 
 
 def _made(version: VersionRow) -> str:

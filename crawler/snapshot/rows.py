@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from datetime import date
 from typing import Any
 from urllib.parse import quote
 
 from crawler.keys import cfr_key, fr_key, unit_label
-from crawler.parse.cfr_units import manifest, units
+from crawler.parse.cfr_units import manifest, unit_refs, units
 from crawler.parse.text import fold
 from crawler.parse.web_page import page_tree
 from crawler.records import Delay, FrDocument, Node, PublicInspectionDocument, WebPage, to_json
@@ -33,7 +34,7 @@ def changed_fields(old_tree: bytes | None, new_tree: bytes) -> tuple[dict[str, A
         return {}, True
     old, new = _flat(json.loads(old_tree)), _flat(json.loads(new_tree))
     fields = sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
-    substantive = [k for k in fields if _folded(old.get(k)) != _folded(new.get(k))]
+    substantive = [k for k in fields if _beyond_typography(old.get(k), new.get(k))]
     return {"fields": fields, "substantive_fields": substantive}, bool(substantive)
 
 
@@ -43,6 +44,20 @@ def _flat(record: dict[str, Any]) -> dict[str, Any]:
     for key, value in (record.get("xml") or {}).items():
         out[f"xml.{key}"] = value
     return out
+
+
+def _beyond_typography(old: Any, new: Any) -> bool:
+    """``_folded(old) != _folded(new)``, folding only the parts that differ (a manifest's
+    hundreds of units are equal but one or two)."""
+    if old == new:
+        return False
+    if isinstance(old, str) and isinstance(new, str):
+        return fold(old) != fold(new)
+    if isinstance(old, list) and isinstance(new, list) and len(old) == len(new):
+        return any(_beyond_typography(a, b) for a, b in zip(old, new, strict=True))
+    if isinstance(old, dict) and isinstance(new, dict) and old.keys() == new.keys():
+        return any(_beyond_typography(old[k], new[k]) for k in old)
+    return _folded(old) != _folded(new)
 
 
 def _folded(value: Any) -> Any:
@@ -148,12 +163,14 @@ def web_version(
     fetched_at: str,
     source: str,
     listing: str | None,
+    key: str | None = None,
 ) -> NewVersion:
-    """A web page as seen on ``day`` (pages carry no effective date of their own)."""
+    """A web page as seen on ``day`` (pages carry no effective date of their own), under
+    ``key`` (default: its bis.gov key; another web source keys its pages its own way)."""
     tree = to_json(page_tree(page))
     meta = {"published": page.published and page.published.isoformat(), "listing": listing}
     return NewVersion(
-        key=page.key,
+        key=key or page.key,
         kind=page.kind,
         source=source,
         title=page.title,
@@ -180,16 +197,20 @@ def cfr_versions(
     fetched_at: str,
     source: str,
     site_base: str,
+    raw_digests: Callable[[Node], str | None] | None = None,
 ) -> list[NewVersion]:
     """The part's manifest (its units by content hash, to rebuild the whole part), then
-    each section and appendix, as NewVersions valid from ``day``. The manifest comes first:
-    its versions decide which earlier payload the part's XML is stored against."""
+    each section and appendix that was parsed, as NewVersions valid from ``day`` (units left
+    unparsed because their XML did not change are unit-refs in ``root``: the manifest keeps
+    them as they are). The manifest comes first: its versions decide which earlier payload
+    the part's XML is stored against. ``raw_digests``: the XML hash of a parsed unit, kept
+    in the manifest."""
     out = []
-    hashes: dict[tuple[str, ...], tuple[str, str]] = {}
+    hashes: dict[tuple[str, ...], tuple[str, str, str | None]] = {}
     for key, path, node in units(title, part, root):
         tree = to_json(node)
         full_hash = text_hash(tree)
-        hashes[path] = (key, full_hash[:UNIT_REF])
+        hashes[path] = (key, full_hash[:UNIT_REF], raw_digests(node) if raw_digests else None)
         out.append(
             NewVersion(
                 key=key,
@@ -207,7 +228,8 @@ def cfr_versions(
                 run=run,
             )
         )
-    tree = to_json(manifest(root, hashes))
+    stub = manifest(root, hashes)
+    tree = to_json(stub)
     out.insert(
         0,
         NewVersion(
@@ -220,7 +242,7 @@ def cfr_versions(
             meta={
                 "title": title,
                 "part": part,
-                "units": [k for k, _, _ in units(title, part, root)],
+                "units": [k for k, _ in unit_refs(stub)],
             },
             raw={"xml": raw},
             tree=tree,

@@ -6,18 +6,19 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 from collections import Counter
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Any
 
 from crawler.config import EcfrConfig
+from crawler.diff import stored as stored_diff
 from crawler.errors import ParseError
 from crawler.fetch.items import FetchedCfrPart
-from crawler.keys import cfr_key, title_part
-from crawler.parse.cfr_units import unit_refs
-from crawler.parse.ecfr_xml import parse_ecfr_xml
+from crawler.keys import cfr_key
+from crawler.parse.cfr_units import by_raw_digest, unit_refs
+from crawler.parse.ecfr_xml import Reuse, parse_ecfr_xml
 from crawler.parse.expect import shown
 from crawler.parse.version import PARSER_VERSION
-from crawler.records import Node, Outcome, SourceState, from_json, to_json
+from crawler.records import Node, Outcome, from_json, to_json
 from crawler.snapshot.held import Verdict, judge
 from crawler.snapshot.rederive import PROJECTED, judge_change, upgrade
 from crawler.snapshot.rows import cfr_versions, removed_version, text_hash
@@ -35,12 +36,20 @@ def prepare(store: Store, new: NewVersion, node_tree: bool = False) -> NewVersio
     if before is not None and before.text_hash == new.text_hash:
         return None
     old_tree = store.blob(before.tree_blob) if before else None
-    stats, substantive = judge_change(old_tree, new.tree, new.kind, node_tree)
+    diff = None  # the change's diff, kept with it: channels read it, never diff again
+    if node_tree and old_tree is not None and stored_diff.diffed(new.kind):
+        found = stored_diff.compute(new.key, old_tree, new.tree)
+        diff = stored_diff.encode(found)
+    if diff is not None and new.kind != "removed":  # judged by the diff just made
+        stats, substantive = {"diff": found.stats()}, bool(found.substantive)
+    else:
+        stats, substantive = judge_change(old_tree, new.tree, new.kind, node_tree)
     return dataclasses.replace(
         new,
         change_stats=stats | note,
         substantive=substantive,
         parser_version=PARSER_VERSION,
+        diff=diff,
     )
 
 
@@ -77,7 +86,15 @@ def store_cfr_part(
     its payload kept apart, nothing applied, until confirmed. ``hold=False``: applied as the
     eCFR gives it (a date the user asked the eCFR for on demand, shown to them as it is)."""
     what = f"{item.title} CFR part {item.part} on {item.day}"
-    root = parse_ecfr_xml(item.body, what)
+    key = cfr_key(item.title, item.part)
+    # judged against the part as it stood the day before (not a version of this same day,
+    # which may be this payload applied in part, its suspect tables held)
+    previous = _upgrade_part(
+        store, store.version_at(key, (item.day - timedelta(days=1)).isoformat())
+    )
+    stub = from_json(Node, store.blob(previous.tree_blob)) if previous is not None else None
+    reuse = Reuse(_reusable(store, stub, item.day.isoformat()) if stub is not None else {})
+    root = parse_ecfr_xml(item.body, what, reuse)
     if root.kind != "part" or root.label != item.part:
         raise ParseError(f"{what}: the XML holds {root.kind} {shown(root.label)}, not the part")
     news = cfr_versions(
@@ -90,31 +107,42 @@ def store_cfr_part(
         fetched_at=item.fetched_at,
         source=item.source,
         site_base=ecfr.site_base,
-    )
-    key = cfr_key(item.title, item.part)
-    # judged against the part as it stood the day before (not a version of this same day,
-    # which may be this payload applied in part, its suspect tables held)
-    previous = _upgrade_part(
-        store, store.version_at(key, (item.day - timedelta(days=1)).isoformat())
+        raw_digests=reuse.digest_of,
     )
     confirmed_by: tuple[str, ...] = ()
     held: Counter[str] = Counter()
-    if previous is not None:
-        stub = from_json(Node, store.blob(previous.tree_blob))
-        verdict = judge(store, item, stub, previous.valid_from, news, ecfr)
+    if previous is not None and stub is not None:
+        verdict = judge(store, item, stub, previous.valid_from, news, ecfr, reuse.reused)
         if verdict.held and hold and not verdict.only:
             return _hold(store, item, run, verdict, previous)
         confirmed_by = verdict.confirmed_by
-        news[:0] = _removals(store, item, run, [k for k, _ in unit_refs(stub)], news)
+        before = [k for k, _ in unit_refs(stub)]
+        news[:0] = _removals(store, item, run, before, news, reuse.reused)
         if verdict.held and hold:  # the part is plausible: hold only its suspect tables
             held = _hold(store, item, run, verdict, previous)
             news = keep_previous(news, stub, set(verdict.only))
-    counts = _apply(store, news) + held
+    unchanged = Counter({f"sections_{Outcome.UNCHANGED}": len(reuse.reused)})
+    counts = _apply(store, news) + held + unchanged
     if not held:
         sha = hashlib.sha256(item.body).hexdigest()
         resolution = "confirmed by " + " and ".join(confirmed_by) if confirmed_by else "applied"
         store.resolve_held(key, item.day.isoformat(), sha, run, resolution)
     return counts
+
+
+def _reusable(store: Store, stub: Node, day: str) -> dict[str, Node]:
+    """The units of the manifest ``stub`` that a payload for ``day`` need not parse when
+    their XML is byte for byte what it was: those whose version in effect on ``day`` is the
+    one the manifest names (not one a newer parser could not make again, nor one stored for
+    ``day`` from another payload), by the hash of their XML."""
+    known = by_raw_digest(stub)
+    keys = [dict(ref.fields)["key"] for ref in known.values()]
+    in_effect = store.hashes_at(keys, day)
+    return {
+        raw: ref
+        for (raw, ref), key in zip(known.items(), keys, strict=True)
+        if in_effect.get(key, "").startswith(ref.text)
+    }
 
 
 def _upgrade_part(store: Store, manifest: VersionRow | None) -> VersionRow | None:
@@ -146,7 +174,12 @@ def keep_previous(news: list[NewVersion], stub: Node, keep: set[str]) -> list[Ne
 def _repoint(node: Node, before: dict[str, str], keep: set[str]) -> Node:
     if node.kind == "unit-ref":
         key = dict(node.fields)["key"]
-        return dataclasses.replace(node, text=before[key]) if key in keep else node
+        if key not in keep:
+            return node
+        # the unit's XML in this payload is not what the kept version was parsed from:
+        # no XML hash, so the next payload parses it again (and judges it again)
+        fields = tuple(f for f in node.fields if f[0] != "raw")
+        return dataclasses.replace(node, text=before[key], fields=fields)
     children = tuple(_repoint(c, before, keep) for c in node.children)
     return dataclasses.replace(node, children=children)
 
@@ -168,10 +201,16 @@ def _hold(
 
 
 def _removals(
-    store: Store, item: FetchedCfrPart, run: int, before: list[str], news: list[NewVersion]
+    store: Store,
+    item: FetchedCfrPart,
+    run: int,
+    before: list[str],
+    news: list[NewVersion],
+    reused: set[str],
 ) -> list[NewVersion]:
-    """A "removed" version for each unit of ``before`` that ``news`` no longer holds."""
-    kept = {n.key for n in news}
+    """A "removed" version for each unit of ``before`` that the part no longer holds (in
+    ``news``, or unchanged: ``reused``)."""
+    kept = {n.key for n in news} | reused
     out = []
     for key in before:
         if key not in kept:
@@ -205,35 +244,3 @@ def _apply(store: Store, news: list[NewVersion]) -> Counter[str]:
         elif new.kind != "part":
             counts[f"sections_{result.outcome}"] += 1
     return counts
-
-
-def review_held(store: Store, run: int, ecfr: EcfrConfig) -> Counter[str]:
-    """Judge every held fetch again, as the daily job does once the run's FR rules have
-    their redlines: one that a rule now confirms is applied (dated as the eCFR dated it),
-    the others stay held, now by ``run``. The outcomes replace the held counts in the
-    run's eCFR stats, so they tell what the run left in the store."""
-    held = store.held_fetches()
-    if not held:
-        return Counter()
-    counts: Counter[str] = Counter()
-    for row in held:
-        title, part = title_part(row.document)
-        day = date.fromisoformat(row.valid_from)
-        body = store.blob(row.raw_blob)
-        item = FetchedCfrPart(SOURCE, int(title), part, day, "", body, row.fetched_at)
-        counts.update(store_cfr_part(store, item, run, ecfr))
-    _restate(store, run, counts)
-    return counts
-
-
-SOURCE = "ecfr"  # the source whose parts are held (crawler.fetch.spiders.ecfr)
-
-
-def _restate(store: Store, run: int, counts: Counter[str]) -> None:
-    line = next((r for r in store.run_sources([run]) if r.source == SOURCE), None)
-    if line is None or line.finished is None:
-        return  # the eCFR was not crawled in this run: its stats say nothing of these
-    stats = Counter({k: v for k, v in line.stats.items() if k != HELD})
-    # what a review finds unchanged was counted when the run fetched it (or was not the news)
-    stats.update({k: v for k, v in counts.items() if k != f"sections_{Outcome.UNCHANGED}"})
-    store.source_finished(run, SOURCE, line.finished, SourceState(line.status), dict(stats))

@@ -119,7 +119,9 @@ class ReplayServer:
         self._httpd = ThreadingHTTPServer(("127.0.0.1", self.port), handler)
         self._httpd.daemon_threads = True
         self.port = self._httpd.server_address[1]
-        threading.Thread(target=self._httpd.serve_forever, daemon=True).start()
+        # polled every 50 ms (not 0.5 s): stop() waits for one poll, once per test in the suite
+        serve = {"poll_interval": 0.05}
+        threading.Thread(target=self._httpd.serve_forever, kwargs=serve, daemon=True).start()
         return self
 
     def stop(self) -> None:

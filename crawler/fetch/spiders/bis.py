@@ -22,12 +22,12 @@ from scrapy.http import Response
 from crawler.config import BisConfig
 from crawler.errors import ParseError
 from crawler.fetch.items import CrawlError, FetchedWebPage, Unchanged
-from crawler.fetch.settings import BIS_SLOT
 from crawler.fetch.spiders.base import RegwatchSpider, validators
 from crawler.keys import BIS, bis_key, bis_path
 from crawler.parse.web_page import listing_links
 from storage import ErrorKind
 
+BIS_SLOT = "bis"
 MOVED = (301, 308)
 REDIRECTS = (301, 302, 303, 307, 308)
 MISSING = (404, 410)
@@ -48,6 +48,10 @@ class BisSpider(RegwatchSpider[BisConfig]):
         and web pages, having no history to ask for, are read as they stand on ``until``."""
         super().__init__(**kwargs)
         self.day = date.fromisoformat(day or until or "")
+
+    @classmethod
+    def slots(cls, cfg: BisConfig) -> dict[str, float]:
+        return {BIS_SLOT: cfg.rate}
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> Self:
@@ -198,3 +202,6 @@ def _resolve(url: str, location: str) -> str:
     except ValueError:
         return ""
     return target
+
+
+FETCH = BisSpider

@@ -21,13 +21,14 @@ from scrapy.http import Response
 from crawler.config import EcfrConfig
 from crawler.errors import ParseError
 from crawler.fetch.items import CrawlError, FetchedCfrPart, WindowCounted
-from crawler.fetch.settings import ECFR_SLOT
 from crawler.fetch.spiders.base import RegwatchSpider
 from crawler.keys import cfr_key
 from crawler.parse.cfr_units import parse_watch, unit_key
 from crawler.parse.ecfr_json import ContentVersion, parse_titles, parse_versions_page
 from crawler.records import Node
 from storage import ErrorKind
+
+ECFR_SLOT = "ecfr"
 
 
 class EcfrSpider(RegwatchSpider[EcfrConfig]):
@@ -46,6 +47,10 @@ class EcfrSpider(RegwatchSpider[EcfrConfig]):
         self.until = date.fromisoformat(until)
         self.since = date.fromisoformat(since) if since else None
         self.only = (int(title), [part]) if title and part else None
+
+    @classmethod
+    def slots(cls, cfg: EcfrConfig) -> dict[str, float]:
+        return {ECFR_SLOT: cfg.rate}
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> Self:
@@ -249,3 +254,6 @@ def _removed(
             }
         )
     )
+
+
+FETCH = EcfrSpider

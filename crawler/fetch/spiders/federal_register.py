@@ -28,13 +28,14 @@ from crawler.fetch.items import (
     Unchanged,
     WindowCounted,
 )
-from crawler.fetch.settings import API_SLOT, XML_SLOT
 from crawler.fetch.spiders.base import RegwatchSpider, validators
 from crawler.keys import FR, fr_key, fr_number
 from crawler.parse.expect import shown
 from crawler.parse.fr_json import parse_document_links, parse_search_page
 from storage import ErrorKind
 
+API_SLOT = "fr-api"  # download slots: the API and the XML have their own published rates
+XML_SLOT = "fr-xml"
 API_CAP = 10_000
 SEARCH_FIELDS = ("document_number", "publication_date", "json_url", "full_text_xml_url")
 FR_HOSTS = ("www.federalregister.gov", "federalregister.gov")
@@ -56,6 +57,10 @@ class FederalRegisterSpider(RegwatchSpider[FederalRegisterConfig]):
         self.until = date.fromisoformat(until)
         self.pi_day = date.fromisoformat(public_inspection_on) if public_inspection_on else None
         self.requested: set[str] = set()
+
+    @classmethod
+    def slots(cls, cfg: FederalRegisterConfig) -> dict[str, float]:
+        return {API_SLOT: cfg.api_rate, XML_SLOT: cfg.xml_rate}
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> Self:
@@ -216,7 +221,7 @@ class FederalRegisterSpider(RegwatchSpider[FederalRegisterConfig]):
         self, response: Response, fetched: FetchedDocument, json_status: int
     ) -> Iterator[Any]:
         if response.status == 304 and json_status == 304:
-            yield Unchanged(self.name, fetched.number)
+            yield Unchanged(self.name, fr_key(fetched.number))
             return
         try:
             xml = self._body_or_stored(response, fetched.number, "xml")
@@ -273,3 +278,6 @@ class FederalRegisterSpider(RegwatchSpider[FederalRegisterConfig]):
         yield FetchedPublicInspection(self.name, day, response.url, response.body, self.now)
 
     # --- failures ------------------------------------------------------------------------
+
+
+FETCH = FederalRegisterSpider

@@ -1,0 +1,298 @@
+"""The ``federal_register`` source in the digest: the day's documents by kind, corrections
+with what they correct, changes to documents seen before, publication-day redlines, and the
+Public Inspection list."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import ClassVar
+
+from crawler.diff.cite import cited_diff, pin_cite
+from crawler.diff.views import text_view
+from crawler.digest.context import (
+    ChangeEntry,
+    CorrectedEntry,
+    DocumentEntry,
+    InspectionEntry,
+    Instruction,
+    RedlineEntry,
+    Section,
+)
+from crawler.digest.select import document_facets
+from crawler.digest.source import Part, Scope, SourceDigest
+from crawler.fetch.spiders import Source
+from crawler.keys import CFR, FR, PI, fr_key, is_projection, pi_number, projection_parts, unit_label
+from crawler.query.citations import display
+from crawler.records import FrDocument, Node, ProjectionOp, from_json
+from storage import AlertKind, DocumentRow, NewAlert, Store
+
+KIND_ORDER = (
+    ("Rule", "Final rules"),
+    ("Proposed Rule", "Proposed rules"),
+    ("Notice", "Notices"),
+    ("Presidential Document", "Presidential documents"),
+)
+REDLINED = ("Rule", "Proposed Rule")  # the kinds whose amendments are redlined
+
+
+@dataclass(frozen=True)
+class RedlineRecord:
+    """A unit as a new rule would leave it (crawler.amend), read back from the store."""
+
+    unit: str
+    op: ProjectionOp
+    flags: tuple[str, ...]
+    instructions: tuple[str, ...]
+    given: tuple[str, ...]
+    old: Node | None
+    new: Node | None
+
+
+@dataclass(frozen=True)
+class StoredDocument:
+    """A document of the day: its listing row, its latest record, when each version was
+    stored."""
+
+    row: DocumentRow
+    doc: FrDocument
+    stored: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Records:
+    """What the store holds about the Federal Register for one day."""
+
+    documents: tuple[StoredDocument, ...]
+    originals: dict[str, DocumentRow] = field(default_factory=dict)  # corrected key -> row
+    changes: tuple[tuple[DocumentRow, tuple[str, ...], bool], ...] = ()  # fields, substantive
+    inspection: tuple[DocumentRow, ...] = ()
+    redlines: dict[str, tuple[RedlineRecord, ...]] = field(default_factory=dict)  # by number
+
+
+class FederalRegisterDigest(SourceDigest):
+    noun: ClassVar[str] = "new"
+
+    def gather(self, store: Store, scope: Scope, source: Source) -> Records:
+        iso = scope.day.isoformat()
+        published = store.documents(published=iso, prefix=FR)
+        seen = {r.key for r in published}
+        late = [r for r in scope.first_seen(store, source) if r.key.startswith(FR)]
+        rows = sorted(
+            [*published, *(r for r in late if r.key not in seen)],
+            key=lambda r: ((r.published or "").encode(), r.key.encode()),
+        )
+        chosen = [r for r in rows if r.published == iso or not r.meta.get("reference_for")]
+        documents = tuple(_stored(store, row) for row in chosen)
+        originals = {}
+        for stored in documents:
+            number = stored.doc.correction_of
+            if number and (original := store.document(fr_key(number))):
+                originals[original.key] = original
+        changes = []
+        for change in scope.changes_of(source):
+            row = store.document(change.document)
+            if row is not None:
+                stats = change.stats
+                fields = stats.get("substantive_fields") or stats.get("fields", ())
+                changes.append((row, tuple(fields), change.substantive))
+        wanted = {s.doc.number for s in documents if s.doc.type in REDLINED}
+        return Records(
+            documents=documents,
+            originals=originals,
+            changes=tuple(changes),
+            inspection=tuple(store.documents(published=iso, prefix=PI)),
+            redlines={n: r for n, r in _redlines(store, wanted).items() if r},
+        )
+
+    def build(self, records: Records, scope: Scope) -> Part:
+        entries = [_entry(s, records, scope) for s in records.documents]
+        regular = [e for e in entries if e.corrects is None]
+        sections = []
+        for kind, heading in KIND_ORDER:
+            chosen = tuple(e for e in regular if e.kind == kind)
+            if chosen:
+                sections.append(Section(heading, chosen))
+        others = tuple(e for e in regular if e.kind not in dict(KIND_ORDER))
+        if others:
+            sections.append(Section("Other documents", others))
+        return Part(
+            found=len(entries),
+            sections=tuple(sections),
+            corrections=tuple(e for e in entries if e.corrects is not None),
+            changes=tuple(
+                ChangeEntry(r.key, r.title, r.url, field_names(fields))
+                for r, fields, real in records.changes
+                if real
+            ),
+            quiet_changes=sum(1 for *_, real in records.changes if not real),
+            inspection=tuple(_inspection(r) for r in records.inspection),
+        )
+
+    def alerts(self, store: Store, scope: Scope, source: Source, at: str) -> list[NewAlert]:
+        """A filing first seen on the Public Inspection list by the day's runs."""
+        run = max(scope.runs, default=0)
+        return [
+            NewAlert(
+                AlertKind.FILING,
+                source.name,
+                row.key,
+                f"on public inspection: {row.title} ({row.kind}, FR Doc. {pi_number(row.key)}"
+                + (f", to be published {day}" if (day := row.meta.get("publication_date")) else "")
+                + ")",
+                scope.day.isoformat(),
+                at,
+                row.first_run or run,
+                {"url": row.url},
+            )
+            for row in scope.first_seen(store, source)
+            if row.key.startswith(PI)
+        ]
+
+
+DIGEST = FederalRegisterDigest()
+
+
+def _stored(store: Store, row: DocumentRow) -> StoredDocument:
+    history = store.history(row.key)
+    assert history, row.key
+    doc = from_json(FrDocument, store.blob(history[-1].tree_blob))
+    return StoredDocument(row, doc, tuple(v.fetched_at for v in history))
+
+
+def _redlines(store: Store, numbers: set[str]) -> dict[str, tuple[RedlineRecord, ...]]:
+    """The publication-day redlines of the rules numbered ``numbers``, by number."""
+    keys: dict[str, list[str]] = {}
+    for key in store.keys(CFR) if numbers else ():
+        if is_projection(key) and projection_parts(key)[1] in numbers:
+            keys.setdefault(projection_parts(key)[1], []).append(key)
+    return {number: _redline_records(store, found) for number, found in keys.items()}
+
+
+def _redline_records(store: Store, keys: list[str]) -> tuple[RedlineRecord, ...]:
+    out = []
+    for key in keys:
+        version = store.latest_version(key)
+        row = store.document(key)
+        if version is None or row is None:
+            continue
+        meta = row.meta
+        tree = from_json(Node, store.blob(version.tree_blob))
+        base = meta.get("base_version")
+        old = from_json(Node, store.blob(store.version(base).tree_blob)) if base else None
+        out.append(
+            RedlineRecord(
+                unit=meta["unit"],
+                op=ProjectionOp(meta["op"]),
+                flags=tuple(meta.get("flags", ())),
+                instructions=tuple(meta.get("instructions", ())),
+                given=tuple(meta.get("given", ())),
+                old=old,
+                new=None if tree.kind in (ProjectionOp.FLAGGED, ProjectionOp.REMOVED) else tree,
+            )
+        )
+    return tuple(out)
+
+
+FIELD_NAMES = {
+    "title": "title",
+    "abstract": "summary",
+    "action": "action",
+    "citation": "citation",
+    "effective_on": "effective date",
+    "comments_close_on": "comment deadline",
+    "cfr_parts": "CFR parts",
+    "xml.regtexts": "regulatory text",
+    "xml.tables": "tables",
+    "xml.body": "body text",
+    "xml.summary": "summary",
+    "xml.dates": "dates",
+    "xml.subject": "title",
+    "xml.effective_date": "effective date",
+    "xml.comment_deadline": "comment deadline",
+    "special_filing": "special filing",
+}
+
+
+def field_names(fields: tuple[str, ...]) -> tuple[str, ...]:
+    """Stored field keys as a reader would name them, each once."""
+    return tuple(dict.fromkeys(FIELD_NAMES.get(f, f.removeprefix("xml.")) for f in fields))
+
+
+def _entry(stored: StoredDocument, records: Records, scope: Scope) -> DocumentEntry:
+    row, doc = stored.row, stored.doc
+    corrects = None
+    if doc.correction_of:
+        original = records.originals.get(fr_key(doc.correction_of))
+        corrects = CorrectedEntry(
+            number=doc.correction_of,
+            title=original.title if original else "",
+            citation=(original.meta.get("citation") or "") if original else "",
+            url=original.url if original else "",
+        )
+    return DocumentEntry(
+        key=row.key,
+        number=doc.number,
+        kind=doc.type,
+        title=doc.title,
+        citation=doc.citation or "",
+        url=doc.html_url,
+        publication_date=doc.publication_date.isoformat(),
+        effective_on=doc.effective_on.isoformat() if doc.effective_on else "",
+        comments_close_on=doc.comments_close_on.isoformat() if doc.comments_close_on else "",
+        cfr_parts=tuple(_cfr(p) for p in doc.cfr_parts),
+        agencies=doc.agencies,
+        action=doc.action,
+        summary=doc.abstract,
+        late=doc.publication_date < scope.day,
+        corrects=corrects,
+        redlines=tuple(_redline(r, doc) for r in records.redlines.get(doc.number, ())),
+        facets=document_facets(doc, scope.topics),
+        stored=stored.stored,
+    )
+
+
+def _cfr(part: str) -> str:
+    title, _, number = part.partition(":")
+    return f"{title} CFR {number}"
+
+
+def _inspection(row: DocumentRow) -> InspectionEntry:
+    return InspectionEntry(
+        number=pi_number(row.key),
+        kind=row.kind,
+        title=row.title,
+        url=row.url,
+        publication_date=row.meta.get("publication_date") or "",
+        special_filing=bool(row.meta.get("special_filing")),
+    )
+
+
+def _redline(record: RedlineRecord, doc: FrDocument) -> RedlineEntry:
+    diff = None
+    if record.new is not None or record.old is not None:
+        label = unit_label(record.unit)
+        diff = cited_diff(
+            record.unit, record.old or Node(label, "removed"), record.new or Node(label, "removed")
+        )
+    pages = instruction_pages(doc)
+    return RedlineEntry(
+        citation=display(record.unit),
+        op=record.op,
+        flags=record.flags,
+        instructions=tuple(
+            Instruction(t, pages.get(" ".join(t.split()), "")) for t in record.instructions
+        ),
+        given=record.given,
+        diff=diff,
+        text=text_view(diff) if diff is not None else "",
+    )
+
+
+def instruction_pages(doc: FrDocument) -> dict[str, str]:
+    """Each amendatory instruction of ``doc`` (by its text) -> its pin cite ("79 FR 17028")."""
+    regtexts = doc.xml.regtexts if doc.xml else ()
+    return {
+        " ".join(a.text.split()): pin_cite(doc.citation, a.page)
+        for regtext in regtexts
+        for a in regtext.amendments
+    }
