@@ -17,6 +17,7 @@ import click
 from crawler import config as config_module
 from crawler.clock import utcnow
 from crawler.errors import DegradedRun, RegwatchError, StorageError
+from crawler.keys import readable
 from crawler.records import SourceState
 
 
@@ -148,6 +149,7 @@ def backfill(
         progress=sys.stderr.isatty() or obj.verbose,
         command=click.get_current_context().info_name or "crawl",
         title=title,
+        env=os.environ,
         part=part,
     )
     _print_report(report)
@@ -617,7 +619,7 @@ def _print_report(report: Any) -> None:
         window = window if line.until else "no window"
         click.echo(f"{line.source}: {line.status} ({window}; {counts or 'nothing counted'})")
     for error in report.errors:
-        click.echo(f"  error: {error.source}: {error.target}: {error.message}", err=True)
+        click.echo(f"  error: {error.source}: {readable(error.target)}: {error.message}", err=True)
 
 
 def _degraded_line(report: Any) -> str:

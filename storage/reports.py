@@ -11,7 +11,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine, func, select, update
+from sqlalchemy.exc import IntegrityError
 
+from storage import sql
 from storage.outcomes import AlertKind
 from storage.rows import ChangeRow, from_mapping
 from storage.schema import alerts, changes, reports, versions
@@ -100,7 +102,20 @@ class ReportStore:
         self, day: str, run: int, created: str, fingerprint: str, report: bytes
     ) -> ReportRow:
         """Keep the day's report: a new revision when it says something the latest did not
-        (its fingerprint differs), else the latest revision brought up to date in place."""
+        (its fingerprint differs), else the latest revision brought up to date in place.
+        Two processes keeping the same day's report at once (PostgreSQL): the one that loses
+        the race on (day, revision) reads the winner's and tries once more."""
+        for attempt in (1, 2):
+            try:
+                return self._put_report(day, run, created, fingerprint, report)
+            except IntegrityError:
+                if attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
+
+    def _put_report(
+        self, day: str, run: int, created: str, fingerprint: str, report: bytes
+    ) -> ReportRow:
         with self._write() as conn:
             sha = self._put_blob(conn, report)
             latest = conn.execute(_latest(day)).mappings().first()
@@ -161,17 +176,11 @@ class ReportStore:
     def record_alert(self, new: NewAlert) -> bool:
         """Keep an alert once per kind, target and day; False when it was already kept."""
         with self._write() as conn:
-            seen = conn.scalar(
-                select(alerts.c.id).where(
-                    alerts.c.kind == new.kind,
-                    alerts.c.target == new.target,
-                    alerts.c.day == new.day,
-                )
-            )
-            if seen is not None:
-                return False
-            conn.execute(
-                alerts.insert().values(
+            # one statement: two processes keeping the same alert at once (a backfill and a
+            # daily run, on PostgreSQL) never both pass a check and collide
+            added = conn.execute(
+                sql.insert(conn, alerts)
+                .values(
                     kind=str(new.kind),
                     source=new.source,
                     target=new.target,
@@ -181,8 +190,15 @@ class ReportStore:
                     at=new.at,
                     run=new.run,
                 )
+                .on_conflict_do_nothing(index_elements=["kind", "target", "day"])
             )
-            return True
+            return bool(added.rowcount)
+
+    def alerts_of_run(self, run: int) -> list[AlertRow]:
+        """The alerts ``run`` kept, in the order they were seen."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(alerts).where(alerts.c.run == run).order_by(alerts.c.id))
+            return [_alert_row(r) for r in rows.mappings()]
 
     def alerts_on(self, day: str) -> list[AlertRow]:
         """The alerts seen on ``day``, in the order they were seen."""

@@ -643,21 +643,22 @@ class Store(ReportStore):
             row = _version_at(conn, key, day)
         return from_mapping(VersionRow, row) if row else None
 
-    def hashes_at(self, keys: Sequence[str], day: str) -> dict[str, str]:
-        """The content hash of the version of each of ``keys`` in effect on ``day`` (keys
-        with none are left out), in one query: a part's hundreds of units at once."""
-        out: dict[str, str] = {}
+    def hashes_at(self, keys: Sequence[str], day: str) -> dict[str, tuple[str, int]]:
+        """The content hash and parser version of the version of each of ``keys`` in effect
+        on ``day`` (keys with none are left out), in one query: a part's hundreds of units."""
+        out: dict[str, tuple[str, int]] = {}
         with self.engine.connect() as conn:
             for start in range(0, len(keys), 500):
                 rows = conn.execute(
-                    select(versions.c.document, versions.c.text_hash)
+                    select(versions.c.document, versions.c.text_hash, versions.c.parser_version)
                     .where(
                         versions.c.document.in_(keys[start : start + 500]),
                         versions.c.valid_from <= day,
                     )
                     .order_by(versions.c.document, versions.c.valid_from, versions.c.seq)
                 )
-                out.update((row.document, row.text_hash) for row in rows)  # the last wins
+                # the last wins
+                out.update((row.document, (row.text_hash, row.parser_version)) for row in rows)
         return out
 
     def history(self, key: str) -> list[VersionRow]:

@@ -51,6 +51,34 @@ def forked_crawls(request: pytest.FixtureRequest) -> Iterator[None]:
         yield
 
 
+@dataclasses.dataclass(frozen=True)
+class DemoTour:
+    """What ``regwatch demo --dir tour`` made, once per test session: its folder (the store,
+    demo.toml, the digests and feeds) and what it printed. A test that writes copies it."""
+
+    folder: Path
+    output: str
+
+    def copy(self, to: Path) -> Path:
+        return Path(shutil.copytree(self.folder, to))
+
+
+@pytest.fixture(scope="session")
+def demo_tour(tmp_path_factory: pytest.TempPathFactory) -> DemoTour:
+    """The demo run once (click's runner in this process, its crawls forked as in every test
+    not marked ``real_crawl_process``); read it in place, or ``copy`` it to write."""
+    from click.testing import CliRunner
+
+    from crawler.cli import main
+
+    folder = tmp_path_factory.mktemp("demo-tour") / "tour"
+    with pytest.MonkeyPatch.context() as patch:  # before any test's own forked_crawls
+        patch.setattr(crawl_module, "subprocess", forkcrawl.Subprocess)
+        result = CliRunner().invoke(main, ["demo", "--dir", str(folder)])
+    assert result.exit_code == 0, result.output
+    return DemoTour(folder, result.stdout)
+
+
 @pytest.fixture
 def shared_data() -> Path:
     require(SHARED.is_dir(), f"real sample data not found at {SHARED} (../shared/data)")

@@ -29,16 +29,17 @@ def regwatch(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
 
 
 def test_demo_twice_adds_nothing_the_second_time_and_renders_the_same_digests(
-    tmp_path, monkeypatch
+    tmp_path, monkeypatch, demo_tour
 ):
     """Both demos in this process (their crawls forked: tests/forkcrawl.py; `regwatch demo`
-    in a process of its own is tests/test_readme_commands.py), the re-render in a fresh one."""
+    in a process of its own is tests/test_readme_commands.py), the re-render in a fresh one.
+    The first is the session's demo (tests/conftest.py, exit status 0 checked there), copied
+    here."""
     monkeypatch.chdir(tmp_path)
-    first = CliRunner().invoke(main, ["demo", "--dir", "tour"])
-    assert first.exit_code == 0, first.output
+    demo_tour.copy(tmp_path / "tour")
     # 7 FR documents, 6 on public inspection, 4 CFR units and their part, 6 redlines,
     # 2 BIS press releases
-    assert "this demo added 26 documents" in first.stdout
+    assert "this demo added 26 documents" in demo_tour.output
     digests = {p.name: p.read_bytes() for p in (tmp_path / "tour" / "digests").iterdir()}
     assert sorted(digests) == [
         f"2026-10-{d:02d}.{ext}" for d in range(5, 10) for ext in ("html", "txt")

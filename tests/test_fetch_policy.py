@@ -333,18 +333,26 @@ def test_inflating_reads_gzip_members_and_raw_deflate_and_rejects_cut_bodies():
 def test_a_crawl_against_a_closed_port_prints_no_traceback(tmp_path):
     """Offline: every source unreachable (bis obeys robots.txt, whose failure Scrapy logs
     with a 74-line traceback): one line per recorded error and one summing up, no log."""
-    quiet = _offline_run(tmp_path / "quiet")
+    running = [_offline_run(tmp_path / "quiet"), _offline_run(tmp_path / "verbose", "--verbose")]
+    quiet, verbose = (_finished(process) for process in running)  # the two side by side
     lines = [li for li in quiet.stderr.splitlines() if li.strip()]
     assert (
         quiet.returncode == 3 and "Traceback" not in quiet.stderr and "robots" not in quiet.stderr
     )
     assert all(re.fullmatch(r"  error: \w+: .+|regwatch: run \d+ failed: .+", li) for li in lines)
-    assert "  error: bis: bis:/news-updates: cannot reach 127.0.0.1:9: connection refused" in lines
-    verbose = _offline_run(tmp_path / "verbose", "--verbose")
+    assert (
+        "  error: bis: bis.gov /news-updates: cannot reach 127.0.0.1:9: connection refused" in lines
+    )
     assert "robots.txt" in verbose.stderr  # the same run does log, when asked to
 
 
-def _offline_run(folder: Path, *flags: str) -> subprocess.CompletedProcess[str]:
+def _finished(process: subprocess.Popen[str]) -> subprocess.CompletedProcess[str]:
+    stdout, stderr = process.communicate(timeout=120)
+    return subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
+
+
+def _offline_run(folder: Path, *flags: str) -> subprocess.Popen[str]:
+    """`regwatch run` started against a closed port (every source), in ``folder``."""
     folder.mkdir()
     closed = "http://127.0.0.1:9"
     (folder / "regwatch.toml").write_text(
@@ -363,13 +371,12 @@ site_base = "{closed}"
 """,
         encoding="utf-8",
     )
-    return subprocess.run(
+    return subprocess.Popen(
         [sys.executable, "-m", "crawler", "--config", "regwatch.toml", *flags, "run"],
         cwd=folder,
-        capture_output=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         text=True,
-        timeout=120,
-        check=False,
     )
 
 

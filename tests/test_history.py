@@ -52,7 +52,7 @@ def real_pairs(shared_data):
         pytest.skip("../shared/data lacks the eCFR XML of 15 CFR 740 or 14 CFR 107")
     text = ear.read_bytes()
     # one word changed in one section of the real part, the rest byte for byte the same
-    edited = text.replace(b"License Exception", b"License  Exception", 1)
+    edited = text.replace(b"License Exception", b"License Permission", 1)
     assert edited != text
     return [
         ("15", "740", text, edited),
@@ -73,10 +73,15 @@ def test_what_is_stored_is_what_a_whole_parse_stores_on_real_parts(tmp_path, sha
         fresh = Store.open(tmp_path / f"fresh-{part}.db")
         key = f"cfr:{title}:{part}"
         first = store_part(history, int(title), part, old, date(2020, 1, 1))
+        probe = Reuse(by_raw_digest(manifest_at(history, key, "2020-01-01")))
+        parse_ecfr_xml(new, part, probe)  # what the second payload reads again, and skips
         second = store_part(history, int(title), part, new, date(2026, 1, 1))
         store_part(fresh, int(title), part, new, date(2026, 1, 1))
         assert first["sections_new"] > 10
-        assert second["sections_unchanged"] > 0, "nothing was reused"
+        assert probe.reused and probe.digests, (len(probe.reused), list(probe.digests))
+        if part == "740":  # the one edited section, and nothing else, is read again
+            assert len(probe.digests) == 1 and second["sections_changed"] == 1, second
+        assert second["sections_unchanged"] == len(probe.reused), second
         assert units_at(history, key, "2026-01-01") == units_at(fresh, key, "2026-01-01")
         # a third payload the same as the second parses nothing and stores nothing
         again = Reuse(by_raw_digest(manifest_at(history, key, "2026-01-01")))

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from conftest import ROOT, require
+from conftest import ROOT, DemoTour, require
 
 from crawler import config as config_module
 from crawler.cli import main
@@ -75,12 +75,10 @@ def table_counts(db: Path) -> dict[str, int]:
 # --- the demo store ---------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def demo_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = tmp_path_factory.mktemp("demo") / "tour"
-    result = CliRunner().invoke(main, ["demo", "--dir", str(folder)])
-    assert result.exit_code == 0, result.output
-    return folder
+@pytest.fixture
+def demo_store(demo_tour: DemoTour, tmp_path: Path) -> Path:
+    """A copy of the session's demo store (tests/conftest.py), this test's own to rebuild."""
+    return demo_tour.copy(tmp_path / "tour")
 
 
 def test_rebuild_of_the_demo_store_adds_no_news_and_converges(demo_store, tmp_path):
@@ -125,7 +123,7 @@ def _entries(store: Store, day: date, config: config_module.Config) -> str:
 def test_rebuild_makes_a_redline_again_from_its_rule_and_the_prior_text(demo_store, tmp_path):
     """A publication-day redline whose tree an older parser made (its paths) is projected
     again from the rule's stored XML onto the prior text as stored now, adding no news."""
-    folder = Path(shutil.copytree(demo_store, tmp_path / "tour"))
+    folder = demo_store
     config = config_module.load(folder / "demo.toml", env={})
     key = "cfr:15:744:supp-4~fr:2026-21001"
     store = Store.open(config.store_path)

@@ -124,13 +124,14 @@ def test_the_scheduler_runs_three_crawls_in_a_row_in_subprocesses(tmp_path: Path
 
     with ReplayServer(Corpus.demo()) as server:
         config = tmp_path / "regwatch.toml"
+        # every second (a second that falls due while a crawl runs is skipped: one at a
+        # time), the eCFR only: three short crawls, back to back
         config.write_text(
-            '[schedule]\nrun = "*/4 * * * * *"\nsend = ""\n[http]\npolite = false\n'
-            f'[sources.federal_register]\napi_base = "{server.base}/api/v1"\n'
-            f'site_base = "{server.base}"\n'
+            '[schedule]\nrun = "* * * * * *"\nsend = ""\n[http]\npolite = false\n'
+            "[sources.federal_register]\nenabled = false\n"
             f'[sources.ecfr]\napi_base = "{server.base}/api/versioner/v1"\n'
             'watches = ["15:744"]\n'
-            f'[sources.bis]\nsite_base = "{server.base}"\n'
+            "[sources.bis]\nenabled = false\n"
         )
         scheduler = subprocess.Popen(
             [sys.executable, "-m", "crawler", "--config", str(config), "schedule"],
@@ -144,7 +145,7 @@ def test_the_scheduler_runs_three_crawls_in_a_row_in_subprocesses(tmp_path: Path
             deadline = time.monotonic() + 120
             finished = 0
             while finished < 3 and time.monotonic() < deadline:
-                time.sleep(1)
+                time.sleep(0.2)
                 if db.exists():
                     store = Store.open(db)
                     runs = [r for r in store.runs_on(datetime.now(NY).date().isoformat())]

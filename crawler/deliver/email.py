@@ -21,9 +21,9 @@ from crawler.config import Config, SubscriptionConfig
 from crawler.deliver.files import subscription_slug
 from crawler.digest.context import Report
 from crawler.digest.render import render
-from crawler.digest.report import fingerprint
+from crawler.digest.report import alert_entry, fingerprint
 from crawler.digest.select import for_subscription
-from storage import OutboxRow, OutboxState, Outcome, Store
+from storage import AlertRow, OutboxRow, OutboxState, Outcome, Store
 
 MAX_ATTEMPTS = 30
 
@@ -130,12 +130,51 @@ def queue_digests(store: Store, config: Config, digest: Report, now: datetime) -
     return queued
 
 
+def queue_alerts(store: Store, config: Config, alerts: list[AlertRow], now: datetime) -> int:
+    """Put each alert found outside the daily rhythm (a backfill that saw a watched page
+    move) in the outbox once for every recipient of every subscription: it concerns what
+    they all rely on. The next day's digest shows it too."""
+    addresses = dict.fromkeys(
+        parseaddr(r)[1]
+        for s in config.subscriptions
+        for r in s.recipients
+        if "\n" not in r and "\r" not in r and "@" in parseaddr(r)[1]
+    )
+    queued = 0
+    for row in alerts:
+        alert = alert_entry(row)
+        for address in addresses:
+            message = EmailMessage(policy=policy.SMTP)
+            message["Subject"] = one_line(f"regwatch alert: {alert.line}")
+            message["From"] = one_line(config.smtp.sender)
+            message["To"] = address
+            message["Date"] = format_datetime(now)
+            token = hashlib.sha256(f"{row.id}\0{address}".encode()).hexdigest()[:16]
+            message["Message-ID"] = f"<alert.{row.id}.{token}@regwatch>"
+            message.set_content(render("digest/alert.txt.j2", alert=alert))
+            message.add_alternative(render("digest/alert.html.j2", alert=alert), subtype="html")
+            queued += store.outbox_add(
+                f"{ALERT}{row.id}",
+                "email",
+                address,
+                message["Message-ID"],
+                message["Subject"],
+                message.as_bytes(),
+                stamp(now),
+            )
+    return queued
+
+
+ALERT = "alert/"  # the outbox key of an alert's mail: alert/<id>
+
+
 def _revision(latest: OutboxRow | None, said: str) -> int | None:
-    """The revision to queue: 1 for a first digest; the next one when the latest was made
-    while sources failed and the digest now says something else; None: nothing to send."""
+    """The revision to queue: 1 for a first digest; the next one when the digest now says
+    something the latest mailed did not (a rerun after sources failed, or a second run of
+    the day that found more); None: nothing new to send (a rerun adds no mail)."""
     if latest is None:
         return 1
-    if latest.degraded and latest.fingerprint != said:
+    if latest.fingerprint is not None and latest.fingerprint != said:
         return latest.revision + 1
     return None
 

@@ -32,12 +32,19 @@ from lxml import etree
 
 from crawler.config import Config, SubscriptionConfig
 from crawler.deliver.files import subscription_slug, write_atomic
-from crawler.digest.context import AlertEntry, CfrChangeEntry, DocumentEntry, Report, WebEntry
+from crawler.digest.context import (
+    AlertEntry,
+    CfrChangeEntry,
+    ChangeEntry,
+    DocumentEntry,
+    Report,
+    WebEntry,
+)
 from crawler.digest.render import render, safe_url
 from crawler.digest.report import decode, stored_report
 from crawler.digest.select import Facets, matches
 from crawler.parse.text import clean, squash
-from crawler.records import Outcome
+from crawler.records import Outcome, SourceState
 from storage import Store
 
 FEED_ID = "urn:regwatch:feed:"
@@ -66,7 +73,51 @@ def report_items(report: Report) -> list[FeedItem]:
     items += [_unit_change(e) for e in (*report.cfr_changes, *report.cfr_quiet)]
     items += [_web(e, report.day) for e in (*report.web, *report.web_quiet)]
     items += [_alert(a) for a in report.notices]
+    items += [_document_change(e, report.day) for e in report.changes]
+    items += _day_alerts(report)
     return newest_first(items)
+
+
+def _document_change(entry: ChangeEntry, day: str) -> FeedItem:
+    fields = ", ".join(entry.fields)
+    return FeedItem(
+        id=f"urn:regwatch:change:{entry.key}:{day}",
+        title=f"Changed: {entry.title} ({fields})",
+        link=entry.url,
+        updated=_when("", f"{day}T00:00:00+00:00"),
+        summary=f"{entry.title} changed since regwatch last saw it: {fields}.",
+        content=render("feeds/document_change.html.j2", entry=entry, day=day),
+        categories=("Changed",),
+        facets=Facets(text=entry.title),
+    )
+
+
+def _day_alerts(report: Report) -> list[FeedItem]:
+    """One entry for a day whose sources failed or that has alerts the notices do not
+    carry (held eCFR fetches, documents being retried): a feed reader never takes a day
+    it could not check for a quiet one."""
+    notices = {a.line for a in report.notices}
+    lines = [line for line in report.alerts if line not in notices]
+    if not (report.degraded or lines):
+        return []
+    failed = ", ".join(s.title for s in report.sources if s.status == SourceState.FAILED)
+    title = f"regwatch {report.day}: " + (
+        f"sources failed ({failed})" if failed else "sources degraded" if report.degraded else ""
+    )
+    if lines:
+        title += ("; " if report.degraded else "") + f"{len(lines)} alert(s)"
+    return [
+        FeedItem(
+            id=f"urn:regwatch:day:{report.day}",
+            title=title,
+            link="",
+            updated=_when("", f"{report.day}T23:59:59+00:00"),
+            summary="; ".join(lines) or title,
+            content=render("feeds/day_alerts.html.j2", digest=report, lines=lines),
+            categories=("Alert",),
+            facets=Facets(text=" ".join(lines)),
+        )
+    ]
 
 
 def newest_first(items: list[FeedItem]) -> list[FeedItem]:
@@ -126,7 +177,7 @@ def _web(entry: WebEntry, day: str) -> FeedItem:
 def _alert(alert: AlertEntry) -> FeedItem:
     return FeedItem(
         id=f"urn:regwatch:alert:{alert.kind.replace(' ', '-')}:{alert.target}:{alert.day}",
-        title=f"Alert, {alert.kind}: {alert.target}",
+        title=f"Alert: {alert.line}",
         link=alert.url,
         updated=_when(alert.at, f"{alert.day}T00:00:00+00:00"),
         summary=alert.line,

@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import logging
 from datetime import date
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -15,11 +16,13 @@ from crawler.deliver.files import write_atomic
 from crawler.digest.build import MAIL, Day, SourcePart, build_report, source_lines
 from crawler.digest.context import AlertEntry, Report
 from crawler.digest.render import render
-from crawler.digest.source import Scope, SourceDigest
+from crawler.digest.source import Part, Scope, SourceDigest
 from crawler.digest.topics import all_topics
 from crawler.fetch.spiders import Stage, each, enabled
 from crawler.records import from_json, to_json, to_jsonable
 from storage import AlertKind, AlertRow, NewAlert, OutboxState, RunRow, Store
+
+log = logging.getLogger(__name__)
 
 DAILY = "daily"  # the runs whose findings make a day's report
 
@@ -42,7 +45,7 @@ def _day(store: Store, day: date, config: Config) -> tuple[Day, Scope]:
         source_titles=titles,
         # still failing, and failing already when the day's last run started
         retrying=tuple(r for r in store.retry_list() if r.first_failed <= last_started),
-        notices=tuple(_notice(a) for a in store.alerts_on(iso)),
+        notices=tuple(alert_entry(a) for a in store.alerts_on(iso)),
         mailed=sum(1 for row in store.outbox(f"{iso}/") if row.status == OutboxState.SENT),
     )
     return shared, scope
@@ -63,7 +66,8 @@ def _scope(store: Store, day: date, config: Config) -> tuple[Scope, list[RunRow]
     return scope, daily
 
 
-def _notice(row: AlertRow) -> AlertEntry:
+def alert_entry(row: AlertRow) -> AlertEntry:
+    """An alert record as the channels show it."""
     url = str(row.detail.get("url") or "")
     return AlertEntry(row.kind, row.source, row.target, row.title, row.day, row.at, url)
 
@@ -74,7 +78,17 @@ def report_for(store: Store, day: date, config: Config) -> Report:
     parts = []
     for source, digest in each(Stage.DIGEST):
         if isinstance(digest, SourceDigest):
-            part = digest.build(digest.gather(store, scope, source), scope)
+            try:
+                part = digest.build(digest.gather(store, scope, source), scope)
+            except Exception as exc:  # one source's bug never costs the day's report
+                log.exception("the %s part of the report of %s", source.name, day)
+                line = " ".join(f"{type(exc).__name__}: {exc}".split())[:200]
+                part = Part(
+                    alerts=(
+                        f"{source.title}: its part of this report could not be made "
+                        f"({line}): a regwatch bug, rerun with --verbose",
+                    )
+                )
             partial = digest.partial or source.name
             parts.append(SourcePart(source.name, digest.noun, part, partial, source.title))
     return build_report(shared, tuple(parts), scope.tz)

@@ -12,6 +12,7 @@ from datetime import date, datetime, timedelta
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -190,7 +191,8 @@ def _report(
     reports.append(report)
     written: list[tuple[Path, ...]] = []
     feeds = config.root / config.output.feeds
-    _output(store, run, feeds, lambda: write_feeds(store, config, report), clock)
+    for each in reports:  # a day whose run was killed reaches the feeds too
+        _output(store, run, feeds, partial(write_feeds, store, config, each), clock)
     _output(store, run, config.digest_dir, lambda: written.extend(_digests(reports, config)), clock)
     for each in reports:
         _output(store, run, config.root / "site", partial(write_site, store, config, each), clock)
@@ -354,6 +356,7 @@ def backfill(
     command: str = "crawl",
     title: int | None = None,
     part: str | None = None,
+    env: Mapping[str, str] | None = None,
 ) -> RunReport:
     """Fetch every document of ``source`` published from ``since`` to ``until`` (for the
     eCFR: every version of ``title`` CFR ``part`` that took effect in that range)."""
@@ -363,7 +366,44 @@ def backfill(
     with _run(config, [source], "crawl", None, now, command) as (store, run):
         store.source_started(run, source, stamp(now), since.isoformat(), until.isoformat())
         _crawl(store, run, config, now, clock, [CrawlRequest(source, args)], verbose, progress)
+        _alerts(store, config, run, now, clock, env)
         return _closed(store, run, clock, ())
+
+
+def _alerts(
+    store: Store,
+    config: Config,
+    run: int,
+    now: datetime,
+    clock: Callable[[], datetime],
+    env: Mapping[str, str] | None,
+) -> None:
+    """What a run outside the daily rhythm found to alert about (a watched page moved or
+    missing): kept as alert records, and mailed on their own through the outbox (sent now
+    when ``env`` is given, else by the next `regwatch send`)."""
+    from crawler.deliver.email import queue_alerts, send_due
+    from crawler.deliver.feeds import write_feeds
+    from crawler.deliver.site import write_site
+    from crawler.digest.report import make_report, record_alerts
+
+    at = stamp(clock())
+    day = now.astimezone(ZoneInfo(config.timezone)).date()
+    record_alerts(store, run, day, config, at)
+    alerts = store.alerts_of_run(run)
+    if alerts and store.report(day.isoformat()) is not None:
+        # the day's report was made already: its next revision says them, in every channel
+        report = make_report(store, day, config, run, at)
+        _output(store, run, config.digest_dir, lambda: _digests([report], config), clock)
+        _output(store, run, config.root / "site", partial(write_site, store, config, report), clock)
+        feeds = config.root / config.output.feeds
+        _output(store, run, feeds, partial(write_feeds, store, config, report), clock)
+    if not alerts or not mail_enabled(config):
+        return
+    queue_alerts(store, config, alerts, now)
+    if env is not None:
+        sent = send_due(store, config, now, env, holder=f"run:{run}")
+        for line in sent.errors:
+            store.record_error(run, "email", "smtp", line, stamp(clock()))
 
 
 def _crawl(

@@ -141,7 +141,9 @@ def _reusable(store: Store, stub: Node, day: str) -> dict[str, Node]:
     return {
         raw: ref
         for (raw, ref), key in zip(known.items(), keys, strict=True)
-        if in_effect.get(key, "").startswith(ref.text)
+        if (found := in_effect.get(key))
+        and found[0].startswith(ref.text)
+        and found[1] >= PARSER_VERSION
     }
 
 
