@@ -29,9 +29,20 @@ class LockBusy(Exception):
 class Held:
     """A lock this process holds until ``release`` (or its death)."""
 
-    def __init__(self, name: str, release: Callable[[], None]) -> None:
+    def __init__(
+        self, name: str, release: Callable[[], None], alive: Callable[[], bool] | None = None
+    ) -> None:
         self.name = name
         self._release: Callable[[], None] | None = release
+        self._alive = alive
+
+    def alive(self) -> bool:
+        """Whether the lock is still held. A flock lives as long as this process; an
+        advisory lock dies with its connection (a server restart, a terminated session),
+        which its holder finds out only by asking."""
+        if self._release is None:
+            return False
+        return self._alive() if self._alive is not None else True
 
     def release(self) -> None:
         if self._release is not None:
@@ -152,8 +163,19 @@ class AdvisoryLocks:
             self._holding.discard(conn)
             conn.close()  # the server drops the session's advisory locks with it
 
+        def alive() -> bool:
+            try:
+                with conn.cursor() as cur:
+                    cur.execute(
+                        "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'"
+                        " AND pid = pg_backend_pid() AND granted"
+                    )
+                    return bool(cur.fetchone()[0])
+            except Exception:  # the connection is gone: so is the lock
+                return False
+
         def try_once() -> Held | None:
-            return Held(name, release) if self._try(conn, name) else None
+            return Held(name, release, alive) if self._try(conn, name) else None
 
         try:
             held = _poll(try_once, name, wait)

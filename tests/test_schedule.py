@@ -232,3 +232,40 @@ def test_on_postgresql_a_second_scheduler_stands_by_and_takes_over_after_kill_9(
             if process.poll() is None:
                 process.kill()
                 process.wait()
+
+
+def test_on_postgresql_a_scheduler_that_loses_its_lock_stops(tmp_path: Path, pg_url: str):
+    """The advisory lock dies with its connection (a server restart, a terminated session):
+    the scheduler that held it notices within seconds and stops with status 4, so that a
+    standby that took the lock over is the only active scheduler."""
+    import psycopg
+
+    config = tmp_path / "regwatch.toml"
+    config.write_text(
+        f'[store]\nurl = "{pg_url}"\n[schedule]\nrun = "0 3 1 1 *"\nsend = ""\n'
+        "[sources.ecfr]\nenabled = false\n"
+    )
+    command = [sys.executable, "-m", "crawler", "--config", str(config), "schedule"]
+    process = subprocess.Popen(
+        command, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        _wait_for(_lines(process), "regwatch schedule: active on", 60)
+        with psycopg.connect(pg_url.replace("postgresql+psycopg://", "postgresql://")) as conn:
+            ended = conn.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory'"
+                " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+                " AND pid <> pg_backend_pid()"
+            ).fetchall()
+        assert ended and all(ok for (ok,) in ended)  # the scheduler's lock session, ended
+        cut = time.monotonic()
+        status = process.wait(timeout=30)
+        took = time.monotonic() - cut
+        stderr = process.stderr.read() if process.stderr else ""
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    print(f"\nthe scheduler stopped {took:.1f} s after its lock's session was ended")
+    assert status == 4, stderr
+    assert "lost the scheduler lock" in stderr and "Traceback" not in stderr

@@ -27,7 +27,7 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.cron import CronTrigger
 
 from crawler.config import Config
-from crawler.errors import ConfigError, RegwatchError
+from crawler.errors import Busy, ConfigError, RegwatchError
 from storage import Held, LockBusy, Store
 from storage.engine import target
 
@@ -151,6 +151,9 @@ def run_command(config_file: str, command: str) -> int:
     ).returncode
 
 
+LOCK_CHECK_SECONDS = 5  # how often an active scheduler on PostgreSQL checks it still leads
+
+
 def serve(config: Config) -> None:
     """Run the scheduler in the foreground until SIGTERM or SIGINT."""
     if config.file is None:
@@ -180,10 +183,14 @@ def serve(config: Config) -> None:
             store.close()
             return
     from apscheduler.events import EVENT_SCHEDULER_START
+    from apscheduler.jobstores.memory import MemoryJobStore
     from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 
     scheduler = BlockingScheduler(
-        jobstores={"default": SQLAlchemyJobStore(url=jobs_url, tablename="apscheduler_jobs")},
+        jobstores={
+            "default": SQLAlchemyJobStore(url=jobs_url, tablename="apscheduler_jobs"),
+            "memory": MemoryJobStore(),  # this process's own checks, never shared
+        },
         job_defaults={
             "coalesce": True,
             "max_instances": 1,
@@ -210,6 +217,20 @@ def serve(config: Config) -> None:
             threading.Thread(target=scheduler.shutdown).start()
 
     scheduler.add_listener(started, EVENT_SCHEDULER_START)
+    lost: list[bool] = []
+    if store is not None:  # PostgreSQL: the advisory lock can die with its connection
+
+        def watch() -> None:
+            """Leave when the lock is gone, so that a standby that took it over is the only
+            active scheduler; the exit status asks a supervisor to start this one again
+            (it then stands by)."""
+            if not held.alive():
+                lost.append(True)
+                threading.Thread(target=scheduler.shutdown).start()
+
+        scheduler.add_job(
+            watch, "interval", seconds=LOCK_CHECK_SECONDS, id="lock-watch", jobstore="memory"
+        )
     stopping.append(scheduler)
     try:
         if not requested:
@@ -220,3 +241,9 @@ def serve(config: Config) -> None:
         else:
             held.release()
             store.close()
+    if lost:
+        raise Busy(
+            f"regwatch schedule: lost the scheduler lock on {config.store_label} (its database "
+            "connection was closed); stopped so that only one scheduler is active: start it "
+            "again to stand by"
+        )
