@@ -72,6 +72,12 @@ def make_engine(where: Target) -> tuple[Engine, Locks]:
     return engine, AdvisoryLocks(lambda: _pg_connect(url))
 
 
+def first_line(exc: BaseException) -> str:
+    """An error as one line (a database driver's first line, not its SQL or parameters)."""
+    text = str(getattr(exc, "orig", None) or exc).strip()
+    return text.splitlines()[0][:200] if text else type(exc).__name__
+
+
 def _pg_connect(url: str) -> Any:
     """A connection of its own (autocommit), outside the engine's pool."""
     import psycopg
@@ -80,7 +86,7 @@ def _pg_connect(url: str) -> Any:
     try:
         return psycopg.connect(conninfo, autocommit=True)
     except psycopg.OperationalError as exc:  # one line, as any OSError is reported
-        raise ConnectionError(str(exc).strip().splitlines()[0]) from None
+        raise ConnectionError(first_line(exc)) from None
 
 
 def _sqlite_begin(conn: Any) -> None:

@@ -49,10 +49,6 @@ class Held:
             release, self._release = self._release, None
             release()
 
-    @property
-    def held(self) -> bool:
-        return self._release is not None
-
     def __enter__(self) -> Held:
         return self
 

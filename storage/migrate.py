@@ -42,10 +42,10 @@ def current(conn: Connection) -> str | None:
     return MigrationContext.configure(conn).get_current_revision()
 
 
-def up_to_date(conn: Connection) -> bool:
-    """Whether the store is at this regwatch's head already (one cheap read)."""
+def up_to_date(conn: Connection, revision: str | None) -> bool:
+    """Whether a store at ``revision`` (``current(conn)``) is at this regwatch's head already."""
     try:
-        return current(conn) == head() and not legacy.is_legacy(conn)
+        return revision == head() and not legacy.is_legacy(conn)
     finally:
         conn.rollback()
 

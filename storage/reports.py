@@ -3,7 +3,6 @@ revision, and alerts outside the daily rhythm. A mixin of ``Store`` (storage.sto
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager
@@ -11,11 +10,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine, func, select, update
-from sqlalchemy.exc import IntegrityError
 
 from storage import sql
 from storage.outcomes import AlertKind
-from storage.rows import ChangeRow, from_mapping
+from storage.rows import ChangeRow, from_mapping, once_more_on_race
 from storage.schema import alerts, changes, reports, versions
 
 
@@ -70,10 +68,6 @@ class ReportStore:
 
     # --- changes ---------------------------------------------------------------------------
 
-    def all_changes(self, prefix: str) -> list[ChangeRow]:
-        """Every change of documents under ``prefix``, oldest first."""
-        return self._changes(changes.c.document.startswith(prefix))
-
     def changes_in(self, run_ids: Sequence[int]) -> list[ChangeRow]:
         """The changes stored by the runs ``run_ids``, oldest first (found through their
         versions, which are indexed by run: the day's cost, not the history's)."""
@@ -87,7 +81,7 @@ class ReportStore:
     def _changes(self, where: Any) -> list[ChangeRow]:
         with self.engine.connect() as conn:
             rows = conn.execute(select(changes).where(where).order_by(changes.c.id))
-            return [_change_row(r) for r in rows.mappings()]
+            return [from_mapping(ChangeRow, r) for r in rows.mappings()]
 
     def set_change_diff(self, change: int, diff: bytes) -> str:
         """Keep the diff of a change stored before diffs were (computed once, backfilled)."""
@@ -105,13 +99,7 @@ class ReportStore:
         (its fingerprint differs), else the latest revision brought up to date in place.
         Two processes keeping the same day's report at once (PostgreSQL): the one that loses
         the race on (day, revision) reads the winner's and tries once more."""
-        for attempt in (1, 2):
-            try:
-                return self._put_report(day, run, created, fingerprint, report)
-            except IntegrityError:
-                if attempt == 2:
-                    raise
-        raise AssertionError("unreachable")
+        return once_more_on_race(lambda: self._put_report(day, run, created, fingerprint, report))
 
     def _put_report(
         self, day: str, run: int, created: str, fingerprint: str, report: bytes
@@ -191,33 +179,22 @@ class ReportStore:
                     run=new.run,
                 )
                 .on_conflict_do_nothing(index_elements=["kind", "target", "day"])
+                .returning(alerts.c.id)  # a row when inserted (rowcount is not reliable)
             )
-            return bool(added.rowcount)
+            return added.first() is not None
 
     def alerts_of_run(self, run: int) -> list[AlertRow]:
         """The alerts ``run`` kept, in the order they were seen."""
         with self.engine.connect() as conn:
             rows = conn.execute(select(alerts).where(alerts.c.run == run).order_by(alerts.c.id))
-            return [_alert_row(r) for r in rows.mappings()]
+            return [from_mapping(AlertRow, r) for r in rows.mappings()]
 
     def alerts_on(self, day: str) -> list[AlertRow]:
         """The alerts seen on ``day``, in the order they were seen."""
         with self.engine.connect() as conn:
             rows = conn.execute(select(alerts).where(alerts.c.day == day).order_by(alerts.c.id))
-            return [_alert_row(r) for r in rows.mappings()]
+            return [from_mapping(AlertRow, r) for r in rows.mappings()]
 
 
 def _latest(day: str) -> Any:
     return select(reports).where(reports.c.day == day).order_by(reports.c.revision.desc()).limit(1)
-
-
-def _change_row(mapping: Any) -> ChangeRow:
-    row = from_mapping(ChangeRow, mapping)
-    return dataclasses.replace(row, substantive=bool(row.substantive))
-
-
-def _alert_row(mapping: Any) -> AlertRow:
-    values = dict(mapping)
-    return AlertRow(
-        **{**values, "kind": AlertKind(values["kind"]), "detail": json.loads(values["detail"])}
-    )

@@ -8,10 +8,12 @@ import functools
 import json
 import types
 import typing
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy import RowMapping
+from sqlalchemy.exc import IntegrityError
 
 from storage.outcomes import ErrorKind, HeldStatus, OutboxState, RunStatus, SourceState
 
@@ -146,11 +148,24 @@ class OutboxRow:
     claimed_by: str | None  # the lock its sender holds while status is sending
 
 
+T = TypeVar("T")
+
+
+def once_more_on_race(write: Callable[[], T]) -> T:
+    """``write`` (one transaction), tried once more when a concurrent writer won a race on
+    a unique key (PostgreSQL: two processes storing the same thing at once); the second try
+    reads what the winner wrote."""
+    try:
+        return write()
+    except IntegrityError:
+        return write()
+
+
 def from_mapping(cls: type[Row], mapping: RowMapping) -> Row:
     """Build a row from a SQLAlchemy row mapping, decoding JSON text columns and turning
     enum columns into their enum (a value the enum lacks is an error, never a bare str)."""
     values = dict(mapping)
-    for name in ("meta", "stats", "raw_blobs"):
+    for name in ("meta", "stats", "raw_blobs", "detail"):
         if name in values and isinstance(values[name], str):
             values[name] = json.loads(values[name])
     enums = _enum_fields(cls)

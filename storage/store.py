@@ -19,11 +19,12 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import OperationalError
 
 from storage import blobs as blobcodec
 from storage import crashpoints, migrate
 from storage import engine as engines
+from storage.engine import first_line
 from storage.locks import Held, LockBusy, Locks
 from storage.outcomes import (
     ErrorKind,
@@ -44,6 +45,7 @@ from storage.rows import (
     RunSourceRow,
     VersionRow,
     from_mapping,
+    once_more_on_race,
 )
 from storage.schema import (
     blobs,
@@ -62,6 +64,7 @@ from storage.schema import (
 )
 from storage.sql import bytewise, insert
 
+OUTBOX_KEY = ("digest", "revision", "channel", "recipient")  # one message of one revision
 CACHE_BYTES = 64 * 1024 * 1024
 _REVISION = re.compile(r"/r\d+$")  # a corrected digest's key: <day>/<subscription>/r2
 
@@ -138,7 +141,6 @@ class Store(ReportStore):
     def __init__(self, engine: Engine, locks: Locks) -> None:
         self.engine = engine
         self.locks = locks
-        self.where = str(engine.url)  # for messages: the path, or the URL without password
         self._packer = blobcodec.Packer()
         self._cache: OrderedDict[str, bytes] = OrderedDict()
         self._cached = 0
@@ -161,36 +163,32 @@ class Store(ReportStore):
         engine, locks = engines.make_engine(target)
         crashpoints.install(engine)
         store = cls(engine, locks)
-        store.where = str(target)
         try:
-            if target.is_sqlite:  # the lock file first, as ever: a read-only disk is named
-                with store.lock("migrations", wait=120.0), engine.connect() as conn:
-                    migrate.upgrade(conn, str(target))
-            else:  # a lock connection only when there is something to migrate
-                with engine.connect() as conn:
-                    if not create and migrate.current(conn) is None:
-                        raise StoreMissing(f"no store at {target}")
-                    if not migrate.up_to_date(conn):
-                        with store.lock("migrations", wait=120.0):
-                            migrate.upgrade(conn, str(target))
-        except StoreMissing:
+            try:
+                store._migrate(target, create)
+            except migrate.MigrationError as exc:
+                raise StoreOpenError(str(exc)) from None
+            except OperationalError as exc:
+                raise StoreOpenError(f"cannot open store {target}: {first_line(exc)}") from None
+            except (LockBusy, OSError) as exc:
+                raise StoreOpenError(f"cannot open store {target}: {_why(exc)}") from None
+        except StoreOpenError:  # StoreMissing included
             engine.dispose()
             raise
-        except migrate.MigrationError as exc:
-            engine.dispose()
-            raise StoreOpenError(str(exc)) from None
-        except OperationalError as exc:
-            engine.dispose()
-            raise StoreOpenError(f"cannot open store {target}: {_first_line(exc)}") from None
-        except (LockBusy, OSError) as exc:
-            engine.dispose()
-            raise StoreOpenError(f"cannot open store {target}: {_why(exc)}") from None
         return store
 
-    @property
-    def dialect(self) -> str:
-        """``sqlite`` or ``postgresql``."""
-        return self.engine.dialect.name
+    def _migrate(self, target: engines.Target, create: bool) -> None:
+        if target.is_sqlite:  # the lock file first, as ever: a read-only disk is named
+            with self.lock("migrations", wait=120.0), self.engine.connect() as conn:
+                migrate.upgrade(conn, str(target))
+            return
+        with self.engine.connect() as conn:  # a lock connection only when there is work
+            revision = migrate.current(conn)
+            if not create and revision is None:
+                raise StoreMissing(f"no store at {target}")
+            if not migrate.up_to_date(conn, revision):
+                with self.lock("migrations", wait=120.0):
+                    migrate.upgrade(conn, str(target))
 
     # --- locks -----------------------------------------------------------------------------
 
@@ -484,14 +482,11 @@ class Store(ReportStore):
         in any text is StoreInputError, before anything is written."""
         for new in news:
             _refuse_nul(new)
-        for attempt in (1, 2):
-            try:
-                with self._write() as conn:
-                    return [self._snapshot(conn, new) for new in news]
-            except IntegrityError:  # a concurrent writer won the race on another database
-                if attempt == 2:
-                    raise
-        raise AssertionError("unreachable")
+        return once_more_on_race(lambda: self._snapshot_all(news))
+
+    def _snapshot_all(self, news: Sequence[NewVersion]) -> list[SnapshotResult]:
+        with self._write() as conn:
+            return [self._snapshot(conn, new) for new in news]
 
     def _snapshot(self, conn: Any, new: NewVersion) -> SnapshotResult:
         before = _version_at(conn, new.key, new.valid_from)
@@ -647,17 +642,26 @@ class Store(ReportStore):
         """The content hash and parser version of the version of each of ``keys`` in effect
         on ``day`` (keys with none are left out), in one query: a part's hundreds of units."""
         out: dict[str, tuple[str, int]] = {}
+        newest = (
+            func.row_number()
+            .over(
+                partition_by=versions.c.document,
+                order_by=(versions.c.valid_from.desc(), versions.c.seq.desc()),
+            )
+            .label("newest")
+        )
         with self.engine.connect() as conn:
             for start in range(0, len(keys), 500):
-                rows = conn.execute(
+                ranked = (
                     select(versions.c.document, versions.c.text_hash, versions.c.parser_version)
+                    .add_columns(newest)
                     .where(
                         versions.c.document.in_(keys[start : start + 500]),
                         versions.c.valid_from <= day,
                     )
-                    .order_by(versions.c.document, versions.c.valid_from, versions.c.seq)
+                    .subquery()
                 )
-                # the last wins
+                rows = conn.execute(select(ranked).where(ranked.c.newest == 1))
                 out.update((row.document, (row.text_hash, row.parser_version)) for row in rows)
         return out
 
@@ -789,18 +793,9 @@ class Store(ReportStore):
         message is stored so that every attempt sends the same bytes. True if queued."""
         with self._write() as conn:
             blob = self._put_blob(conn, message)
-            exists = conn.scalar(
-                select(outbox.c.id).where(
-                    outbox.c.digest == digest,
-                    outbox.c.revision == revision,
-                    outbox.c.channel == channel,
-                    outbox.c.recipient == recipient,
-                )
-            )
-            if exists is not None:
-                return False
-            conn.execute(
-                outbox.insert().values(
+            added = conn.execute(  # one statement: a concurrent queuer's row is a no-op
+                insert(conn, outbox)
+                .values(
                     digest=digest,
                     channel=channel,
                     recipient=recipient,
@@ -814,8 +809,10 @@ class Store(ReportStore):
                     degraded=degraded,
                     fingerprint=fingerprint,
                 )
+                .on_conflict_do_nothing(index_elements=list(OUTBOX_KEY))
+                .returning(outbox.c.id)  # a row when inserted (rowcount is not reliable)
             )
-            return True
+            return added.first() is not None
 
     def outbox_latest(self, digest: str, channel: str, recipient: str) -> OutboxRow | None:
         """The latest revision queued of a day's digest (``digest`` is its revision-1 key)."""
@@ -1078,8 +1075,7 @@ def failure_line(exc: BaseException, what: str) -> str:
     """One line for a store or disk that cannot be written ("cannot write the store:
     database or disk is full"), without the SQL or its parameters (payloads)."""
     orig = getattr(exc, "orig", None) or exc
-    reason = getattr(orig, "strerror", None) or str(orig).splitlines()[0][:200]
-    return f"cannot write {what}: {reason}"
+    return f"cannot write {what}: {getattr(orig, 'strerror', None) or first_line(exc)}"
 
 
 def _refuse_nul(new: NewVersion) -> None:
@@ -1104,10 +1100,6 @@ def _refuse_nul(new: NewVersion) -> None:
 def _visible(text: str) -> str:
     """``text`` with any NUL byte shown as ``\\x00`` (an error line quoting bad input)."""
     return text.replace("\x00", "\\x00")
-
-
-def _first_line(exc: BaseException) -> str:
-    return str(getattr(exc, "orig", None) or exc).strip().splitlines()[0][:200]
 
 
 def _why(exc: BaseException) -> str:

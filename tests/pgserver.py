@@ -70,7 +70,6 @@ def start(folder: Path) -> str:
         "-c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
     )
     run(bin_ / "pg_ctl", "-D", data, "-o", options, "-l", folder / "log", "-w", "start")
-    (folder / "url").write_text(url(port))
     return url(port)
 
 

@@ -6,6 +6,7 @@ the retry list, ordering by bytes whatever the collation, NUL bytes refused in o
 
 from __future__ import annotations
 
+import dataclasses
 import multiprocessing
 import os
 import signal
@@ -15,8 +16,10 @@ from sqlalchemy.exc import SQLAlchemyError
 from test_store import version
 
 from storage import (
+    AlertKind,
     ErrorKind,
     LockBusy,
+    NewAlert,
     OutboxRow,
     OutboxState,
     Outcome,
@@ -237,3 +240,15 @@ def test_a_nul_byte_in_text_is_refused_in_one_line_naming_the_document(store_at)
     store.record_error(run, "federal_register", "fr:2026-1", "bad title Entity\x00List", "t1")
     assert store.errors([run])[0].message == "bad title Entity\\x00List"
     assert store.snapshot(version("Entity List", run)).outcome is Outcome.NEW  # store works on
+
+
+def test_keeping_an_alert_twice_in_a_day_keeps_it_once(store_at):
+    store = Store.open(store_at)
+    run = store.start_run("daily", "2026-10-06", "t0")
+    new = NewAlert(
+        AlertKind.SOURCE_MOVED, "bis", "bis:/a", "source moved: /a", "2026-10-06", "t1", run
+    )
+    assert store.record_alert(new)
+    assert not store.record_alert(new)  # the same kind, target and day
+    assert store.record_alert(dataclasses.replace(new, day="2026-10-07"))
+    assert [a.day for a in store.alerts_of_run(run)] == ["2026-10-06", "2026-10-07"]

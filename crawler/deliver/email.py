@@ -8,7 +8,7 @@ from __future__ import annotations
 import hashlib
 import smtplib
 import ssl
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email import policy
@@ -77,16 +77,42 @@ def _message(
     revision: int,
     brief: bool,
 ) -> EmailMessage:
+    name = "summary" if brief else "digest"
+    return _email(
+        config,
+        recipient,
+        now,
+        subject,
+        message_id(digest.day, subscription.name, recipient, revision),
+        render(f"digest/{name}.txt.j2", digest=digest),
+        render(f"digest/{name}.html.j2", digest=digest),
+    )
+
+
+def _email(
+    config: Config, to: str, now: datetime, subject: str, message_id: str, text: str, html: str
+) -> EmailMessage:
+    """A multipart (text + HTML) message from regwatch's sender."""
     message = EmailMessage(policy=policy.SMTP)
     message["Subject"] = subject
     message["From"] = one_line(config.smtp.sender)
-    message["To"] = recipient
+    message["To"] = to
     message["Date"] = format_datetime(now)
-    message["Message-ID"] = message_id(digest.day, subscription.name, recipient, revision)
-    name = "summary" if brief else "digest"
-    message.set_content(render(f"digest/{name}.txt.j2", digest=digest))
-    message.add_alternative(render(f"digest/{name}.html.j2", digest=digest), subtype="html")
+    message["Message-ID"] = message_id
+    message.set_content(text)
+    message.add_alternative(html, subtype="html")
     return message
+
+
+def _addresses(recipients: Iterable[str]) -> list[str]:
+    """The mail addresses of ``recipients``, each once; an entry that is not one address
+    (no @, or a line break that could smuggle in a header) is left out."""
+    out: dict[str, None] = {}
+    for recipient in recipients:
+        address = parseaddr(recipient)[1]
+        if address and "@" in address and "\n" not in recipient and "\r" not in recipient:
+            out[address] = None
+    return list(out)
 
 
 def message_id(day: str, subscription: str, recipient: str, revision: int = 1) -> str:
@@ -105,10 +131,7 @@ def queue_digests(store: Store, config: Config, digest: Report, now: datetime) -
         mine = for_subscription(digest, subscription)
         said = fingerprint(mine)
         key = f"{digest.day}/{subscription_slug(subscription.name)}"
-        for recipient in subscription.recipients:
-            address = parseaddr(recipient)[1]
-            if not address or "\n" in recipient or "\r" in recipient or "@" not in address:
-                continue
+        for address in _addresses(subscription.recipients):
             revision = _revision(store.outbox_latest(key, "email", address), said)
             if revision is None:
                 continue
@@ -134,25 +157,18 @@ def queue_alerts(store: Store, config: Config, alerts: list[AlertRow], now: date
     """Put each alert found outside the daily rhythm (a backfill that saw a watched page
     move) in the outbox once for every recipient of every subscription: it concerns what
     they all rely on. The next day's digest shows it too."""
-    addresses = dict.fromkeys(
-        parseaddr(r)[1]
-        for s in config.subscriptions
-        for r in s.recipients
-        if "\n" not in r and "\r" not in r and "@" in parseaddr(r)[1]
-    )
+    addresses = _addresses(r for s in config.subscriptions for r in s.recipients)
     queued = 0
     for row in alerts:
         alert = alert_entry(row)
+        text = render("digest/alert.txt.j2", alert=alert)
+        html = render("digest/alert.html.j2", alert=alert)
         for address in addresses:
-            message = EmailMessage(policy=policy.SMTP)
-            message["Subject"] = one_line(f"regwatch alert: {alert.line}")
-            message["From"] = one_line(config.smtp.sender)
-            message["To"] = address
-            message["Date"] = format_datetime(now)
             token = hashlib.sha256(f"{row.id}\0{address}".encode()).hexdigest()[:16]
-            message["Message-ID"] = f"<alert.{row.id}.{token}@regwatch>"
-            message.set_content(render("digest/alert.txt.j2", alert=alert))
-            message.add_alternative(render("digest/alert.html.j2", alert=alert), subtype="html")
+            subject = one_line(f"regwatch alert: {alert.line}")
+            message = _email(
+                config, address, now, subject, f"<alert.{row.id}.{token}@regwatch>", text, html
+            )
             queued += store.outbox_add(
                 f"{ALERT}{row.id}",
                 "email",

@@ -9,7 +9,9 @@ Create Date: 2026-12-03
 from __future__ import annotations
 
 from alembic import op
-from sqlalchemy import Boolean, Column, Integer, MetaData, String, Table, Text, UniqueConstraint
+from sqlalchemy import Table, UniqueConstraint, inspect
+
+from storage.revisions.versions import r0001_base
 
 revision = "r0002"
 down_revision = "r0001"
@@ -23,27 +25,11 @@ NEW_KEY = ("digest", "revision", "channel", "recipient")
 
 def _outbox(key: tuple[str, ...], name: str | None) -> Table:
     """The outbox as r0001 left it, with the unique key ``key`` (for a batch copy)."""
-    return Table(
-        "outbox",
-        MetaData(),
-        Column("id", Integer, primary_key=True, autoincrement=True),
-        Column("digest", String, nullable=False),
-        Column("channel", String, nullable=False),
-        Column("recipient", Text, nullable=False),
-        Column("message_id", Text, nullable=False),
-        Column("status", String, nullable=False),
-        Column("attempts", Integer, nullable=False),
-        Column("next_attempt", String),
-        Column("sent_at", String),
-        Column("message_blob", String(64)),
-        Column("subject", Text),
-        Column("last_error", Text),
-        Column("revision", Integer, nullable=False),
-        Column("degraded", Boolean, nullable=False),
-        Column("fingerprint", String(64)),
-        Column("claimed_by", Text),
-        UniqueConstraint(*key, name=name),
-    )
+    table = r0001_base.frozen().tables["outbox"]  # a fresh copy: free to change
+    for unique in [c for c in table.constraints if isinstance(c, UniqueConstraint)]:
+        table.constraints.remove(unique)
+    table.append_constraint(UniqueConstraint(*key, name=name))
+    return table
 
 
 def _rekey(old: tuple[str, ...], new: tuple[str, ...], new_name: str | None) -> None:
@@ -60,8 +46,6 @@ def _rekey(old: tuple[str, ...], new: tuple[str, ...], new_name: str | None) -> 
 
 
 def _uniques() -> list:
-    from sqlalchemy import inspect
-
     return list(inspect(op.get_bind()).get_unique_constraints("outbox"))
 
 
