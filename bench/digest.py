@@ -13,17 +13,17 @@ import dataclasses
 import random
 import tempfile
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 from crawler import config as config_module
 from crawler.config import SubscriptionConfig
 from crawler.deliver.email import compose
-from crawler.deliver.feeds import FeedItem, render_feed
+from crawler.deliver.feeds import render_feed, report_items
+from crawler.deliver.site import change_page
 from crawler.diff.cite import cited_diff, official_links
 from crawler.diff.views import text_view
-from crawler.digest.context import CfrChangeEntry, Digest, SourceLine
-from crawler.digest.render import render
+from crawler.digest.context import CfrChangeEntry, PartRef, Report, SourceLine
 from crawler.digest.select import Facets
 from crawler.records import Node
 
@@ -84,7 +84,7 @@ def main() -> None:
     parser.add_argument("--changes", type=int, default=1000)
     args = parser.parse_args()
     entries = changes(args.changes)
-    digest = Digest(
+    digest = Report(
         day="2026-10-09",
         day_long="Friday, October 9, 2026",
         sections=(),
@@ -99,6 +99,7 @@ def main() -> None:
         ),
         total_new=0,
         degraded=False,
+        parts=(PartRef("ecfr", "ecfr", "eCFR"),),  # the eCFR's part renders the changes
     )
     config = config_module.load(None, env={})
     config = dataclasses.replace(
@@ -111,27 +112,7 @@ def main() -> None:
     message = compose(digest, sub, "a@example.com", config, now)
     size = len(message.as_bytes())
     timings["email (text + HTML)"] = time.perf_counter() - started
-    items = [
-        FeedItem(
-            id=f"urn:regwatch:change:{e.key}:2026-10-09",
-            title=e.citation,
-            link=e.url,
-            updated=now - timedelta(seconds=i),
-            summary=e.title,
-            content=render(
-                "feeds/change.html.j2",
-                diff=e.diff,
-                citation=e.citation,
-                title=e.title,
-                old_day=e.from_date,
-                new_day=e.to_date,
-                official=e.official,
-            ),
-            categories=("eCFR",),
-            facets=Facets(),
-        )
-        for i, e in enumerate(entries)
-    ]
+    items = report_items(digest)
     timings["feed entries (HTML)"] = time.perf_counter() - started - sum(timings.values())
     mark = time.perf_counter()
     atom = render_feed(items, "all", "regwatch", config, "atom")
@@ -139,15 +120,7 @@ def main() -> None:
     mark = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
         for e in entries:
-            Path(tmp, f"{e.key}.html").write_text(
-                render(
-                    "diff/redline.html.j2",
-                    diff=e.diff,
-                    title=e.citation,
-                    old_label=e.from_date,
-                    new_label=e.to_date,
-                )
-            )
+            change_page(Path(tmp), e)
     timings["pages (one per change)"] = time.perf_counter() - mark
     for name, seconds in timings.items():
         print(f"{name:<24} {seconds:6.3f} s")

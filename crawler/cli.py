@@ -241,13 +241,13 @@ def diff(
             found = lookup.compare(key, from_day, to_day)
     finally:
         store.close()
-    name = f"{_display(found.key)} ({found.title})"
+    name = f"{readable(found.key)} ({found.title})"
     old_label = f"as amended by FR Doc. {rule}" if rule else found.old.day
     official = official_links(found.key, fr_sources(found.old.tree, found.new.tree))
     if fmt == "json":
         model = {
             "key": found.key,
-            "citation": _display(found.key),
+            "citation": readable(found.key),
             "title": found.title,
             "from": found.old.day,
             "rule": rule,
@@ -334,7 +334,7 @@ def history(obj: Context, citation: str) -> None:
         found = lookup.history(lookup.resolve(citation))
     finally:
         store.close()
-    click.echo(_display(found.key))
+    click.echo(readable(found.key))
     for line in found.lines:
         click.echo(f"  {line.day}  v{line.seq}  {line.change}")
         for cited in line.sources:
@@ -346,12 +346,6 @@ def history(obj: Context, citation: str) -> None:
         click.echo(
             f"  (checked {found.checked.span()}; nothing is known after {found.checked.last})"
         )
-
-
-def _display(key: str) -> str:
-    from crawler.query.citations import display
-
-    return display(key)
 
 
 @main.command()

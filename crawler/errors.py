@@ -81,3 +81,12 @@ class DegradedRun(RegwatchError):
     source or document failed; its message summarises the errors. Exit status 3."""
 
     exit_code = 3
+
+
+BUG = "a regwatch bug: rerun with --verbose for the traceback"
+
+
+def bug_line(doing: str, exc: BaseException, more: str = "") -> str:
+    """One line for regwatch failing on good input: "regwatch failed <doing>: KeyError: 'x'
+    (a regwatch bug: rerun with --verbose for the traceback<more>)"."""
+    return f"regwatch failed {doing}: {type(exc).__name__}: {exc} ({BUG}{more})"

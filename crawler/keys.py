@@ -62,6 +62,9 @@ def supplement_key(title: int | str, part: str, number: str) -> str:
     return cfr_key(title, f"{part}:supp-{number}")
 
 
+ENTITY_LIST = supplement_key(15, "744", "4")  # Supplement No. 4 to Part 744
+
+
 def appendix_key(title: int | str, part: str, ident: str) -> str:
     """(14, "107", "A") -> cfr:14:107:app-A."""
     return cfr_key(title, f"{part}:app-{ident}")

@@ -329,3 +329,11 @@ class Node:
         for label in path:
             node = node.child(label) if node else None
         return node
+
+
+UNIT_REMOVED = "removed"  # the kind of a unit's tree once its part no longer holds it
+
+
+def removed_unit(label: str) -> Node:
+    """The stub version of a unit no longer in its part (no parser made it)."""
+    return Node(label, UNIT_REMOVED)

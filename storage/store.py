@@ -272,6 +272,16 @@ class Store(ReportStore):
                 )
             ).inserted_primary_key[0]
 
+    def open_run(
+        self, kind: str, day: str | None, started: str, command: str = ""
+    ) -> tuple[int, Held]:
+        """A new run and its ``run:<id>`` lock, to hold while it lasts; a run found
+        ``running`` without its lock was killed, and is closed as interrupted first."""
+        with self.lock("runs", wait=30.0):
+            self.close_interrupted(started)
+            run = self.start_run(kind, day, started, command)
+            return run, self.lock(f"run:{run}", unique=True)
+
     def close_interrupted(self, at: str) -> list[int]:
         """Close as ``interrupted`` every run left ``running`` whose process is gone (nobody
         holds its ``run:<id>`` lock); their unfinished sources too. Returns their ids."""

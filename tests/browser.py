@@ -54,7 +54,7 @@ class Browser:
             [chromium, *FLAGS, f"--user-data-dir={profile}", "--remote-debugging-pipe"],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,  # never read: a full pipe would stall chromium
             pass_fds=(3, 4),
             preexec_fn=pipes,
         )
@@ -76,8 +76,6 @@ class Browser:
         finally:
             os.close(self._send)
             os.close(self._receive)
-            if self.process.stderr:
-                self.process.stderr.close()
 
     def _message(self, deadline: float) -> dict[str, Any]:
         while b"\0" not in self._buffer:

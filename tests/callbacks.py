@@ -28,8 +28,9 @@ S = TypeVar("S", bound=scrapy.Spider)
 
 
 def make_spider(cls: type[S], config: Config, now: str = NOW, **args: str) -> S:
-    """The spider as a crawl makes it (``from_crawler``: config table, clock, store view)."""
-    crawler = Crawler(cls, build_settings(config, run_id=0, now=now))
+    """The spider as a crawl of run 1 makes it (``from_crawler``: config table, clock, store
+    view); run 0 would be ``scrapy crawl``, which opens a run of its own and takes locks."""
+    crawler = Crawler(cls, build_settings(config, run_id=1, now=now))
     return cls.from_crawler(crawler, **args)
 
 

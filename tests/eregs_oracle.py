@@ -4,6 +4,7 @@ compared with eRegs' own diff of the same pair, node for node."""
 
 from __future__ import annotations
 
+import functools
 import json
 import subprocess
 import sys
@@ -23,6 +24,7 @@ _OPS = {"added": Op.ADDED, "deleted": Op.REMOVED, "modified": Op.CHANGED}
 Path_ = tuple[str, ...]
 
 
+@functools.cache  # one run of the tool per tree and date (bytes: nothing can change them)
 def as_ecfr(shared: Path, name: str, date: str) -> bytes:
     tool = shared / "tools" / "eregs_to_ecfr.py"
     tree = shared / "data" / "eregs_atf_447" / name
@@ -78,8 +80,7 @@ def paths(eregs: dict, ours: Node) -> dict[str, Path_]:
 @dataclass
 class Comparison:
     expected: int  # eRegs' text-bearing changes
-    same: list[str]  # ... that our diff reports with the same operation
-    missed: list[str]  # ... that it does not
+    missed: list[str]  # ... that our diff does not report with the same operation
     extra: list[NodeChange]  # our substantive changes eRegs has no node for
 
 
@@ -98,7 +99,7 @@ def compare(shared: Path) -> Comparison:
     def covered(path: Path_, ops: tuple[Op, ...]) -> bool:
         return any(path[:n] in ours and ours[path[:n]].op in ops for n in range(len(path), 0, -1))
 
-    same, missed = [], []
+    missed = []
     text_bearing = {k: v for k, v in oracle.items() if v["op"] != "modified" or "text" in v}
     for key, entry in sorted(text_bearing.items()):
         op = _OPS[entry["op"]]
@@ -113,7 +114,8 @@ def compare(shared: Path) -> Comparison:
             ok = covered(path, (Op.REMOVED,)) or any(
                 path[:n] in moved_from for n in range(len(path), 0, -1)
             )
-        (same if ok else missed).append(key)
+        if not ok:
+            missed.append(key)
     named = {p for k, p in new_paths.items() if k in oracle} | {
         p for k, p in old_paths.items() if k in oracle
     }
@@ -122,12 +124,8 @@ def compare(shared: Path) -> Comparison:
         for c in diff.substantive
         if c.path not in named and (c.old_path is None or c.old_path not in named)
     ]
-    return Comparison(len(text_bearing), same, missed, extra)
+    return Comparison(len(text_bearing), missed, extra)
 
 
 def _term(text: str) -> str:
     return fold(text.split(".")[0]).strip('"\u201c\u201d ')
-
-
-def _same(title: str, folded_lower: str) -> bool:
-    return fold(title).lower() == folded_lower

@@ -235,7 +235,7 @@ def test_main_content_that_is_itself_a_block_keeps_its_own_text():
 
 
 def test_a_changed_page_is_tagged_with_the_eccns_its_new_text_names(config, site):
-    from crawler.digest.report import digest_for
+    from crawler.digest.report import report_for
 
     run_day(config, MON)
     site.corpus.web[GUIDANCE] = page(
@@ -244,9 +244,9 @@ def test_a_changed_page_is_tagged_with_the_eccns_its_new_text_names(config, site
     )
     run_day(config, TUE)
     store = Store.open(config.store_path)
-    [entry] = digest_for(store, TUE, config).web
+    [entry] = report_for(store, TUE, config).web
     assert entry.op == "changed" and entry.facets.eccns == ("3A090",)
-    assert digest_for(store, WED, config).web == ()  # no run that day: nothing new
+    assert report_for(store, WED, config).web == ()  # no run that day: nothing new
     store.close()
 
 

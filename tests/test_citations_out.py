@@ -12,9 +12,10 @@ from datetime import UTC, date, datetime
 from functools import cache
 from pathlib import Path
 
+import forkcrawl
 import pytest
 from conftest import SHARED, point_at, run_day
-from eregs_oracle import as_ecfr
+from eregs_oracle import OLD, as_ecfr
 
 from crawler import config as config_module
 from crawler.config import SubscriptionConfig
@@ -23,7 +24,9 @@ from crawler.demo.replay import Corpus, ReplayServer
 from crawler.diff import diff_documents
 from crawler.diff.cite import cite, cite_diff, cited_diff, country_name, pin_cite
 from crawler.diff.views import text_view, unified_view
-from crawler.digest.report import digest_for
+from crawler.digest.report import report_for
+from crawler.jobs import crawl as crawl_module
+from crawler.parse.cfr_units import units
 from crawler.parse.ecfr_xml import parse_ecfr_xml
 from crawler.parse.entity_list import entity_list
 from crawler.parse.fr_xml import parse_fr_xml
@@ -45,30 +48,16 @@ def internal_keys(text: str) -> list[str]:
 
 
 @cache
-def _units(xml: bytes) -> dict[str, Node]:
-    found: dict[str, Node] = {}
-
-    def walk(node: Node) -> None:
-        if node.kind in ("section", "appendix"):
-            found[node.label] = node
-        for child in node.children:
-            walk(child)
-
-    walk(parse_ecfr_xml(xml))
-    return found
+def _units(title: int, part: str, xml: bytes) -> dict[str, Node]:
+    return {node.label: node for _, _, node in units(title, part, parse_ecfr_xml(xml))}
 
 
 def part_740() -> dict[str, Node]:
-    return _units((SHARED / "ecfr_title15" / "title-15-part-740_2025.xml").read_bytes())
-
-
-@cache
-def part_447_xml() -> bytes:
-    return as_ecfr(SHARED.parent, "regulation_447_v2014-02580.json", "2014-02-11")
+    return _units(15, "740", (SHARED / "ecfr_title15" / "title-15-part-740_2025.xml").read_bytes())
 
 
 def part_447() -> dict[str, Node]:
-    return _units(part_447_xml())
+    return _units(27, "447", as_ecfr(SHARED.parent, OLD, "2014-02-11"))
 
 
 # (unit key, path, which real unit) -> the citation people use
@@ -119,14 +108,13 @@ REAL = [
 
 @pytest.mark.parametrize(("unit", "path", "which", "expected"), REAL)
 def test_a_real_node_is_cited_as_people_cite_it(shared_data, unit, path, which, expected):
-    units = part_740() if which.startswith("740") else part_447()
-    root = units[which]
+    root = (part_740() if which.startswith("740") else part_447())[which]
     assert root.find(path) is not None, path  # the path is real
     assert cite(unit, path, root) == expected
 
 
 def test_a_whole_part_tree_cites_through_its_subparts_and_sections(shared_data):
-    part = parse_ecfr_xml(part_447_xml())
+    part = parse_ecfr_xml(as_ecfr(SHARED.parent, OLD, "2014-02-11"))
     assert cite(None, ("Subpart C", "447.21", "Category VI", "a"), part) == (
         "§ 447.21 Category VI(a)"
     )
@@ -275,12 +263,16 @@ ADDED = "Supp. No. 4 to Part 744, China: Hanzhou Quantum Instruments Co., Ltd."
 REVISED = "§ 744.11(b)(2)"
 
 
-@pytest.fixture
-def demo_week(tmp_path):
+@pytest.fixture(scope="module")
+def demo_week(tmp_path_factory):
     """The demo corpus's Monday and Friday: the Entity List loses Shenzhen Lumen and gains
-    Hanzhou Quantum, § 744.11(b)(2) is revised, and rules amend them by instruction."""
-    with ReplayServer(Corpus.demo()) as server:
-        config = point_at(config_module.load(None, env={}), server, tmp_path, ecfr=True)
+    Hanzhou Quantum, § 744.11(b)(2) is revised, and rules amend them by instruction. Run once
+    for the module: its tests only read it. Crawls forked, as ``forked_crawls`` would (that
+    function-scoped fixture is not set up yet when this one runs)."""
+    folder = tmp_path_factory.mktemp("demo-week")
+    with pytest.MonkeyPatch.context() as patch, ReplayServer(Corpus.demo()) as server:
+        patch.setattr(crawl_module, "subprocess", forkcrawl.Subprocess)
+        config = point_at(config_module.load(None, env={}), server, folder, ecfr=True)
         run_day(config, date(2026, 10, 5))
         run_day(config, FRI)
     return config
@@ -296,7 +288,7 @@ def _outputs(config) -> dict[str, str]:
     }
     store = Store.open(config.store_path)
     try:
-        digest = digest_for(store, FRI, config)
+        digest = report_for(store, FRI, config)
     finally:
         store.close()
     now = datetime(2026, 10, 9, 12, tzinfo=UTC)

@@ -21,7 +21,7 @@ from crawler.amend.store import project_rules
 from crawler.config import EcfrConfig
 from crawler.demo.replay import Corpus, ReplayServer
 from crawler.digest.render import render
-from crawler.digest.report import digest_for
+from crawler.digest.report import report_for
 from crawler.errors import ConfigError, ParseError
 from crawler.fetch.items import CrawlError, FetchedCfrPart, Unchanged
 from crawler.fetch.spiders.bis import BisSpider
@@ -339,7 +339,7 @@ def test_an_fr_rule_removing_an_entity_confirms_the_entity_list_losing_it(stored
 def test_a_held_fetch_is_an_alert_at_the_top_of_the_digest(stored):
     fetch(stored, b'<DIV5 N="744" TYPE="PART"/>', OCT9, kind="daily")
     config = config_module.load(None, env={})
-    digest = digest_for(stored, OCT9, config)
+    digest = report_for(stored, OCT9, config)
     assert digest.alerts == (
         "eCFR 15 CFR part 744 as of 2026-10-09: 4 of 4 sections missing; 5 of 5 entries of "
         "15 CFR 744 Supp. No. 4 missing - held, not applied; it is applied once the eCFR "
@@ -350,7 +350,7 @@ def test_a_held_fetch_is_an_alert_at_the_top_of_the_digest(stored):
     head = text.split("==", 1)[0]
     assert "!! eCFR 15 CFR part 744 as of 2026-10-09: 4 of 4 sections missing" in head
     fetch(stored, right_744(), OCT9, kind="daily")
-    assert digest_for(stored, OCT9, config).alerts == ()  # replaced by the right XML
+    assert report_for(stored, OCT9, config).alerts == ()  # replaced by the right XML
 
 
 def test_end_to_end_an_empty_part_then_the_right_one(demo_server, tmp_path):

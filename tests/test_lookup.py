@@ -15,7 +15,7 @@ from crawler.config import SmtpConfig, SubscriptionConfig
 from crawler.deliver import outbox
 from crawler.diff.model import Op
 from crawler.digest.render import render
-from crawler.digest.report import digest_for
+from crawler.digest.report import report_for
 from crawler.errors import ConfigError, NotCovered, UsageError
 from crawler.query.entities import history
 from crawler.query.lookup import Lookup
@@ -129,11 +129,11 @@ def test_a_day_without_a_run_says_so_and_a_failed_source_is_never_nothing_new(
     )
     run_day(down, MON)
     store = Store.open(config.store_path)
-    failed = render("digest/digest.txt.j2", digest=digest_for(store, MON, config))
+    failed = render("digest/digest.txt.j2", digest=report_for(store, MON, config))
     assert "Federal Register: failed: search 2026-10-05..2026-10-05: cannot reach" in failed
     assert failed.count("search 2026-10-05..2026-10-05") == 1  # the reason once, not below
     assert "nothing new" not in failed and "SOME SOURCES FAILED" in failed
-    quiet = render("digest/digest.txt.j2", digest=digest_for(store, date(2026, 10, 10), config))
+    quiet = render("digest/digest.txt.j2", digest=report_for(store, date(2026, 10, 10), config))
     assert "No run on 2026-10-10: nothing was checked." in quiet
     assert "SOURCES FAILED" not in quiet and "nothing new" not in quiet
 

@@ -121,18 +121,20 @@ def test_a_fourth_source_from_a_test_module_is_crawled_stored_and_listed(toyweb,
     ]
 
 
-def test_a_fourth_source_reaches_the_digest_under_its_own_title(toyweb):
+def test_a_fourth_source_reaches_the_digest_under_its_own_title(toyweb, demo_server, tmp_path):
     """The toy is a web source: its DIGEST is the web pages' digest, rendered by the shared
-    ``web`` partial under the toy's own title, with its own pages only."""
-    report = run_day(toyweb, MON)
+    ``web`` partial under the toy's own title, with its own pages only, beside bis.gov's."""
+    bis = point_at(config_module.load(None, env={}), demo_server, tmp_path, bis=True).sources.bis
+    config = dataclasses.replace(toyweb, sources=dataclasses.replace(toyweb.sources, bis=bis))
+    report = run_day(config, MON)
     assert report.errors == ()
-    text = (toyweb.digest_dir / "2026-10-05.txt").read_text()
-    html = (toyweb.digest_dir / "2026-10-05.html").read_text()
-    toy = text[text.index("== Toy notices: new and changed pages") :]
-    assert "Toy notice one" in toy.split("\n==")[0]  # in its own section, once
+    text = (config.digest_dir / "2026-10-05.txt").read_text()
+    html = (config.digest_dir / "2026-10-05.html").read_text()
+    toy = text[text.index("== Toy notices: new and changed pages") :].split("\n==")[0]
+    bis_gov = text[text.index("== BIS web site: new and changed pages") :].split("\n==")[0]
+    assert "Toy notice one" in toy and "Commerce Adds Eleven Entities" in bis_gov
+    assert "Toy notice" not in bis_gov and "Commerce Adds" not in toy  # each its own pages
     assert text.count("Toy notice one") == 1 and html.count("Toy notice one") >= 1
-    if "== BIS web site" in text:  # bis.gov's pages in theirs, without the toy's
-        assert "Toy notice" not in text[text.index("== BIS web site") :].split("\n==")[0]
 
 
 def test_no_core_module_spells_the_toy_source():

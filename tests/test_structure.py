@@ -15,6 +15,7 @@ from eregs_oracle import as_ecfr as eregs_as_ecfr
 from lxml import etree
 
 from crawler.parse.annual_cfr import as_ecfr
+from crawler.parse.cfr_units import units
 from crawler.parse.ecfr_xml import DIVS, paragraph_tree, parse_ecfr_xml
 from crawler.parse.fr_xml import text_of
 from crawler.parse.xml import parse_xml
@@ -78,16 +79,8 @@ REAL = [
 ]
 
 
-def _unit(tree: Node, label: str) -> Node:
-    for child in tree.children:
-        if child.label == label and child.kind in ("section", "appendix"):
-            return child
-        if child.kind not in ("section", "appendix"):
-            try:
-                return _unit(child, label)
-            except KeyError:
-                pass
-    raise KeyError(label)
+def _unit(tree: Node, part: str, label: str) -> Node:
+    return next(node for _, _, node in units(15, part, tree) if node.label == label)
 
 
 @functools.cache
@@ -104,7 +97,7 @@ def ear(shared_data: Path) -> dict[str, Node]:
     ("part", "unit", "path", "starts"), REAL, ids=[f"{u}:{'/'.join(p)}" for _, u, p, _ in REAL]
 )
 def test_real_ear_paragraphs_are_at_their_true_paths(ear, part, unit, path, starts):
-    node = _unit(ear[part], unit).find(path)
+    node = _unit(ear[part], part, unit).find(path)
     assert node is not None, f"{unit} has no {'/'.join(path)}"
     assert (node.title if node.kind == "note" else node.text).startswith(starts)
 
@@ -169,19 +162,11 @@ def _documents(shared: Path) -> list[tuple[str, etree._Element, Node]]:
     return out
 
 
-def _units(node: Node):
-    for child in node.children:
-        if child.kind in ("section", "appendix"):
-            yield child
-        else:
-            yield from _units(child)
-
-
 def test_every_real_paragraph_is_in_the_tree_once_and_split(shared_data):
     checked = paragraphs = 0
     for name, xml, tree in _documents(shared_data.parent):
         divs = {(d.get("N") or "").replace("§", "").strip(): d for d in xml.iter(*DIVS)}
-        for unit in _units(tree):
+        for _, _, unit in units(0, "", tree):  # the nodes; their keys are not read
             div = divs.get(unit.label)
             if div is None:  # appendices are labelled by their heading, not N
                 continue

@@ -34,7 +34,7 @@ from crawler.cli import main
 from crawler.config import SubscriptionConfig
 from crawler.deliver.email import compose
 from crawler.demo.replay import Corpus, ReplayServer
-from crawler.digest.report import digest_for
+from crawler.digest.report import report_for
 from crawler.digest.select import for_subscription
 from storage import Store
 
@@ -115,7 +115,7 @@ def email_pages(config: config_module.Config, day: date) -> list[Path]:
     """The HTML part of the day's email, in full and folded into its summary."""
     store = Store.open(config.store_path)
     try:
-        digest = for_subscription(digest_for(store, day, config), config.subscriptions[0])
+        digest = for_subscription(report_for(store, day, config), config.subscriptions[0])
     finally:
         store.close()
     now = datetime(day.year, day.month, day.day, tzinfo=UTC)

@@ -11,23 +11,18 @@ this module afresh, reads the same site as the test that started it."""
 from __future__ import annotations
 
 import os
-from collections import Counter
-from collections.abc import AsyncIterator, Iterator, Mapping
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any
 
 import scrapy
 from scrapy.http import Response
 
+from crawler.digest.bis import BisDigest
 from crawler.fetch.items import FetchedWebPage
 from crawler.fetch.spiders import Source
 from crawler.fetch.spiders.base import RegwatchSpider, validators
-from crawler.parse.web_page import page_tree, parse_web_page
-from crawler.records import Outcome, to_json
-from crawler.snapshot.rows import web_version
-from crawler.snapshot.source import Maker, Snapshot, Writer
-from crawler.snapshot.versioning import snapshot
-from storage import DocumentRow, VersionRow
+from crawler.snapshot.bis import WebPages
 
 NAME = "toyweb"
 PREFIX = "toy:"  # the key prefix it owns
@@ -101,41 +96,10 @@ FETCH = ToySpider
 # --- snapshot ------------------------------------------------------------------------------
 
 
-def _remake(row: DocumentRow, _version: VersionRow, raw: dict[str, bytes]) -> bytes:
-    path = row.key.removeprefix(PREFIX)
-    return to_json(page_tree(parse_web_page(raw["html"], path, row.url, row.key)))
-
-
-class ToySnapshot(Snapshot):
+class ToySnapshot(WebPages):  # web pages are web pages: bis.gov's mechanism, its own keys
     name = NAME
-    retry_keys = (PREFIX,)
-    node_trees = True
-    makers: ClassVar[Mapping[str, Maker]] = {PREFIX: _remake}
-
-    def target(self, item: Any) -> str:
-        if isinstance(item, FetchedWebPage):
-            return toy_key(item.path)
-        return super().target(item)
-
-    def store(self, item: Any, writer: Writer) -> Counter[str]:
-        if not isinstance(item, FetchedWebPage):
-            return super().store(item, writer)
-        key = toy_key(item.path)
-        page = parse_web_page(item.body, item.path, item.url, key)
-        new = web_version(
-            page,
-            item.body,
-            item.day,
-            run=writer.run,
-            fetched_at=item.fetched_at,
-            source=item.source,
-            listing=None,
-            key=key,
-        )
-        return Counter([snapshot(writer.store, new, node_tree=True)])
-
-    def summary(self, stats: Mapping[str, int]) -> str:
-        return f"toy notices new {stats.get(Outcome.NEW, 0)}"
+    prefix = PREFIX
+    label = "toy notices"
 
 
 SNAPSHOT = ToySnapshot()
@@ -143,9 +107,4 @@ SNAPSHOT = ToySnapshot()
 
 # --- digest --------------------------------------------------------------------------------
 
-try:  # the digest stage's protocol (crawler.digest.source), where the tree has it
-    from crawler.digest.bis import BisDigest
-except ImportError:  # pragma: no cover - an older digest stage, organised otherwise
-    pass
-else:
-    DIGEST = BisDigest()  # web pages are web pages: the same part of the report as bis.gov's
+DIGEST = BisDigest()  # web pages are web pages: the same part of the report as bis.gov's

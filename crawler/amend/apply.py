@@ -14,21 +14,28 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass
 
-from crawler.amend.locate import NotApplied, Path, insert_at, locate, own_portion, replace_at
+from crawler.amend.locate import (
+    DEFINITION,
+    ORDINALS,
+    NotApplied,
+    Path,
+    insert_at,
+    locate,
+    own_portion,
+    replace_at,
+    walk,
+)
 from crawler.parse.amdpar_ops import Operation, OpKind, Target
 from crawler.parse.text import fold
 from crawler.records import Node
 
 _ELIDED = re.compile(r"\*\s*\*\s*\*\s*$")
-_ORDINALS = ("first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth")
-_SENTENCE = re.compile(rf"^(?P<ord>{'|'.join(_ORDINALS)}|last|final) sentence$")
+_SENTENCE = re.compile(rf"^(?P<ord>{'|'.join(ORDINALS)}|last|final) sentence$")
 _HANDLED = re.compile(
     r'^(?:|introductory text|heading|(?:\w+ )?note after(?:, .+)?|definition ".+")$'
 )
-_DEFINITION = re.compile(r'^definition "(?P<term>.+)"$')
 _SENTENCES = re.compile(r"(?<=[.;:])\s+(?=[A-Z(\"\u201c])")
 PRIOR, RULE = "prior", "rule's"
 
@@ -156,19 +163,20 @@ def _children(
     labels = [c.label for c in given]
     restated = bool(given) and not any(stars(c) or elided(c.text) for c in given)
     doubts: list[Doubt] = []
-    holder = Node("")
+    kept: list[Node] = []
     unsure: list[str] = []
     for i, child in enumerate(prior):
         if child.label in labels:
             new = given[labels.index(child.label)]
             node, more = merge(child, new, (*at, child.label))
             doubts += more
-            holder = dataclasses.replace(holder, children=(*holder.children, node))
+            kept.append(node)
         elif elided_own or _elided_at(prior, i, given):
-            holder = dataclasses.replace(holder, children=(*holder.children, child))
+            kept.append(child)
         elif not restated:
             unsure.append(_cited(child))
-            holder = dataclasses.replace(holder, children=(*holder.children, child))
+            kept.append(child)
+    holder = Node("", children=tuple(kept))
     for index, new in enumerate(given):
         if stars(new) or holder.child(new.label) is not None:
             continue
@@ -214,7 +222,7 @@ def _put(tree: Node, given: Node, op: Operation, added: set[Path]) -> Applied:
             raise NotApplied("it is already in the prior text")
     if op.kind is OpKind.REVISE and elided(new.text) and all(stars(c) for c in new.children):
         raise NotApplied("the rule's text elides it")
-    definition = _DEFINITION.match(op.target.portion)
+    definition = DEFINITION.match(op.target.portion)
     if definition is not None and new.kind != "definition":
         term = old.label if old is not None else definition.group("term")
         new = dataclasses.replace(new, kind="definition", label=term)
@@ -311,8 +319,11 @@ def _phrase(tree: Node, op: Operation, everywhere: bool) -> Node:
     base = locate(tree, scoped, PRIOR)
     before, after = op.phrase, op.replacement or ""
     ordinal = sentence.group("ord") if sentence else None
-    hits = [(p, n) for p, n in _nodes(tree.find(base), base) if _count(n.text, before, ordinal)]
-    total = sum(_count(n.text, before, ordinal) for _, n in hits)
+    scope = tree.find(base)
+    nodes = [(base, scope), *walk(scope, base)] if scope is not None else []
+    counted = [(p, n, _count(n.text, before, ordinal)) for p, n in nodes]
+    hits = [(p, n) for p, n, times in counted if times]
+    total = sum(times for _, _, times in counted)
     if total == 0 or (total > 1 and not everywhere):
         count = "not found" if total == 0 else f"found {total} times"
         raise NotApplied(f'the phrase "{before}" is {count}')
@@ -320,14 +331,6 @@ def _phrase(tree: Node, op: Operation, everywhere: bool) -> Node:
         text = _replace(node.text, before, after, ordinal)
         tree = replace_at(tree, path, dataclasses.replace(node, text=text))
     return tree
-
-
-def _nodes(node: Node | None, path: Path) -> Iterator[tuple[Path, Node]]:
-    if node is None:
-        return
-    yield path, node
-    for child in node.children:
-        yield from _nodes(child, (*path, child.label))
 
 
 def _count(text: str, phrase: str, ordinal: str | None) -> int:
@@ -339,7 +342,7 @@ def _scope(text: str, ordinal: str | None) -> tuple[list[str], list[str]]:
     sentences = _SENTENCES.split(text)
     if ordinal is None:
         return sentences, sentences
-    index = len(sentences) - 1 if ordinal in ("last", "final") else _ORDINALS.index(ordinal)
+    index = len(sentences) - 1 if ordinal in ("last", "final") else ORDINALS.index(ordinal)
     return sentences, sentences[index : index + 1]
 
 
@@ -347,7 +350,7 @@ def _replace(text: str, phrase: str, replacement: str, ordinal: str | None) -> s
     if ordinal is None:
         return _swap(text, phrase, replacement)
     sentences, _ = _scope(text, ordinal)
-    index = len(sentences) - 1 if ordinal in ("last", "final") else _ORDINALS.index(ordinal)
+    index = len(sentences) - 1 if ordinal in ("last", "final") else ORDINALS.index(ordinal)
     sentences[index] = _swap(sentences[index], phrase, replacement)
     return " ".join(sentences)
 

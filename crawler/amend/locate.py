@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from collections.abc import Iterator
 
 from crawler.parse.amdpar_ops import Target
 from crawler.parse.text import fold
@@ -17,9 +18,9 @@ from crawler.records import Node
 
 Path = tuple[str, ...]
 
-_ORDINALS = ("first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth")
+ORDINALS = ("first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth")
 _NOTE = re.compile(r"^(?:(?P<ord>\w+) )?note after(?:, (?P<rest>.+))?$")
-_DEFINITION = re.compile(r'^definition "(?P<term>.+)"$')
+DEFINITION = re.compile(r'^definition "(?P<term>.+)"$')
 
 
 class NotApplied(Exception):
@@ -47,7 +48,7 @@ def locate(tree: Node, target: Target, text: str) -> Path:
     note = _NOTE.match(target.portion)
     if note is not None:
         return _note(tree, path, note.group("ord"), target, text)
-    definition = _DEFINITION.match(target.portion)
+    definition = DEFINITION.match(target.portion)
     if definition is not None:
         return _definition(tree, path, definition.group("term"), target, text)
     return path
@@ -64,7 +65,7 @@ def _paragraph(tree: Node, target: Target, text: str) -> Path:
 
 def _heading(tree: Node, heading: str, target: Target, text: str) -> Path:
     wanted = fold(heading).lower()
-    found = [p for p, n in _walk(tree, ()) if n.kind == "heading" and n.label.lower() == wanted]
+    found = [p for p, n in walk(tree, ()) if n.kind == "heading" and n.label.lower() == wanted]
     if len(found) != 1:
         count = "not found" if not found else f"found {len(found)} times"
         raise NotApplied(f"heading {heading} is {count} in the {text} text")
@@ -77,7 +78,7 @@ def _child(tree: Node, path: Path, label: str, headed: bool, target: Target, tex
     if node.child(label) is not None:
         return (*path, label)
     if not headed:
-        under = [p for p, n in _walk(node, path) if n.kind == "heading" and n.child(label)]
+        under = [p for p, n in walk(node, path) if n.kind == "heading" and n.child(label)]
         if len(under) == 1:
             return (*under[0], label)
         if under:
@@ -90,7 +91,7 @@ def _child(tree: Node, path: Path, label: str, headed: bool, target: Target, tex
 
 def _note(tree: Node, path: Path, ordinal: str | None, target: Target, text: str) -> Path:
     """The notes after a paragraph are attached to it or to its last descendant."""
-    index = _ORDINALS.index(ordinal.lower()) if ordinal and ordinal.lower() in _ORDINALS else 0
+    index = ORDINALS.index(ordinal.lower()) if ordinal and ordinal.lower() in ORDINALS else 0
     notes = notes_after(tree, path)
     if index >= len(notes):
         raise NotApplied(f"no {ordinal or ''} note after it in the {text} text".replace("  ", " "))
@@ -116,7 +117,7 @@ def _definition(tree: Node, path: Path, term: str, target: Target, text: str) ->
     wanted = fold(term).lower().strip(" .")
     base = tree.find(path)
     assert base is not None
-    found = [p for p, n in _walk(base, path) if _defines(n, wanted)]
+    found = [p for p, n in walk(base, path) if _defines(n, wanted)]
     if len(found) != 1:
         count = "not found" if not found else f"found {len(found)} times"
         raise NotApplied(f'the definition of "{term}" is {count} in the {text} text')
@@ -132,11 +133,12 @@ def _defines(node: Node, term: str) -> bool:
     return node.kind == "paragraph" and node.label[:1] == "p" and opening.startswith(term)
 
 
-def _walk(node: Node, path: Path):
+def walk(node: Node, path: Path = ()) -> Iterator[tuple[Path, Node]]:
+    """Every node below ``node`` (whose path is ``path``), parents first, with its path."""
     for child in node.children:
         here = (*path, child.label)
         yield here, child
-        yield from _walk(child, here)
+        yield from walk(child, here)
 
 
 # --- immutable edits -------------------------------------------------------------------------

@@ -16,13 +16,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from crawler.amend.apply import RULE, Doubt, apply, elided, redesignate, stars
-from crawler.amend.locate import NotApplied, Path, locate, where
-from crawler.keys import appendix_key, cfr_key, cfr_parts, section_number
+from crawler.amend.locate import NotApplied, Path, locate, walk, where
+from crawler.keys import ENTITY_LIST, appendix_key, cfr_key, cfr_parts, section_number
 from crawler.parse.amdpar import parse_instructions
 from crawler.parse.amdpar_ops import Instruction, Operation, OpKind, Target, UnitKind
 from crawler.parse.ecfr_xml import paragraph_tree
 from crawler.parse.entity_list import entity_list
-from crawler.parse.fr_xml import STARS
 from crawler.parse.text import fold
 from crawler.records import (
     Amendment,
@@ -34,7 +33,6 @@ from crawler.records import (
     Table,
 )
 
-_SUPP = re.compile(r"^(\d+):supp-(\d+)$")
 _EVERYWHERE = re.compile(r"wherever it appears|each place|every place|all places|throughout", re.I)
 _SHOWN = "kept as it was: the paragraph as the rule gives it is shown beside the prior text"
 
@@ -63,7 +61,8 @@ def project(
         if regtext.title is None:
             continue
         out.extend(_regtext(regtext, prior))
-        supplements = {t for a in regtext.amendments for t in a.targets if _SUPP.match(t)}
+        targets = {t for a in regtext.amendments for t in a.targets}
+        supplements = {t for t in targets if _supplement_of(regtext.title, t)}
         for target in sorted(supplements):
             out.append(_supplement(regtext, target, prior, citation))
     return out
@@ -105,7 +104,7 @@ def _keys(
     the sections its text names, else the unit named before it, else the REGTEXT's sections).
     Supplements are the Entity List path's (``_supplement``)."""
     title = regtext.title
-    if any(_SUPP.match(t) for t in amendment.targets):
+    if any(_supplement_of(title, t) for t in amendment.targets):
         return []
     if instruction.operations:
         keys = [k for op in instruction.operations for k in _op_keys(op, regtext)]
@@ -180,8 +179,7 @@ def _given(number: str, section: Section | None) -> Node:
     if section is None:
         return Node(number, "section", f"§ {number}")
     texts = list(section.paragraphs)
-    tags = section.tags or tuple("STARS" if t == STARS else "P" for t in texts)
-    children = paragraph_tree(texts, tuple(tags), section.subject, elisions=True)
+    children = paragraph_tree(texts, section.tags, section.subject, elisions=True)
     title = f"§ {number} {section.subject}".strip()
     return Node(number, "section", title, "", children)
 
@@ -257,7 +255,7 @@ class _Run:
             self.flags.append(f"no prior text of § {number} is stored; not applied: {cited}")
         if not self.applied and self.flags:
             return
-        for path, node in _walk(self.given, ()):
+        for path, node in walk(self.given):
             if node.kind == "heading" or stars(node) or elided(node.text) or not node.text:
                 continue
             if any(path[: len(n)] == n or n[: len(path)] == path for n in self.named):
@@ -316,7 +314,7 @@ def _as_given(
     unit: _Unit, regtext: RegText, prior: Callable[[str], Node | None], said: tuple[str, ...]
 ) -> Projection:
     """A part, appendix or subpart: its instructions are shown with the rule's text."""
-    old = prior(unit.key) if ":app-" in unit.key else None
+    old = prior(unit.key) if cfr_parts(unit.key)[2] == "app" else None
     flags = [f"instruction not read completely ({i.flag})" for i in unit.instructions if i.flag]
     cited = dict.fromkeys(op.describe() for i in unit.instructions for op in i.operations)
     flags += [f"{c}: not applied mechanically to a part, subpart or appendix" for c in cited]
@@ -325,15 +323,13 @@ def _as_given(
     )
 
 
-def _walk(node: Node, path: Path):
-    for child in node.children:
-        here = (*path, child.label)
-        yield here, child
-        yield from _walk(child, here)
-
-
 def _same(a: str, b: str) -> bool:
     return re.sub(r"\s+", "", fold(a)) == re.sub(r"\s+", "", fold(b))
+
+
+def _supplement_of(title: int | None, target: str) -> bool:
+    """Whether an amendment's target ("744:supp-4") is a supplement."""
+    return cfr_parts(cfr_key(str(title), target))[2] == "supp"
 
 
 def _supplement(
@@ -344,7 +340,7 @@ def _supplement(
     amendments = [a for a in regtext.amendments if target in a.targets]
     said = tuple(a.text for a in amendments)
     given = tuple(regtext.text) + tuple(_row(t, r) for t in regtext.tables for r in t.rows)
-    if target != "744:supp-4":
+    if key != ENTITY_LIST:
         return Projection(
             key,
             ProjectionOp.FLAGGED,

@@ -23,6 +23,7 @@ from crawler.digest.context import Report
 from crawler.digest.render import render
 from crawler.digest.report import alert_entry, fingerprint
 from crawler.digest.select import for_subscription
+from crawler.parse.text import one_line
 from storage import AlertRow, OutboxRow, OutboxState, Outcome, Store
 
 MAX_ATTEMPTS = 30
@@ -34,11 +35,6 @@ class SendReport:
     retry: int
     failed: int
     errors: tuple[str, ...]  # one line each
-
-
-def one_line(text: str, limit: int = 200) -> str:
-    """Header-safe text: no CR/LF (no header injection), squashed, bounded."""
-    return " ".join(text.split())[:limit]
 
 
 def compose(
@@ -163,9 +159,9 @@ def queue_alerts(store: Store, config: Config, alerts: list[AlertRow], now: date
         alert = alert_entry(row)
         text = render("digest/alert.txt.j2", alert=alert)
         html = render("digest/alert.html.j2", alert=alert)
+        subject = one_line(f"regwatch alert: {alert.line}")
         for address in addresses:
             token = hashlib.sha256(f"{row.id}\0{address}".encode()).hexdigest()[:16]
-            subject = one_line(f"regwatch alert: {alert.line}")
             message = _email(
                 config, address, now, subject, f"<alert.{row.id}.{token}@regwatch>", text, html
             )

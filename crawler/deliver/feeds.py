@@ -22,7 +22,7 @@ import html
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 from email.utils import format_datetime
 from pathlib import Path
 from xml.sax.saxutils import escape as xml_escape
@@ -41,7 +41,7 @@ from crawler.digest.context import (
     WebEntry,
 )
 from crawler.digest.render import render, safe_url
-from crawler.digest.report import decode, stored_report
+from crawler.digest.report import decode, latest_report
 from crawler.digest.select import Facets, matches
 from crawler.parse.text import clean, squash
 from crawler.records import Outcome, SourceState
@@ -96,8 +96,7 @@ def _day_alerts(report: Report) -> list[FeedItem]:
     """One entry for a day whose sources failed or that has alerts the notices do not
     carry (held eCFR fetches, documents being retried): a feed reader never takes a day
     it could not check for a quiet one."""
-    notices = {a.line for a in report.notices}
-    lines = [line for line in report.alerts if line not in notices]
+    lines = report.standing
     if not (report.degraded or lines):
         return []
     failed = ", ".join(s.title for s in report.sources if s.status == SourceState.FAILED)
@@ -237,7 +236,7 @@ def write_feeds(store: Store, config: Config, report: Report | None = None) -> l
     """all.atom / all.rss, and one pair per subscription, into the feeds folder: the
     report's entries (the latest stored report by default) added to the entries each feed
     has already, which are kept as written (never built or rendered again)."""
-    report = report or _latest(store)
+    report = report or latest_report(store)
     new = report_items(report) if report is not None else []
     feeds: list[tuple[str, str, Callable[[FeedItem], bool]]] = [
         ("all", "regwatch: everything", lambda item: True)
@@ -247,20 +246,23 @@ def write_feeds(store: Store, config: Config, report: Report | None = None) -> l
     folder = config.root / config.output.feeds
     written: list[Path] = []
     limit = config.output.feed_entries
+    seeded: list[list[FeedItem]] = []  # the stored reports' items, read once if needed
     for name, title, wanted in feeds:
         paths = {fmt: folder / f"{name}.{fmt}" for fmt in FORMATS}
         added = [i for i in new if wanted(i)]
         if all(p.is_file() for p in paths.values()):
-            texts = {fmt: p.read_text(encoding="utf-8") for fmt, p in paths.items()}
             if not added:
                 continue  # nothing new for it: the feed stays as written
+            texts = {fmt: p.read_text(encoding="utf-8") for fmt, p in paths.items()}
             spliced = _spliced(added, texts, _feed_header(name, title, config), limit)
             if spliced is not None:
                 written += [write_atomic(paths[fmt], spliced[fmt]) for fmt in FORMATS]
                 continue
             kept = {fmt: etree.fromstring(texts[fmt].encode(), PARSER) for fmt in FORMATS}
         else:  # a feed not written yet: seeded from the reports the store keeps
-            seed = [i for i in _seed(store, report) if wanted(i)]
+            if not seeded:
+                seeded.append(_seed(store, report))
+            seed = [i for i in seeded[0] if wanted(i)]
             kept = {fmt: _parsed(seed, name, title, config, fmt) for fmt in FORMATS}
         fresh = {fmt: _parsed(added, name, title, config, fmt) for fmt in FORMATS}
         for fmt, root in _merged(fresh, kept, limit).items():
@@ -356,11 +358,6 @@ def _when_of(entry: etree._Element) -> datetime:
 
 def _wants(subscription: SubscriptionConfig) -> Callable[[FeedItem], bool]:
     return lambda item: matches(subscription, item.facets)
-
-
-def _latest(store: Store) -> Report | None:
-    days = store.report_days(limit=1)
-    return stored_report(store, date.fromisoformat(days[0])) if days else None
 
 
 def _seed(store: Store, report: Report | None) -> list[FeedItem]:

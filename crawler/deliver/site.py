@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date
 from pathlib import Path
 
 from crawler.config import Config
 from crawler.deliver.files import write_atomic
+from crawler.diff.views import html_view
 from crawler.digest.context import CfrChangeEntry, DocumentEntry, Report, WebEntry
 from crawler.digest.render import render
-from crawler.digest.report import stored_report
+from crawler.digest.report import latest_report
 from crawler.records import Outcome
 from storage import Store
 
@@ -39,9 +39,7 @@ def page_name(key: str) -> str:
 def write_site(store: Store, config: Config, report: Report | None = None) -> list[Path]:
     """The report's pages (the latest stored report by default) and the index."""
     folder = config.root / "site"
-    if report is None:
-        days = store.report_days(limit=1)
-        report = stored_report(store, date.fromisoformat(days[0])) if days else None
+    report = report or latest_report(store)
     written: list[Path] = []
     if report is not None:
         documents = [_document(folder, e) for s in report.sections for e in s.entries]
@@ -75,14 +73,8 @@ def _document(folder: Path, entry: DocumentEntry) -> tuple[Path, PageLink]:
 
 def change_page(folder: Path, entry: CfrChangeEntry) -> tuple[Path, PageLink]:
     name = page_name(f"{entry.key}@{entry.to_date}")
-    page = render(
-        "diff/redline.html.j2",
-        diff=entry.diff,
-        title=f"{entry.citation} ({entry.title})",
-        old_label=entry.from_date,
-        new_label=entry.to_date,
-        official=entry.official,
-    )
+    title = f"{entry.citation} ({entry.title})"
+    page = html_view(entry.diff, title, entry.from_date, entry.to_date, entry.official)
     path = write_atomic(folder / CHANGES / name, page)
     return path, PageLink(f"../{CHANGES}/{name}", entry.citation, f"in effect {entry.to_date}")
 
@@ -93,13 +85,7 @@ def _web(folder: Path, entry: WebEntry, day: str) -> tuple[Path, PageLink]:
         path = write_atomic(folder / DOCUMENTS / name, render("site/web.html.j2", entry=entry))
         return path, PageLink(f"../{DOCUMENTS}/{name}", entry.title, f"{entry.kind}, new")
     name = page_name(f"{entry.key}@{day}")
-    page = render(
-        "diff/redline.html.j2",
-        diff=entry.diff,
-        title=entry.title,
-        old_label=entry.from_date or "before",
-        new_label=day,
-    )
+    page = html_view(entry.diff, entry.title, entry.from_date or "before", day)
     path = write_atomic(folder / CHANGES / name, page)
     return path, PageLink(f"../{CHANGES}/{name}", entry.title, f"{entry.kind}, changed {day}")
 

@@ -218,5 +218,10 @@ class Report:
     parts: tuple[PartRef, ...] = ()  # the sources whose sections it shows, in registry order
     revision: int = 1  # 2+: a corrected report
 
-
-Digest = Report  # the name the templates and mail use for the day's report
+    @property
+    def standing(self) -> tuple[str, ...]:
+        """The alert lines that are not the day's alert records (held fetches, documents
+        being retried, a part that could not be made): what a channel that shows the
+        records on their own shows beside them."""
+        records = {n.line for n in self.notices}
+        return tuple(line for line in self.alerts if line not in records)

@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
+from crawler.diff import stored as stored_diff
 from crawler.diff.cite import official_links
 from crawler.diff.model import DocumentDiff, Op
 from crawler.diff.views import text_view
@@ -15,16 +16,12 @@ from crawler.digest.select import change_facets
 from crawler.digest.source import Part, Scope, SourceDigest, change_diff
 from crawler.digest.topics import Topic
 from crawler.fetch.spiders import Source
-from crawler.keys import fr_number, title_part
+from crawler.keys import fr_number, readable, title_part
 from crawler.parse.cfr_units import fr_citations
-from crawler.query.citations import display
 from crawler.query.entities import ENTITY_LIST
 from crawler.query.entities import summary as entity_summary
-from crawler.records import Node, from_json
+from crawler.records import UNIT_REMOVED, Node, from_json
 from storage import DocumentRow, HeldFetchRow, Store
-
-SHOWN_ELSEWHERE = ("part", "as-amended")  # manifests, and redlines (shown with their rule)
-REMOVED = "removed"  # the tree of a unit no longer in its part
 
 
 @dataclass(frozen=True)
@@ -53,7 +50,7 @@ class EcfrDigest(SourceDigest):
         changes = []
         for change in scope.changes_of(source):
             row = store.document(change.document)
-            if row is None or row.kind in SHOWN_ELSEWHERE or change.from_version is None:
+            if row is None or not stored_diff.diffed(row.kind) or change.from_version is None:
                 continue
             old_version = store.version(change.from_version)
             new_version = store.version(change.to_version)
@@ -61,9 +58,9 @@ class EcfrDigest(SourceDigest):
             new = from_json(Node, store.blob(new_version.tree_blob))
             op = (
                 Op.ADDED
-                if old.kind == REMOVED
+                if old.kind == UNIT_REMOVED
                 else Op.REMOVED
-                if new.kind == REMOVED
+                if new.kind == UNIT_REMOVED
                 else Op.CHANGED
             )
             changes.append(
@@ -98,7 +95,7 @@ def _entry(change: UnitChange, topics: tuple[Topic, ...]) -> CfrChangeEntry:
     row, diff = change.row, change.diff
     return CfrChangeEntry(
         key=row.key,
-        citation=display(row.key),
+        citation=readable(row.key),
         title=row.title,
         url=row.url,
         from_date=change.from_date,

@@ -21,9 +21,18 @@ from crawler.digest.context import (
 from crawler.digest.select import document_facets
 from crawler.digest.source import Part, Scope, SourceDigest
 from crawler.fetch.spiders import Source
-from crawler.keys import CFR, FR, PI, fr_key, is_projection, pi_number, projection_parts, unit_label
-from crawler.query.citations import display
-from crawler.records import FrDocument, Node, ProjectionOp, from_json
+from crawler.keys import (
+    CFR,
+    FR,
+    PI,
+    fr_key,
+    is_projection,
+    pi_number,
+    projection_parts,
+    readable,
+    unit_label,
+)
+from crawler.records import FrDocument, Node, ProjectionOp, from_json, removed_unit
 from storage import AlertKind, DocumentRow, NewAlert, Store
 
 KIND_ORDER = (
@@ -229,6 +238,7 @@ def _entry(stored: StoredDocument, records: Records, scope: Scope) -> DocumentEn
             citation=(original.meta.get("citation") or "") if original else "",
             url=original.url if original else "",
         )
+    pages = instruction_pages(doc)  # each instruction's pin cite, for all its redlines
     return DocumentEntry(
         key=row.key,
         number=doc.number,
@@ -245,7 +255,7 @@ def _entry(stored: StoredDocument, records: Records, scope: Scope) -> DocumentEn
         summary=doc.abstract,
         late=doc.publication_date < scope.day,
         corrects=corrects,
-        redlines=tuple(_redline(r, doc) for r in records.redlines.get(doc.number, ())),
+        redlines=tuple(_redline(r, pages) for r in records.redlines.get(doc.number, ())),
         facets=document_facets(doc, scope.topics),
         stored=stored.stored,
     )
@@ -267,16 +277,15 @@ def _inspection(row: DocumentRow) -> InspectionEntry:
     )
 
 
-def _redline(record: RedlineRecord, doc: FrDocument) -> RedlineEntry:
+def _redline(record: RedlineRecord, pages: dict[str, str]) -> RedlineEntry:
     diff = None
     if record.new is not None or record.old is not None:
         label = unit_label(record.unit)
         diff = cited_diff(
-            record.unit, record.old or Node(label, "removed"), record.new or Node(label, "removed")
+            record.unit, record.old or removed_unit(label), record.new or removed_unit(label)
         )
-    pages = instruction_pages(doc)
     return RedlineEntry(
-        citation=display(record.unit),
+        citation=readable(record.unit),
         op=record.op,
         flags=record.flags,
         instructions=tuple(

@@ -13,32 +13,37 @@ from zoneinfo import ZoneInfo
 
 from crawler.config import Config
 from crawler.deliver.files import write_atomic
-from crawler.digest.build import MAIL, Day, SourcePart, build_report, source_lines
+from crawler.digest.build import LOUD, MAIL, Day, SourcePart, build_report, source_lines
 from crawler.digest.context import AlertEntry, Report
 from crawler.digest.render import render
-from crawler.digest.source import Part, Scope, SourceDigest
+from crawler.digest.source import Part, Scope, digests
 from crawler.digest.topics import all_topics
-from crawler.fetch.spiders import Stage, each, enabled
+from crawler.fetch.spiders import enabled
+from crawler.parse.text import one_line
 from crawler.records import from_json, to_json, to_jsonable
-from storage import AlertKind, AlertRow, NewAlert, OutboxState, RunRow, Store
+from storage import AlertRow, NewAlert, OutboxState, RunRow, Store
 
 log = logging.getLogger(__name__)
 
 DAILY = "daily"  # the runs whose findings make a day's report
 
 
-def _day(store: Store, day: date, config: Config) -> tuple[Day, Scope]:
-    scope, daily = _scope(store, day, config)
+def _daily_runs(store: Store, day: date) -> list[RunRow]:
+    return [r for r in store.runs_on(day.isoformat()) if r.kind == DAILY]
+
+
+def _day(store: Store, day: date, config: Config, daily: list[RunRow]) -> Day:
+    """What the report says of the day's runs: sources, errors, retries, alerts, mail."""
     iso = day.isoformat()
     last_started = max((r.started for r in daily), default="")
     latest: dict[str, int] = {}
-    lines = store.run_sources(scope.runs)
+    lines = store.run_sources([r.id for r in daily])
     for line in lines:
         latest[line.source] = line.run
     titles = {s.name: s.title for s in enabled(config)}
     if config.smtp.host and config.subscriptions:
         titles[MAIL] = "Email"
-    shared = Day(
+    return Day(
         day=day,
         sources=tuple(r for r in lines if latest.get(r.source) == r.run),
         errors=tuple(store.errors(sorted(set(latest.values())))),
@@ -48,14 +53,13 @@ def _day(store: Store, day: date, config: Config) -> tuple[Day, Scope]:
         notices=tuple(alert_entry(a) for a in store.alerts_on(iso)),
         mailed=sum(1 for row in store.outbox(f"{iso}/") if row.status == OutboxState.SENT),
     )
-    return shared, scope
 
 
-def _scope(store: Store, day: date, config: Config) -> tuple[Scope, list[RunRow]]:
-    """The day's daily runs and what they stored."""
-    daily = [r for r in store.runs_on(day.isoformat()) if r.kind == DAILY]
-    runs = tuple(r.id for r in daily)
-    scope = Scope(
+def day_scope(store: Store, day: date, config: Config) -> Scope:
+    """The day's daily runs and what they stored: read once by the daily job, for the
+    day's alerts and its report."""
+    runs = tuple(r.id for r in _daily_runs(store, day))
+    return Scope(
         day=day,
         runs=runs,
         changes=tuple(store.changes_in(runs)) if runs else (),
@@ -63,7 +67,6 @@ def _scope(store: Store, day: date, config: Config) -> tuple[Scope, list[RunRow]
         topics=all_topics(config),
         tz=ZoneInfo(config.timezone),
     )
-    return scope, daily
 
 
 def alert_entry(row: AlertRow) -> AlertEntry:
@@ -72,35 +75,34 @@ def alert_entry(row: AlertRow) -> AlertEntry:
     return AlertEntry(row.kind, row.source, row.target, row.title, row.day, row.at, url)
 
 
-def report_for(store: Store, day: date, config: Config) -> Report:
-    """The day's report as the store holds it now (built, not kept)."""
-    shared, scope = _day(store, day, config)
+def report_for(store: Store, day: date, config: Config, scope: Scope | None = None) -> Report:
+    """The day's report as the store holds it now (built, not kept); ``scope``: the day's
+    scope when the caller has read it already."""
+    scope = scope or day_scope(store, day, config)
+    shared = _day(store, day, config, _daily_runs(store, day))
     parts = []
-    for source, digest in each(Stage.DIGEST):
-        if isinstance(digest, SourceDigest):
-            try:
-                part = digest.build(digest.gather(store, scope, source), scope)
-            except Exception as exc:  # one source's bug never costs the day's report
-                log.exception("the %s part of the report of %s", source.name, day)
-                line = " ".join(f"{type(exc).__name__}: {exc}".split())[:200]
-                part = Part(
-                    alerts=(
-                        f"{source.title}: its part of this report could not be made "
-                        f"({line}): a regwatch bug, rerun with --verbose",
-                    )
+    for source, digest in digests():
+        try:
+            part = digest.build(digest.gather(store, scope, source), scope)
+        except Exception as exc:  # one source's bug never costs the day's report
+            log.exception("the %s part of the report of %s", source.name, day)
+            line = one_line(f"{type(exc).__name__}: {exc}")
+            part = Part(
+                alerts=(
+                    f"{source.title}: its part of this report could not be made "
+                    f"({line}): a regwatch bug, rerun with --verbose",
                 )
-            partial = digest.partial or source.name
-            parts.append(SourcePart(source.name, digest.noun, part, partial, source.title))
+            )
+        parts.append(SourcePart(source.name, digest.noun, part, digest.partial, source.title))
     return build_report(shared, tuple(parts), scope.tz)
 
 
-digest_for = report_for  # the name the jobs and tests used for it
-
-
-def make_report(store: Store, day: date, config: Config, run: int, now: str) -> Report:
+def make_report(
+    store: Store, day: date, config: Config, run: int, now: str, scope: Scope | None = None
+) -> Report:
     """Build the day's report once and keep it: a new revision when it says something the
     latest revision did not."""
-    return keep(store, report_for(store, day, config), run, now)
+    return keep(store, report_for(store, day, config, scope), run, now)
 
 
 def keep(store: Store, report: Report, run: int, now: str) -> Report:
@@ -111,10 +113,11 @@ def keep(store: Store, report: Report, run: int, now: str) -> Report:
 def refreshed(store: Store, report: Report, config: Config) -> Report:
     """``report`` with its "Sources checked" lines as the runs stand now (after mailing,
     say): what it reports is not built again."""
-    shared, scope = _day(store, date.fromisoformat(report.day), config)
+    day = date.fromisoformat(report.day)
+    shared = _day(store, day, config, _daily_runs(store, day))
     found = {line.name: line.new for line in report.sources} | {MAIL: shared.mailed}
     nouns = {line.name: line.noun for line in report.sources}
-    lines, degraded = source_lines(shared, found, nouns, scope.tz)
+    lines, degraded = source_lines(shared, found, nouns, ZoneInfo(config.timezone))
     return dataclasses.replace(report, sources=lines, degraded=degraded)
 
 
@@ -161,16 +164,21 @@ def write_report(report: Report, config: Config) -> tuple[Path, Path]:
     return text, html
 
 
-ALERTING = (AlertKind.SOURCE_MOVED, AlertKind.SOURCE_MISSING)
+def latest_report(store: Store) -> Report | None:
+    """The latest revision of the newest day's report."""
+    days = store.report_days(limit=1)
+    return stored_report(store, date.fromisoformat(days[0])) if days else None
 
 
-def record_alerts(store: Store, run: int, day: date, config: Config, at: str) -> int:
+def record_alerts(
+    store: Store, run: int, day: date, config: Config, at: str, scope: Scope | None = None
+) -> int:
     """Keep the day's alerts as records: the run's errors that are alerts (a watched page
     moved or missing: the message starts with the alert's kind), and what each source's
     digest calls news outside the daily rhythm. Returns how many are new."""
     added = 0
     for error in store.errors([run]):
-        kind = next((k for k in ALERTING if error.message.startswith(f"{k}: ")), None)
+        kind = next((k for k in LOUD if error.message.startswith(f"{k}: ")), None)
         if kind is not None:
             iso = day.isoformat()
             known = store.document(error.target)
@@ -179,8 +187,7 @@ def record_alerts(store: Store, run: int, day: date, config: Config, at: str) ->
                 kind, error.source, error.target, error.message, iso, error.at, run, detail
             )
             added += store.record_alert(new)
-    scope, _ = _scope(store, day, config)
-    for source, digest in each(Stage.DIGEST):
-        if isinstance(digest, SourceDigest):
-            added += sum(store.record_alert(a) for a in digest.alerts(store, scope, source, at))
+    scope = scope or day_scope(store, day, config)
+    for source, digest in digests():
+        added += sum(store.record_alert(a) for a in digest.alerts(store, scope, source, at))
     return added

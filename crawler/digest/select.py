@@ -18,7 +18,7 @@ from crawler.query.entities import summary as entity_summary
 from crawler.records import FrDocument, Node
 
 if TYPE_CHECKING:
-    from crawler.digest.context import CfrChangeEntry, Digest
+    from crawler.digest.context import CfrChangeEntry, Report
 
 TYPES = {
     "RULE": "Rule",
@@ -139,7 +139,7 @@ def _node_text(node: Node) -> list[str]:
     return out
 
 
-def for_subscription(digest: Digest, subscription: SubscriptionConfig) -> Digest:
+def for_subscription(digest: Report, subscription: SubscriptionConfig) -> Report:
     """The digest with only what ``subscription`` asks for (sources footer kept whole)."""
 
     def keep(entries: tuple) -> tuple:

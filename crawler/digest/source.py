@@ -22,8 +22,8 @@ from crawler.digest.context import (
     WebEntry,
 )
 from crawler.digest.topics import Topic
-from crawler.fetch.spiders import Source
-from crawler.records import Node, from_json
+from crawler.fetch.spiders import Source, Stage, each
+from crawler.records import Node, from_json, removed_unit, to_json
 from storage import ChangeRow, DocumentRow, NewAlert, Store
 
 
@@ -87,6 +87,11 @@ class SourceDigest:
         return []
 
 
+def digests() -> list[tuple[Source, SourceDigest]]:
+    """Every source with its digest-stage object, in registry order."""
+    return [(source, digest) for source, digest in each(Stage.DIGEST)]
+
+
 def change_diff(store: Store, change: ChangeRow) -> DocumentDiff:
     """The change's diff as stored when its version was; a change stored before diffs were
     kept is diffed now, once, and its diff kept."""
@@ -100,6 +105,4 @@ def change_diff(store: Store, change: ChangeRow) -> DocumentDiff:
 
 
 def _empty(tree: bytes) -> bytes:
-    from crawler.records import to_json
-
-    return to_json(Node(from_json(Node, tree).label, "removed"))
+    return to_json(removed_unit(from_json(Node, tree).label))

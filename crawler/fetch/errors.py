@@ -13,7 +13,7 @@ from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.internet import error as net
 from twisted.web._newclient import ResponseFailed, ResponseNeverReceived
 
-from crawler.errors import RegwatchError
+from crawler.errors import RegwatchError, bug_line
 
 _REACH = (
     ((scrapy_errors.CannotResolveHostError, net.DNSLookupError), "DNS lookup failed"),
@@ -66,7 +66,4 @@ def describe(failure: Any) -> str:
         return f"response from {host}{parts.path} was cut short (connection closed early)"
     if isinstance(exc, ResponseFailed | ResponseNeverReceived | net.ConnectError):
         return f"no complete response from {host}: {type(exc).__name__}"
-    return (
-        f"regwatch failed fetching {host}{parts.path}: {type(exc).__name__}: {exc}"
-        " (a regwatch bug: rerun with --verbose for the traceback)"
-    )
+    return bug_line(f"fetching {host}{parts.path}", exc)

@@ -19,7 +19,7 @@ from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from crawler.errors import ParseError
+from crawler.errors import BUG, ParseError
 from crawler.fetch.items import CrawlError, Unchanged, WindowCounted
 from crawler.records import Outcome, SourceState
 from crawler.snapshot.source import Snapshot, Writer, snapshot_of
@@ -165,7 +165,7 @@ def _bug_line(line: str) -> str:
     line = " ".join(line.split())
     if len(line) > 300:
         line = line[:297] + "..."
-    return f"{line} (a regwatch bug: rerun with --verbose for the traceback)"
+    return f"{line} ({BUG})"
 
 
 class CallbackErrors:

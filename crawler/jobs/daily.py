@@ -18,8 +18,8 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from crawler.clock import stamp
 from crawler.config import Config
-from crawler.errors import Busy, CrawlFailed, StorageError
-from crawler.fetch.spiders import SOURCES, enabled, get
+from crawler.errors import Busy, CrawlFailed, StorageError, bug_line
+from crawler.fetch.spiders import SOURCES, enabled
 from crawler.jobs.crawl import CrawlRequest, run_crawl
 from crawler.records import SourceState
 from crawler.snapshot.source import every as every_snapshot
@@ -118,8 +118,7 @@ def _settle(
                 run,
                 snapshot.name,
                 snapshot.name,
-                f"regwatch failed after crawling {snapshot.name}: {type(exc).__name__}: {exc}"
-                " (a regwatch bug: rerun with --verbose for the traceback)",
+                bug_line(f"after crawling {snapshot.name}", exc),
                 stamp(clock()),
                 ErrorKind.BUG,
             )
@@ -176,22 +175,36 @@ def _report(
     """The day's report, built once and kept (a new revision when it says more), then every
     channel renders it: mail, the digest files, the feeds and the site. A folder that cannot
     be written is an error on the run (which then fails), never a traceback."""
-    from crawler.deliver.feeds import write_feeds
-    from crawler.deliver.site import write_site
-    from crawler.digest.report import keep, make_report, record_alerts, refreshed
+    from crawler.digest.report import day_scope, keep, make_report, record_alerts, refreshed
 
     at = stamp(now)
-    record_alerts(store, run, day, config, at)
-    report = make_report(store, day, config, run, at)
+    scope = day_scope(store, day, config)  # what the day's runs stored: read once
+    record_alerts(store, run, day, config, at, scope)
+    report = make_report(store, day, config, run, at, scope)
     # days whose run was killed before it reported get their report now
     reports = [make_report(store, past, config, run, at) for past in _missed_days(store, day)]
     if mail_enabled(config):
         _mail(store, config, run, report, reports, now, clock, env)
         report = keep(store, refreshed(store, report, config), run, at)  # how mailing went
     reports.append(report)
+    return _render(store, config, run, reports, clock)
+
+
+def _render(
+    store: Store,
+    config: Config,
+    run: int,
+    reports: list[Report],
+    clock: Callable[[], datetime],
+) -> tuple[Path, ...]:
+    """Every file channel renders each report (a day whose run was killed too): the feeds,
+    the digest files, the site. Returns the last report's digest files."""
+    from crawler.deliver.feeds import write_feeds
+    from crawler.deliver.site import write_site
+
     written: list[tuple[Path, ...]] = []
     feeds = config.root / config.output.feeds
-    for each in reports:  # a day whose run was killed reaches the feeds too
+    for each in reports:
         _output(store, run, feeds, partial(write_feeds, store, config, each), clock)
     _output(store, run, config.digest_dir, lambda: written.extend(_digests(reports, config)), clock)
     for each in reports:
@@ -255,10 +268,7 @@ def _opened(
 ) -> Iterator[int]:
     """A new run, holding its ``run:<id>`` lock while it lasts (a run found ``running``
     without its lock was killed: closed as ``interrupted`` here, before the new one)."""
-    with store.lock("runs", wait=30.0):
-        store.close_interrupted(stamp(now))
-        run = store.start_run(kind, day.isoformat() if day else None, stamp(now), command)
-        alive = store.lock(f"run:{run}", unique=True)
+    run, alive = store.open_run(kind, day.isoformat() if day else None, stamp(now), command)
     try:
         yield run
     finally:
@@ -360,7 +370,6 @@ def backfill(
 ) -> RunReport:
     """Fetch every document of ``source`` published from ``since`` to ``until`` (for the
     eCFR: every version of ``title`` CFR ``part`` that took effect in that range)."""
-    get(source)
     options = {"title": str(title) if title is not None else "", "part": part or ""}
     args = snapshot_of(source).backfill(since, until, {k: v for k, v in options.items() if v})
     with _run(config, [source], "crawl", None, now, command) as (store, run):
@@ -382,8 +391,6 @@ def _alerts(
     missing): kept as alert records, and mailed on their own through the outbox (sent now
     when ``env`` is given, else by the next `regwatch send`)."""
     from crawler.deliver.email import queue_alerts, send_due
-    from crawler.deliver.feeds import write_feeds
-    from crawler.deliver.site import write_site
     from crawler.digest.report import make_report, record_alerts
 
     at = stamp(clock())
@@ -392,11 +399,7 @@ def _alerts(
     alerts = store.alerts_of_run(run)
     if alerts and store.report(day.isoformat()) is not None:
         # the day's report was made already: its next revision says them, in every channel
-        report = make_report(store, day, config, run, at)
-        _output(store, run, config.digest_dir, lambda: _digests([report], config), clock)
-        _output(store, run, config.root / "site", partial(write_site, store, config, report), clock)
-        feeds = config.root / config.output.feeds
-        _output(store, run, feeds, partial(write_feeds, store, config, report), clock)
+        _render(store, config, run, [make_report(store, day, config, run, at)], clock)
     if not alerts or not mail_enabled(config):
         return
     queue_alerts(store, config, alerts, now)

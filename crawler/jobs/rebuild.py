@@ -22,7 +22,7 @@ from crawler.amend.store import project_rule, redline_version
 from crawler.config import Config
 from crawler.deliver.email import fingerprint
 from crawler.deliver.files import subscription_slug
-from crawler.digest.report import digest_for
+from crawler.digest.report import report_for
 from crawler.digest.select import for_subscription
 from crawler.keys import fr_key, is_projection
 from crawler.parse.version import PARSER_VERSION
@@ -161,7 +161,7 @@ def _digest_fingerprints(store: Store, config: Config) -> dict[int, str]:
     said: dict[int, str] = {}
     subscriptions = {subscription_slug(s.name): s for s in config.subscriptions}
     for day in store.outbox_degraded_days(""):
-        digest = digest_for(store, date.fromisoformat(day), config)
+        digest = report_for(store, date.fromisoformat(day), config)
         for row in store.outbox(f"{day}/"):
             subscription = subscriptions.get(_REVISION.sub("", row.digest).split("/")[1])
             if row.degraded and subscription is not None:

@@ -21,6 +21,8 @@ from crawler.parse.expect import (
 )
 from crawler.parse.fr_json import load_object
 
+FIRST_DAY = date(2017, 1, 1)  # the eCFR versioner's history (point-in-time text) starts here
+
 
 @dataclass(frozen=True)
 class TitleStatus:

@@ -15,9 +15,10 @@ from dataclasses import dataclass, field
 from lxml import etree
 
 from crawler.errors import ParseError
+from crawler.parse.cfr_units import UNIT_KINDS
 from crawler.parse.entity_list import entity_list
 from crawler.parse.expect import ECCN
-from crawler.parse.fr_xml import EMPHASIS, child_text, emphasis_heading, text_of
+from crawler.parse.fr_xml import EMPHASIS, STARS, child_text, emphasis_heading, text_of
 from crawler.parse.paragraphs import CLOSE, EMPHASIS_HEADING, OPEN, Block, Paragraphs, plain
 from crawler.parse.text import fold, squash
 from crawler.parse.xml import parse_xml
@@ -39,7 +40,6 @@ _KEEP = {
 }
 
 
-UNIT_TYPES = ("section", "appendix")  # the DIVs tracked as documents (crawler.parse.cfr_units)
 RAW_DIGEST = 16  # hex digits of a unit's XML hash kept in its part's manifest
 
 
@@ -80,7 +80,7 @@ def parse_ecfr_xml(data: bytes, what: str = "eCFR XML", reuse: Reuse | None = No
 
 def _div(el: etree._Element, what: str, reuse: Reuse | None = None) -> Node:
     kind = _kind(el, what)
-    if reuse is not None and kind in UNIT_TYPES:
+    if reuse is not None and kind in UNIT_KINDS:
         digest = unit_digest(el)
         known = reuse.known.get(digest)
         if known is not None:
@@ -234,7 +234,7 @@ def paragraph_tree(
     builder = Paragraphs()
     for i, text in enumerate(texts):
         tag = tags[i] if i < len(tags) else "P"
-        if tag == "STARS" or text == "* * * * *":
+        if tag == "STARS" or text == STARS:
             builder.add(Block("stars"))
         elif tag.startswith("HD"):
             builder.add(Block("heading", text, level=_heading_level(tag)))

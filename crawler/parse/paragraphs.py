@@ -221,39 +221,6 @@ def _moves(
     return out
 
 
-def _quick(
-    stack: _Stack, piece: Piece, lead_in: bool, after_unlabelled: bool
-) -> tuple[_Stack, float] | None:
-    """The only reading of a marker, when it has one, in a stack without a note's list: the
-    next marker of the one open level that could take it ("(2)" after "(1)" with no other
-    number level open; "(b)" after "(a)(3)(iv)"), or the first child of an unambiguous
-    marker. None: ``_moves`` weighs the readings."""
-    marker = piece.marker or ""
-    kinds = _plausible(_types(marker, piece.italic), piece.italic, stack)
-    if not kinds or BARRIER in (kind for kind, _ in stack):
-        return None
-    end = piece.last or marker
-    top = stack[-1] if stack else None
-    first = any(marker == _FIRSTS[kind] for kind in kinds)
-    if first and after_unlabelled:  # it may start a note's own list
-        return None
-    levels = [k for k, (kind, _) in enumerate(stack) if kind in kinds]
-    if levels and not piece.inline:  # the next of the one open level that takes it
-        if first or len(levels) > 1:
-            return None
-        kind, last = stack[levels[0]]
-        if _ordinal(marker, kind) != _ordinal(last, kind) + 1:
-            return None
-        return (*stack[: levels[0]], (kind, end)), 0.01 if lead_in else 0.0
-    if len(kinds) != 1:
-        return None
-    kind = kinds[0]
-    if marker == _FIRSTS[kind] and (top is None or kind > top[0]):
-        top_kind = top[0] if top else BARRIER
-        return (*stack, (kind, end)), float(kind - top_kind - 1)
-    return None
-
-
 def _plausible(kinds: tuple[int, ...], italic: bool, stack: _Stack) -> tuple[int, ...]:
     """``kinds`` without the italic levels a plain marker can only be read as below the level
     before them: a plain "(1)" is an italic-level number only under an (A) (text that lost
@@ -292,24 +259,15 @@ def _readings(events: list[Piece | Block]) -> list[_Stack]:
             after_unlabelled = True
             lead_in = plain(event.text).rstrip().endswith((":", "\u2014"))
             continue
-        if len(states) == 1:  # the usual case: one reading so far
-            ((stack, (cost, trail)),) = states.items()
-            quick = None if elision else _quick(stack, event, lead_in, after_unlabelled)
-            moves = [quick] if quick else _moves(stack, event, after_unlabelled, lead_in, elision)
-            if len(moves) == 1:
-                new, step = moves[0]
-                states = {new: (cost + step, (new, trail))}
-                after_unlabelled, elision = False, event.elided
-                lead_in = event.text.rstrip().endswith((":", "\u2014", "-"))
-                continue
         nxt: dict[_Stack, tuple[float, _Trail]] = {}
         for stack, (cost, trail) in states.items():
             for new, step in _moves(stack, event, after_unlabelled, lead_in, elision):
                 total = cost + step
                 if new not in nxt or total < nxt[new][0]:
                     nxt[new] = (total, (new, trail))
-        best = min(cost for cost, _ in nxt.values())
-        nxt = {k: v for k, v in nxt.items() if v[0] <= best + _MARGIN}
+        if len(nxt) > 1:  # rare: a marker with more than one reading
+            best = min(cost for cost, _ in nxt.values())
+            nxt = {k: v for k, v in nxt.items() if v[0] <= best + _MARGIN}
         if len(nxt) > _KEEP:
             nxt = dict(sorted(nxt.items(), key=lambda kv: kv[1][0])[:_KEEP])
         states = nxt

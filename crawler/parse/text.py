@@ -81,6 +81,11 @@ def slug(text: str, empty: str = "") -> str:
     return _SLUG.sub("-", text.lower()).strip("-") or empty
 
 
+def one_line(text: str, limit: int = 200) -> str:
+    """Text fit for one line (a mail header, an error line): no CR/LF, squashed, bounded."""
+    return " ".join(text.split())[:limit]
+
+
 def squash(text: str) -> str:
     """Collapse runs of whitespace to one space and strip the ends; controls removed."""
     return " ".join(clean(text).split())  # str.split's whitespace is re's \s, and faster

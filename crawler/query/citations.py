@@ -81,8 +81,5 @@ def _known(key: str, typed: str, known: Iterable[str]) -> str:
     if key in known or not known:
         return key
     close = difflib.get_close_matches(key, known, n=3, cutoff=0.6)
-    hint = f"; close matches: {', '.join(display(k) for k in close)}" if close else ""
-    raise UsageError(f"no {display(key)} in the store ({typed!r}){hint}")
-
-
-display = readable  # cfr:15:744.11 -> "15 CFR 744.11" (crawler.keys.readable)
+    hint = f"; close matches: {', '.join(readable(k) for k in close)}" if close else ""
+    raise UsageError(f"no {readable(key)} in the store ({typed!r}){hint}")

@@ -10,13 +10,18 @@ from dataclasses import dataclass
 from crawler.diff import DocumentDiff, diff_documents
 from crawler.diff.model import Op
 from crawler.errors import NotCovered
-from crawler.keys import fr_key, fr_number, projection_parts, projections_of, supplement_key
+from crawler.keys import (
+    ENTITY_LIST,
+    fr_key,
+    fr_number,
+    projection_parts,
+    projections_of,
+    supplement_key,
+)
 from crawler.parse.expect import FR_CITATION
 from crawler.query.coverage import Checked, checked, last_known, never, scope
 from crawler.records import Node, from_json
 from storage import Store
-
-ENTITY_LIST = supplement_key(15, "744", "4")
 
 
 @dataclass(frozen=True)

@@ -15,14 +15,21 @@ from crawler.diff.cite import cited_diff
 from crawler.errors import Busy, FetchError, NotCovered, UsageError
 from crawler.fetch.ecfr_client import EcfrClient
 from crawler.fetch.items import FetchedCfrPart
-from crawler.keys import CFR, cfr_key, fr_number, is_projection, projection_key, title_part
+from crawler.keys import (
+    CFR,
+    cfr_key,
+    fr_number,
+    is_projection,
+    projection_key,
+    readable,
+    title_part,
+)
 from crawler.parse.cfr_units import fr_citations, parse_watch, rebuild, unit_refs
-from crawler.query.citations import display, parse_citation
+from crawler.parse.ecfr_json import FIRST_DAY
+from crawler.query.citations import parse_citation
 from crawler.query.coverage import Checked, checked, never, scope
 from crawler.records import Node, from_json
 from storage import LockBusy, RunStatus, Store, VersionRow
-
-FIRST_DAY = date(2017, 1, 1)  # the eCFR has no point-in-time text before this
 
 
 @dataclass(frozen=True)
@@ -98,7 +105,7 @@ class Lookup:
         row = self.store.document(key)
         return Comparison(
             key,
-            row.title if row else display(key),
+            row.title if row else readable(key),
             old,
             new,
             cited_diff(key, old.tree, new.tree),
@@ -117,16 +124,16 @@ class Lookup:
     def _latest(self, key: str) -> Side:
         latest = self.store.latest_version(key)
         if latest is None and self.checked(key) is None:
-            raise NotCovered(never(display(key), ["ecfr"]))
+            raise NotCovered(never(readable(key), ["ecfr"]))
         if latest is None:
-            raise UsageError(f"no version of {display(key)} in the store")
+            raise UsageError(f"no version of {readable(key)} in the store")
         return Side(latest, self._tree(key, latest))
 
     def _before(self, key: str, new: Side) -> Side:
         earlier = [v for v in self.store.history(key) if v.valid_from < new.day]
         if not earlier:
             raise UsageError(
-                f"{display(key)}: no version before the one in effect since {new.day} is "
+                f"{readable(key)}: no version before the one in effect since {new.day} is "
                 "stored; give --from to fetch an earlier one from the eCFR"
             )
         return Side(earlier[-1], self._tree(key, earlier[-1]))
@@ -138,23 +145,23 @@ class Lookup:
         projected_key = projection_key(key, fr_number(number))
         projected = self.store.latest_version(projected_key)
         if projected is None:
-            raise UsageError(f"FR Doc. {number} has no redline of {display(key)} in the store")
+            raise UsageError(f"FR Doc. {number} has no redline of {readable(key)} in the store")
         tree = from_json(Node, self.store.blob(projected.tree_blob))
         if tree.kind in ("flagged", "removed"):
             raise UsageError(
-                f"FR Doc. {number}'s change to {display(key)} was {tree.kind}, "
+                f"FR Doc. {number}'s change to {readable(key)} was {tree.kind}, "
                 "not applied as text; nothing to compare"
             )
         if new_day is None:
             latest = self.store.last_valid_from(key)
             if latest is None:
-                raise UsageError(f"no eCFR version of {display(key)} in the store")
+                raise UsageError(f"no eCFR version of {readable(key)} in the store")
             new_day = date.fromisoformat(latest)
         new = self.side(key, new_day)
         row = self.store.document(key)
         return Comparison(
             key,
-            row.title if row else display(key),
+            row.title if row else readable(key),
             Side(projected, tree),
             new,
             cited_diff(key, tree, new.tree),
@@ -183,7 +190,7 @@ class Lookup:
         try:
             latest = self.client.up_to_date_as_of(title)
         except FetchError as exc:
-            known = scope(display(key), [cover]) if cover else never(display(key), ["ecfr"])
+            known = scope(readable(key), [cover]) if cover else never(readable(key), ["ecfr"])
             raise NotCovered(f"{known}; the eCFR cannot be asked for {day}: {exc}") from None
         if day > latest:
             raise UsageError(f"the eCFR is up to date as of {latest}; {day} is later")
@@ -194,7 +201,7 @@ class Lookup:
                 self._fetch(title, part, effective)
         version = self.store.version_at(key, day.isoformat())
         if version is None:
-            raise UsageError(f"no version of {display(key)} in effect on {day}")
+            raise UsageError(f"no version of {readable(key)} in effect on {day}")
         if dates and version.valid_from < dates[-1]:
             self._not_held(key, title, part, dates[-1])
         return version
@@ -205,9 +212,9 @@ class Lookup:
         whole = self.store.version_at(cfr_key(title, part), effective)
         applied = whole is not None and whole.valid_from == effective
         for row in self.store.held_fetches(cfr_key(title, part)):
-            if row.valid_from == effective and (not applied or display(key) in row.reason):
+            if row.valid_from == effective and (not applied or readable(key) in row.reason):
                 raise NotCovered(
-                    f"{display(key)}: the eCFR's text of {title} CFR part {part} as of "
+                    f"{readable(key)}: the eCFR's text of {title} CFR part {part} as of "
                     f"{effective} is held as implausible ({row.reason}); it is not applied "
                     "until the versions API, an FR rule or a later fetch confirms it"
                 )
@@ -253,7 +260,7 @@ class Lookup:
         cover = self.checked(key)
         lines = self._history_lines(key)
         if not lines and cover is None:
-            raise NotCovered(never(display(key), ["ecfr"]))
+            raise NotCovered(never(readable(key), ["ecfr"]))
         return History(key, tuple(lines), cover)
 
     def _history_lines(self, key: str) -> list[HistoryLine]:

@@ -15,9 +15,10 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from crawler.clock import stamp
 from crawler.config import Config, EcfrConfig
-from crawler.errors import UsageError
+from crawler.errors import UsageError, bug_line
 from crawler.fetch.items import FetchedCfrPart
 from crawler.keys import CFR, cfr_key, title_part
+from crawler.parse.ecfr_json import FIRST_DAY
 from crawler.parse.ecfr_xml import Reuse, parse_ecfr_xml
 from crawler.records import Outcome, SourceState
 from crawler.snapshot.rows import cfr_versions
@@ -28,7 +29,6 @@ from storage import DocumentRow, ErrorKind, Store, VersionRow
 log = logging.getLogger(__name__)
 
 NAME = "ecfr"
-FIRST_DAY = date(2017, 1, 1)  # the eCFR versioner API's history starts here
 
 
 _PARTS: OrderedDict[str, dict[str, bytes]] = OrderedDict()  # payload sha -> unit trees
@@ -114,7 +114,7 @@ class Ecfr(Snapshot):
 
     def window(self, config: Config, store: Store, day: date) -> Window:
         """The spider works out per part what changed since it was stored; never past ``day``."""
-        return Window(None, {"until": day.isoformat()})
+        return Window({"until": day.isoformat()})
 
     def first_day(self, until: date) -> date:
         return FIRST_DAY
@@ -141,8 +141,7 @@ class Ecfr(Snapshot):
                 run,
                 NAME,
                 "held eCFR fetches",
-                f"regwatch failed while reviewing held eCFR fetches: {type(exc).__name__}: {exc}"
-                " (a regwatch bug: rerun with --verbose for the traceback)",
+                bug_line("while reviewing held eCFR fetches", exc),
                 stamp(clock()),
                 ErrorKind.BUG,
             )

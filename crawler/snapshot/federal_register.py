@@ -12,6 +12,7 @@ from typing import Any, ClassVar
 
 from crawler.clock import stamp
 from crawler.config import Config
+from crawler.errors import bug_line
 from crawler.fetch.items import FetchedDocument, FetchedPublicInspection
 from crawler.keys import FR, PI, fr_key
 from crawler.parse.fr_json import parse_document, parse_public_inspection
@@ -95,12 +96,11 @@ class FederalRegister(Snapshot):
         first = day - timedelta(days=config.sources.federal_register.first_run_days)
         since = min(date.fromisoformat(last), day) if last else first
         return Window(
-            since.isoformat(),
             {
                 "since": since.isoformat(),
                 "until": day.isoformat(),
                 "public_inspection_on": day.isoformat(),
-            },
+            }
         )
 
     def settle(
@@ -116,9 +116,11 @@ class FederalRegister(Snapshot):
                 run,
                 NAME,
                 key,
-                f"regwatch failed while making the publication-day redlines of {key}: "
-                f"{type(exc).__name__}: {exc} (a regwatch bug: rerun with --verbose for the "
-                "traceback; every run tries again)",
+                bug_line(
+                    f"while making the publication-day redlines of {key}",
+                    exc,
+                    "; every run tries again",
+                ),
                 stamp(clock()),
                 ErrorKind.BUG,
             )

@@ -23,10 +23,9 @@ from fractions import Fraction
 
 from crawler.config import EcfrConfig
 from crawler.fetch.items import FetchedCfrPart
-from crawler.keys import cfr_key, projection_parts, projections_of
+from crawler.keys import cfr_key, projection_parts, projections_of, readable
 from crawler.parse.cfr_units import unit_refs
 from crawler.parse.entity_list import ENTRY, entry_keys
-from crawler.query.citations import display
 from crawler.records import Node, ProjectionOp, from_json
 from storage import HeldFetchRow, NewVersion, Store
 
@@ -80,7 +79,8 @@ class Loss:
         for table in self.tables:
             if table.lost:
                 parts.append(
-                    f"{len(table.lost)} of {table.entries} entries of {display(table.unit)} missing"
+                    f"{len(table.lost)} of {table.entries} entries of "
+                    f"{readable(table.unit)} missing"
                 )
         return "; ".join(parts) or "nothing missing"
 

@@ -13,13 +13,12 @@ from sqlalchemy.exc import IntegrityError, NoResultFound
 from crawler.diff import diff_documents
 from crawler.errors import ParseError
 from crawler.parse.version import PARSER_VERSION
-from crawler.records import Node, from_json
+from crawler.records import UNIT_REMOVED, Node, from_json
 from crawler.snapshot.rows import changed_fields, text_hash
 from crawler.snapshot.source import maker_for, node_trees
 from storage import DocumentRow, Rederived, Rejudged, Store, VersionRow
 
 PROJECTED = "as-amended"  # publication-day redlines: made from a rule, not from a payload
-REMOVED = "removed"  # the stub of a unit no longer in its part: no parser made it
 
 
 @dataclass(frozen=True)
@@ -44,7 +43,7 @@ def current(version: VersionRow) -> bool:
 
 def remake(store: Store, row: DocumentRow, version: VersionRow) -> Remade | NotRemade:
     """``version`` of the document ``row`` as the current parser makes it from its payload."""
-    if row.kind == REMOVED:
+    if row.kind == UNIT_REMOVED:  # a stub: no parser made it
         return Remade(store.blob(version.tree_blob), version.text_hash, None)
     if row.kind == PROJECTED:
         return NotRemade(f"{row.key}: a publication-day redline, made from its rule")
@@ -144,7 +143,7 @@ def judge_change(
 ) -> tuple[dict[str, Any], bool]:
     """The stats of the change from ``old_tree`` to ``new_tree`` (a version of ``kind``),
     and whether it is substantive."""
-    if node_tree and old_tree is not None and kind not in ("part", "removed"):
+    if node_tree and old_tree is not None and kind not in ("part", UNIT_REMOVED):
         diff = diff_documents(from_json(Node, old_tree), from_json(Node, new_tree))
         return {"diff": diff.stats()}, bool(diff.substantive)
     return changed_fields(old_tree, new_tree)

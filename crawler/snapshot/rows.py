@@ -13,7 +13,16 @@ from crawler.keys import cfr_key, fr_key, unit_label
 from crawler.parse.cfr_units import manifest, unit_refs, units
 from crawler.parse.text import fold
 from crawler.parse.web_page import page_tree
-from crawler.records import Delay, FrDocument, Node, PublicInspectionDocument, WebPage, to_json
+from crawler.records import (
+    UNIT_REMOVED,
+    Delay,
+    FrDocument,
+    Node,
+    PublicInspectionDocument,
+    WebPage,
+    removed_unit,
+    to_json,
+)
 from storage import NewVersion
 
 DELAYS = "delays"  # link relation: a notice -> the FR citation of the rule it postpones
@@ -266,10 +275,10 @@ def removed_version(
     key: str, day: date, *, run: int, fetched_at: str, source: str, title: str, url: str
 ) -> NewVersion:
     """The version that records a unit no longer in its part on ``day``."""
-    tree = to_json(Node(unit_label(key), "removed"))
+    tree = to_json(removed_unit(unit_label(key)))
     return NewVersion(
         key=key,
-        kind="removed",
+        kind=UNIT_REMOVED,
         source=source,
         title=title,
         url=url,

@@ -25,11 +25,14 @@ Maker = Callable[[DocumentRow, VersionRow, dict[str, bytes]], bytes]
 
 @dataclass(frozen=True)
 class Window:
-    """What one run asks a source's spider for: the first day it checks (None: the spider
-    works it out per document) and the spider's arguments."""
+    """What one run asks a source's spider for: the spider's arguments."""
 
-    since: str | None
     args: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def since(self) -> str | None:
+        """The first day the run checks (None: the spider works it out per document)."""
+        return self.args.get("since")
 
 
 @dataclass(frozen=True)
@@ -59,7 +62,6 @@ class Snapshot:
     node_trees: ClassVar[bool] = False
     # key prefix -> how a stored version's tree of that kind is made again (regwatch rebuild)
     makers: ClassVar[Mapping[str, Maker]] = {}
-    backfill_days: ClassVar[int] = 30  # a backfill's default reach back from --until
 
     def target(self, item: Any) -> str:
         """The document key an item is about (what goes on the retry list), else its URL."""
@@ -71,11 +73,11 @@ class Snapshot:
 
     def window(self, config: Config, store: Store, day: date) -> Window:
         """What the daily job of ``day`` asks its spider for."""
-        return Window(None, {"day": day.isoformat()})
+        return Window({"day": day.isoformat()})
 
     def first_day(self, until: date) -> date:
-        """A backfill's first day when none is given."""
-        return until - timedelta(days=self.backfill_days)
+        """A backfill's first day when none is given: 30 days back."""
+        return until - timedelta(days=30)
 
     def backfill(self, since: date, until: date, options: Mapping[str, str]) -> dict[str, str]:
         """The spider's arguments for a backfill; ``options``: the command's source options

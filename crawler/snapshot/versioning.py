@@ -18,7 +18,7 @@ from crawler.parse.cfr_units import by_raw_digest, unit_refs
 from crawler.parse.ecfr_xml import Reuse, parse_ecfr_xml
 from crawler.parse.expect import shown
 from crawler.parse.version import PARSER_VERSION
-from crawler.records import Node, Outcome, from_json, to_json
+from crawler.records import UNIT_REMOVED, Node, Outcome, from_json, to_json
 from crawler.snapshot.held import Verdict, judge
 from crawler.snapshot.rederive import PROJECTED, judge_change, upgrade
 from crawler.snapshot.rows import cfr_versions, removed_version, text_hash
@@ -40,7 +40,7 @@ def prepare(store: Store, new: NewVersion, node_tree: bool = False) -> NewVersio
     if node_tree and old_tree is not None and stored_diff.diffed(new.kind):
         found = stored_diff.compute(new.key, old_tree, new.tree)
         diff = stored_diff.encode(found)
-    if diff is not None and new.kind != "removed":  # judged by the diff just made
+    if diff is not None and new.kind != UNIT_REMOVED:  # judged by the diff just made
         stats, substantive = {"diff": found.stats()}, bool(found.substantive)
     else:
         stats, substantive = judge_change(old_tree, new.tree, new.kind, node_tree)
@@ -241,7 +241,7 @@ def _apply(store: Store, news: list[NewVersion]) -> Counter[str]:
         else:
             ready.append(prepared)
     for new, result in zip(ready, store.snapshot_many(ready), strict=True):
-        if new.kind == "removed":
+        if new.kind == UNIT_REMOVED:
             counts[f"sections_{Outcome.REMOVED}"] += 1
         elif new.kind != "part":
             counts[f"sections_{result.outcome}"] += 1

@@ -74,12 +74,9 @@ class RegwatchSpider(scrapy.Spider, Generic[SourceConfig]):
             window = snapshot_of(cls.name).window(config, store, day)
             args = window.args | kwargs
             source = store.lock(f"source:{cls.name}", wait=config.store.lock_wait)
-            with store.lock("runs", wait=30.0):
-                store.close_interrupted(now)
-                run = store.start_run("crawl", None, now, f"scrapy crawl {cls.name}")
-                alive = store.lock(f"run:{run}", unique=True)
-            since = args.get("since", window.since)
-            store.source_started(run, cls.name, now, since, args.get("until", day.isoformat()))
+            run, alive = store.open_run("crawl", None, now, f"scrapy crawl {cls.name}")
+            until = args.get("until", day.isoformat())
+            store.source_started(run, cls.name, now, args.get("since"), until)
         finally:
             store.close()
         return run, (source, alive), args

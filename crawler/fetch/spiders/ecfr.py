@@ -24,7 +24,7 @@ from crawler.fetch.items import CrawlError, FetchedCfrPart, WindowCounted
 from crawler.fetch.spiders.base import RegwatchSpider
 from crawler.keys import cfr_key
 from crawler.parse.cfr_units import parse_watch, unit_key
-from crawler.parse.ecfr_json import ContentVersion, parse_titles, parse_versions_page
+from crawler.parse.ecfr_json import FIRST_DAY, ContentVersion, parse_titles, parse_versions_page
 from crawler.records import Node
 from storage import ErrorKind
 
@@ -201,7 +201,7 @@ class EcfrSpider(RegwatchSpider[EcfrConfig]):
                 days.insert(0, max(earlier))  # the text in effect on --since, by its own date
 
         todo = [d for d in days if d not in stored]
-        yield WindowCounted(self.name, self.since or date(2017, 1, 1), latest, len(todo))
+        yield WindowCounted(self.name, self.since or FIRST_DAY, latest, len(todo))
         for day in todo:
             on = date.fromisoformat(day)
             yield self._part(title, part, on, _removed(title, part, rows, on))
