@@ -20,7 +20,7 @@ test: $(VENV)/.installed  ## every check: ruff, mypy (configured in pyproject.to
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n auto --maxprocesses=4 --dist worksteal
 
 demo: $(VENV)/.installed  ## the offline tour, in ./demo
 	$(BIN)/regwatch demo --dir demo

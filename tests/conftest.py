@@ -224,21 +224,25 @@ def on_store(config: config_module.Config, where: str) -> config_module.Config:
     return dataclasses.replace(config, store=dataclasses.replace(config.store, url=where))
 
 
-_PG_TESTS: set[str] = set()
 _SECONDS = {"postgresql": 0.0, "rest": 0.0}
 _RAN_PG: set[str] = set()
+PG_MARK = "postgresql"  # tests on the PostgreSQL server: the PostgreSQL pass
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", f"{PG_MARK}: the test uses a PostgreSQL database")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    _PG_TESTS.update(
-        i.nodeid
-        for i in items
-        if "pg_server" in getattr(i, "fixturenames", ()) or "[postgresql" in i.nodeid
-    )
+    """Marks the PostgreSQL pass (the mark travels with each report, also from pytest-xdist's
+    workers to the process that prints the summary)."""
+    for item in items:
+        if "pg_server" in getattr(item, "fixturenames", ()) or "[postgresql" in item.nodeid:
+            item.add_marker(PG_MARK)
 
 
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
-    on_pg = report.nodeid in _PG_TESTS
+    on_pg = PG_MARK in report.keywords
     _SECONDS["postgresql" if on_pg else "rest"] += report.duration
     if on_pg:
         _RAN_PG.add(report.nodeid)
@@ -246,9 +250,10 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     """What the PostgreSQL pass costs on top of the rest (the tests that use a database
-    on the PostgreSQL server, setup and teardown included)."""
+    on the PostgreSQL server, setup and teardown included), in test time: summed over
+    pytest-xdist's workers, so about their number times the wall time."""
     if _RAN_PG:
         terminalreporter.write_line(
             f"PostgreSQL pass: {len(_RAN_PG)} tests, {_SECONDS['postgresql']:.1f} s "
-            f"on top of {_SECONDS['rest']:.1f} s for the rest of the tests run"
+            f"on top of {_SECONDS['rest']:.1f} s for the rest of the tests run (test time)"
         )
