@@ -223,7 +223,7 @@ def diff(
     eCFR, annual CFR, a rule's FR XML, an eRegs tree), what changed from FILE_A to FILE_B,
     with no store."""
     from crawler.diff import views
-    from crawler.diff.cite import UNOFFICIAL, fr_sources, official_links
+    from crawler.diff.cite import UNOFFICIAL
     from crawler.jobs.daily import open_store
     from crawler.query.lookup import Lookup
 
@@ -243,19 +243,9 @@ def diff(
         store.close()
     name = f"{readable(found.key)} ({found.title})"
     old_label = f"as amended by FR Doc. {rule}" if rule else found.old.day
-    official = official_links(found.key, fr_sources(found.old.tree, found.new.tree))
+    official = found.official()
     if fmt == "json":
-        model = {
-            "key": found.key,
-            "citation": readable(found.key),
-            "title": found.title,
-            "from": found.old.day,
-            "rule": rule,
-            "to": found.new.day,
-            "unofficial": UNOFFICIAL,
-            "official": [{"text": x.text, "url": x.url} for x in official],
-            **found.diff.to_json(),
-        }
+        model = found.to_json(rule)
         click.echo(json.dumps(model, indent=2, ensure_ascii=False, sort_keys=True))
     elif fmt == "html":
         click.echo(views.html_view(found.diff, name, old_label, found.new.day, official), nl=False)
@@ -381,6 +371,9 @@ def demo(obj: Context, folder: Path) -> None:
     click.echo(
         f"Next:    regwatch --config {result.config} digest --date "
         f"{result.days[-1].day if result.days else ''}"
+    )
+    click.echo(
+        f"Browse:  regwatch --config {result.config} serve, then open http://127.0.0.1:8000/"
     )
 
 
@@ -564,6 +557,19 @@ def feeds(obj: Context) -> None:
         click.echo(str(write_site(store, config)[-1]))
     finally:
         store.close()
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8000, show_default=True, type=int, help="Port to listen on.")
+@click.pass_obj
+def serve(obj: Context, host: str, port: int) -> None:
+    """Serve the web app and JSON API (/api/, OpenAPI at /api/openapi.json) over the store,
+    read-only. Beyond loopback it needs a token in REGWATCH_SERVE_TOKEN, asked of every
+    request (Authorization: Bearer TOKEN; feed URLs carry a token of their own)."""
+    from crawler.deliver.web.server import serve as run_server
+
+    run_server(obj.config, host, port, announce=click.echo)
 
 
 @main.command()

@@ -76,6 +76,11 @@ class NotCovered(RegwatchError):
     never "no change". Its message names what was checked, from when to when."""
 
 
+class NotStored(NotCovered):
+    """Raised by ``crawler.query.lookup`` when it may not fetch (the web app) and the store
+    lacks the version asked for: its message says so and names the command that fetches it."""
+
+
 class DegradedRun(RegwatchError):
     """Raised by the CLI's ``run``/``crawl`` commands after the digest is written when a
     source or document failed; its message summarises the errors. Exit status 3."""

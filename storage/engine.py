@@ -61,14 +61,19 @@ def target(where: str | Path) -> Target:
     )
 
 
-def make_engine(where: Target) -> tuple[Engine, Locks]:
+def make_engine(where: Target, readonly: bool = False) -> tuple[Engine, Locks]:
+    """The engine and locks of ``where``; ``readonly``: every connection refuses writes
+    (SQLite ``query_only``, PostgreSQL read-only transactions), whatever the code asks."""
     if where.path is not None:
         engine = create_engine(f"sqlite:///{where.path}")
         event.listen(engine, "connect", _sqlite_pragmas)
+        if readonly:
+            event.listen(engine, "connect", _sqlite_query_only)
         event.listen(engine, "begin", _sqlite_begin)
         return engine, FileLocks(where.path.with_name(where.path.name + ".locks"))
     url = str(where.url)
-    engine = create_engine(url, pool_pre_ping=True)
+    options = {"options": "-c default_transaction_read_only=on"} if readonly else {}
+    engine = create_engine(url, pool_pre_ping=True, connect_args=options)
     return engine, AdvisoryLocks(lambda: _pg_connect(url))
 
 
@@ -94,6 +99,10 @@ def _sqlite_begin(conn: Any) -> None:
     with BEGIN IMMEDIATE, reads with a plain (deferred) BEGIN."""
     immediate = conn.get_execution_options().get("immediate")
     conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+def _sqlite_query_only(dbapi_conn: Any, _record: Any) -> None:
+    dbapi_conn.execute("PRAGMA query_only=ON")
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:

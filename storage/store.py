@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import threading
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -144,28 +145,35 @@ class Store(ReportStore):
         self._packer = blobcodec.Packer()
         self._cache: OrderedDict[str, bytes] = OrderedDict()
         self._cached = 0
+        self._cache_lock = threading.Lock()
 
     @classmethod
-    def open(cls, where: Path | str, *, create: bool = True) -> Store:
+    def open(cls, where: Path | str, *, create: bool = True, readonly: bool = False) -> Store:
         """The store at ``where`` (a SQLite path, or a ``postgresql+psycopg://`` URL),
         migrated to this regwatch's schema under the ``migrations`` lock; a new one only when
         ``create`` (commands that only read refuse a missing store with StoreMissing instead
-        of making an empty one; a PostgreSQL database itself is never created)."""
+        of making an empty one; a PostgreSQL database itself is never created).
+        ``readonly`` (the web app): never created nor migrated (an older schema is
+        StoreOpenError, naming the command that upgrades it), and the database itself
+        refuses every write made through this Store."""
         try:
             target = engines.target(where)
         except engines.TargetError as exc:
             raise StoreOpenError(str(exc)) from None
         if target.path is not None:
-            if not create and not target.path.is_file():
+            if (readonly or not create) and not target.path.is_file():
                 raise StoreMissing(f"no store at {target}")
             if not target.path.parent.exists():
                 raise StoreOpenError(f"store folder {target.path.parent} does not exist")
-        engine, locks = engines.make_engine(target)
+        engine, locks = engines.make_engine(target, readonly)
         crashpoints.install(engine)
         store = cls(engine, locks)
         try:
             try:
-                store._migrate(target, create)
+                if readonly:
+                    store._check_schema(target)
+                else:
+                    store._migrate(target, create)
             except migrate.MigrationError as exc:
                 raise StoreOpenError(str(exc)) from None
             except OperationalError as exc:
@@ -176,6 +184,17 @@ class Store(ReportStore):
             engine.dispose()
             raise
         return store
+
+    def _check_schema(self, target: engines.Target) -> None:
+        with self.engine.connect() as conn:
+            revision = migrate.current(conn)
+            if revision is None:
+                raise StoreMissing(f"no store at {target}")
+            if not migrate.up_to_date(conn, revision):
+                raise StoreOpenError(
+                    f"the store at {target} has an older schema ({revision}); any command "
+                    "that writes it (regwatch run, regwatch rebuild) upgrades it first"
+                )
 
     def _migrate(self, target: engines.Target, create: bool) -> None:
         if target.is_sqlite:  # the lock file first, as ever: a read-only disk is named
@@ -242,10 +261,11 @@ class Store(ReportStore):
             return self._blob(conn, sha)
 
     def _blob(self, conn: Any, sha: str) -> bytes:
-        cached = self._cache.get(sha)
-        if cached is not None:
-            self._cache.move_to_end(sha)
-            return cached
+        with self._cache_lock:
+            cached = self._cache.get(sha)
+            if cached is not None:
+                self._cache.move_to_end(sha)
+                return cached
         row = conn.execute(
             select(blobs.c.codec, blobs.c.data, blobs.c.base).where(blobs.c.sha256 == sha)
         ).one()
@@ -255,12 +275,16 @@ class Store(ReportStore):
         return data
 
     def _remember(self, sha: str, data: bytes) -> None:
-        """Keep recently used payloads decompressed (delta chains read their bases)."""
-        self._cache[sha] = data
-        self._cached += len(data)
-        while self._cached > CACHE_BYTES and len(self._cache) > 1:
-            _, dropped = self._cache.popitem(last=False)
-            self._cached -= len(dropped)
+        """Keep recently used payloads decompressed (delta chains read their bases). Safe
+        from several threads (the web app's requests share one Store)."""
+        with self._cache_lock:
+            if sha in self._cache:
+                return
+            self._cache[sha] = data
+            self._cached += len(data)
+            while self._cached > CACHE_BYTES and len(self._cache) > 1:
+                _, dropped = self._cache.popitem(last=False)
+                self._cached -= len(dropped)
 
     # --- runs ------------------------------------------------------------------------------
 
@@ -432,6 +456,22 @@ class Store(ReportStore):
         with self.engine.connect() as conn:
             row = conn.execute(select(runs).where(runs.c.id == run)).mappings().one()
         return from_mapping(RunRow, row)
+
+    def linking_to(self, target: str, relation: str) -> list[str]:
+        """The documents that have ``relation`` to ``target`` (what corrects a rule)."""
+        query = (
+            select(links.c.source)
+            .where(links.c.target == target, links.c.relation == relation)
+            .order_by(bytewise(links.c.source))
+        )
+        with self.engine.connect() as conn:
+            return list(conn.scalars(query))
+
+    def recent_runs(self, limit: int, offset: int = 0) -> list[RunRow]:
+        """Runs of every kind, newest first."""
+        query = select(runs).order_by(runs.c.id.desc()).limit(limit).offset(offset)
+        with self.engine.connect() as conn:
+            return [from_mapping(RunRow, r) for r in conn.execute(query).mappings()]
 
     def runs_on(self, day: str) -> list[RunRow]:
         with self.engine.connect() as conn:

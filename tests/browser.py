@@ -152,6 +152,110 @@ class Browser:
             self.call("Target.closeTarget", targetId=target)
             self._events = [e for e in self._events if e.get("sessionId") != session]
 
+    @contextmanager
+    def tab(self, width: int = 1200, height: int = 900) -> Iterator[Tab]:
+        """A tab to drive as a user would: go to pages, click, fill forms, press keys,
+        take screenshots."""
+        target = self.call("Target.createTarget", url=self.blank.as_uri())["targetId"]
+        session = self.call("Target.attachToTarget", targetId=target, flatten=True)["sessionId"]
+        try:
+            self.call("Page.enable", session)
+            self._settled(session)
+            self.call(
+                "Emulation.setDeviceMetricsOverride",
+                session,
+                width=width,
+                height=height,
+                deviceScaleFactor=1,
+                mobile=width < 700,
+            )
+            self._events = [e for e in self._events if e.get("sessionId") != session]
+            yield Tab(self, session)
+        finally:
+            self.call("Target.closeTarget", targetId=target)
+            self._events = [e for e in self._events if e.get("sessionId") != session]
+
+
+class Tab:
+    def __init__(self, browser: Browser, session: str) -> None:
+        self.browser = browser
+        self.session = session
+
+    def evaluate(self, expression: str) -> Any:
+        result = self.browser.call(
+            "Runtime.evaluate", self.session, expression=expression, returnByValue=True
+        )
+        if "exceptionDetails" in result:
+            raise RuntimeError(f"{expression}: {result['exceptionDetails']}")
+        return result["result"].get("value")
+
+    def _navigating(self, start: str) -> None:
+        """Run ``start`` (a JS expression that navigates) and wait for the new page."""
+        self.browser._events = [
+            e for e in self.browser._events if e.get("sessionId") != self.session
+        ]
+        self.evaluate(start)
+        self.browser.wait_for("Page.loadEventFired", self.session)
+
+    def goto(self, url: str) -> None:
+        self.browser._events = [
+            e for e in self.browser._events if e.get("sessionId") != self.session
+        ]
+        self.browser.call("Page.navigate", self.session, url=url)
+        self.browser.wait_for("Page.loadEventFired", self.session)
+
+    def click(self, selector: str) -> None:
+        """Click the first element matching ``selector`` and wait for the page it opens."""
+        self._navigating(f"document.querySelector({json.dumps(selector)}).click()")
+
+    def submit(self, form: str, values: dict[str, str | bool]) -> None:
+        """Fill the form's fields by name (a bool checks a checkbox) and submit it."""
+        fill = "".join(
+            f"f.elements[{json.dumps(k)}].{'checked' if isinstance(v, bool) else 'value'}"
+            f" = {json.dumps(v)};"
+            for k, v in values.items()
+        )
+        select = json.dumps(form)
+        self._navigating(
+            f"(() => {{ const f = document.querySelector({select}); {fill} f.requestSubmit(); }})()"
+        )
+
+    @property
+    def url(self) -> str:
+        return str(self.evaluate("location.href"))
+
+    def text(self, selector: str = "body") -> str:
+        found = self.evaluate(
+            f"(document.querySelector({json.dumps(selector)}) || {{}}).innerText || ''"
+        )
+        return str(found)
+
+    def press_tab(self) -> str:
+        """Press Tab; the focused element as "TAG text"."""
+        for kind in ("keyDown", "keyUp"):
+            self.browser.call(
+                "Input.dispatchKeyEvent",
+                self.session,
+                type=kind,
+                key="Tab",
+                code="Tab",
+                windowsVirtualKeyCode=9,
+            )
+        return str(
+            self.evaluate(
+                "document.activeElement.tagName + ' ' + (document.activeElement.innerText || '')"
+            )
+        )
+
+    def screenshot(self, path: Path, full: bool = True) -> Path:
+        import base64
+
+        shot = self.browser.call(
+            "Page.captureScreenshot", self.session, format="png", captureBeyondViewport=full
+        )
+        path.write_bytes(base64.b64decode(shot["data"]))
+        return path
+
 
 @contextmanager
 def chromium(path: str, profile: Path) -> Iterator[Browser]:

@@ -129,6 +129,9 @@ CASES: dict[str, tuple[Call, ...]] = {
     ),
     "regwatch schedule [--list]": (Call(("schedule", "--list"), 0, ("run", "next: ")),),
     "regwatch feeds": (Call(("feeds",), 0, ("all.atom", "index.html")),),
+    "regwatch serve [--host H] [--port P]": (  # serving itself: tests/test_serve.py
+        Call(("serve", "--host", "0.0.0.0"), 2, ("needs a token", "REGWATCH_SERVE_TOKEN")),
+    ),
     "regwatch demo [--dir FOLDER]": (
         Call(("demo", "--dir", "tour"), 0, ("this demo added 0 documents, 0 versions, 0 changes",)),
     ),

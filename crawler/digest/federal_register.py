@@ -161,6 +161,21 @@ class FederalRegisterDigest(SourceDigest):
 DIGEST = FederalRegisterDigest()
 
 
+def document_entry(store: Store, row: DocumentRow, scope: Scope) -> DocumentEntry:
+    """A stored FR document as the digest shows it (its redlines and what it corrects),
+    for any day: the web app's page of a rule."""
+    stored = _stored(store, row)
+    number = stored.doc.correction_of
+    original = store.document(fr_key(number)) if number else None
+    redlines = _redlines(store, {stored.doc.number}) if stored.doc.type in REDLINED else {}
+    records = Records(
+        documents=(stored,),
+        originals={original.key: original} if original else {},
+        redlines=redlines,
+    )
+    return _entry(stored, records, scope)
+
+
 def _stored(store: Store, row: DocumentRow) -> StoredDocument:
     history = store.history(row.key)
     assert history, row.key

@@ -92,15 +92,16 @@ def digests() -> list[tuple[Source, SourceDigest]]:
     return [(source, digest) for source, digest in each(Stage.DIGEST)]
 
 
-def change_diff(store: Store, change: ChangeRow) -> DocumentDiff:
+def change_diff(store: Store, change: ChangeRow, keep: bool = True) -> DocumentDiff:
     """The change's diff as stored when its version was; a change stored before diffs were
-    kept is diffed now, once, and its diff kept."""
+    kept is diffed now, and its diff kept (unless not ``keep``: a reader that never writes)."""
     if change.diff_blob is not None:
         return stored_diff.decode(store.blob(change.diff_blob))
     old = store.blob(store.version(change.from_version).tree_blob) if change.from_version else b""
     new = store.blob(store.version(change.to_version).tree_blob)
     diff = stored_diff.compute(change.document, old or _empty(new), new)
-    store.set_change_diff(change.id, stored_diff.encode(diff))
+    if keep:
+        store.set_change_diff(change.id, stored_diff.encode(diff))
     return diff
 
 

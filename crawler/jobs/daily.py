@@ -58,11 +58,12 @@ class RunReport:
         return self.status == RunStatus.OK
 
 
-def open_store(config: Config, *, create: bool = True) -> Store:
+def open_store(config: Config, *, create: bool = True, readonly: bool = False) -> Store:
     """The configured store; commands that only read pass ``create=False`` and get one
-    line naming the path and how to make a store when there is none."""
+    line naming the path and how to make a store when there is none; ``readonly`` (the web
+    app): the database refuses writes, and the schema is never upgraded."""
     try:
-        return Store.open(config.store_url, create=create)
+        return Store.open(config.store_url, create=create, readonly=readonly)
     except StoreMissing as exc:
         raise StorageError(f"{exc}: make one with `regwatch run` or `regwatch demo`") from None
     except StoreOpenError as exc:

@@ -6,13 +6,15 @@ from __future__ import annotations
 import contextlib
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from crawler.clock import stamp
 from crawler.config import Config
 from crawler.diff import DocumentDiff, diff_documents
-from crawler.diff.cite import cited_diff
-from crawler.errors import Busy, FetchError, NotCovered, UsageError
+from crawler.diff.cite import UNOFFICIAL, OfficialLink, cited_diff, fr_sources, official_links
+from crawler.digest.source import change_diff
+from crawler.errors import Busy, FetchError, NotCovered, NotStored, UsageError
 from crawler.fetch.ecfr_client import EcfrClient
 from crawler.fetch.items import FetchedCfrPart
 from crawler.keys import (
@@ -50,6 +52,24 @@ class Comparison:
     new: Side
     diff: DocumentDiff
 
+    def official(self) -> tuple[OfficialLink, ...]:
+        """The official texts behind the two sides (their FR sources, the annual CFR)."""
+        return official_links(self.key, fr_sources(self.old.tree, self.new.tree))
+
+    def to_json(self, rule: str | None = None) -> dict[str, Any]:
+        """The diff model as `regwatch diff --format json` and the web app's API give it."""
+        return {
+            "key": self.key,
+            "citation": readable(self.key),
+            "title": self.title,
+            "from": self.old.day,
+            "rule": rule,
+            "to": self.new.day,
+            "unofficial": UNOFFICIAL,
+            "official": [{"text": x.text, "url": x.url} for x in self.official()],
+            **self.diff.to_json(),
+        }
+
 
 @dataclass(frozen=True)
 class Cited:
@@ -66,6 +86,7 @@ class HistoryLine:
     seq: int
     change: str  # "first version", "3 changes (2 substantive)", "removed"
     sources: tuple[Cited, ...]  # FR citations newly named in the unit's source note
+    version: VersionRow | None = None
 
 
 @dataclass(frozen=True)
@@ -76,10 +97,14 @@ class History:
 
 
 class Lookup:
-    def __init__(self, store: Store, config: Config, now: datetime) -> None:
+    """``fetch=False`` (the web app): the store only; a version it lacks is NotStored,
+    naming the command that fetches it, never fetched."""
+
+    def __init__(self, store: Store, config: Config, now: datetime, fetch: bool = True) -> None:
         self.store = store
         self.config = config
         self.now = now
+        self.fetch = fetch
         self.client = EcfrClient(config)
 
     def resolve(self, text: str) -> str:
@@ -88,6 +113,8 @@ class Lookup:
         try:
             return parse_citation(text, known, titles)
         except UsageError:
+            if not self.fetch:
+                raise
             key = parse_citation(text, [], titles)
             title, _ = _title_part(key)
             with contextlib.suppress(FetchError, UsageError):
@@ -104,12 +131,16 @@ class Lookup:
         old = self.side(key, old_day) if old_day else self._before(key, new)
         row = self.store.document(key)
         return Comparison(
-            key,
-            row.title if row else readable(key),
-            old,
-            new,
-            cited_diff(key, old.tree, new.tree),
+            key, row.title if row else readable(key), old, new, self._diff(key, old, new)
         )
+
+    def _diff(self, key: str, old: Side, new: Side) -> DocumentDiff:
+        """The stored change when ``new`` is the version right after ``old`` (what the digest
+        said), else the diff of the two trees."""
+        for change in self.store.changes_of(key):
+            if change.from_version == old.version.id and change.to_version == new.version.id:
+                return change_diff(self.store, change, keep=self.fetch)
+        return cited_diff(key, old.tree, new.tree)
 
     def _check_dates(self, old_day: date | None, new_day: date | None) -> None:
         if old_day and new_day and old_day > new_day:
@@ -182,6 +213,11 @@ class Lookup:
         cover = self.checked(key)
         version = self.store.version_at(key, day.isoformat())
         if version is None or cover is None or not cover.knows(day.isoformat()):
+            if not self.fetch:
+                raise NotStored(
+                    f"{readable(key)} as of {day}: not stored; "
+                    f'`regwatch diff "{readable(key)}" --from {day}` fetches it from the eCFR'
+                )
             version = self._on_demand(key, day, cover)
         return Side(version, self._tree(key, version))
 
@@ -264,19 +300,23 @@ class Lookup:
         return History(key, tuple(lines), cover)
 
     def _history_lines(self, key: str) -> list[HistoryLine]:
+        """Each version with its stored change (what the digest said), diffed here only
+        for a change stored without its diff."""
         lines = []
         previous: Node | None = None
+        stored = {c.to_version: c for c in self.store.changes_of(key) if c.diff_blob}
         for version in self.store.history(key):
             tree = from_json(Node, self.store.blob(version.tree_blob))
             if tree.kind == "removed":
                 change = "removed"
             elif previous is None:
                 change = "first version"
+            elif version.id in stored:
+                change = change_diff(self.store, stored[version.id]).counted()
             else:
-                diff = diff_documents(previous, tree)
-                change = diff.counted()
+                change = diff_documents(previous, tree).counted()
             sources = tuple(self._cited(c) for c in _new_sources(previous, tree))
-            lines.append(HistoryLine(version.valid_from, version.seq, change, sources))
+            lines.append(HistoryLine(version.valid_from, version.seq, change, sources, version))
             previous = tree
         return lines
 

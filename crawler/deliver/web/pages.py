@@ -1,0 +1,215 @@
+"""The web app's pages: HTML rendered from templates/web/ (autoescaped, like every output),
+from the same stored report and the same query code as the digest and the CLI."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote, urlencode
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from crawler.deliver.web.guard import SafeJSON
+from crawler.deliver.web.reader import PAGE, Reader, paged
+from crawler.diff.cite import fr_sources, official_links
+from crawler.diff.in_context import blocks, runs
+from crawler.diff.model import DocumentDiff
+from crawler.digest.render import render
+from crawler.errors import UsageError
+from crawler.keys import CFR, fr_number, readable
+from crawler.query.citations import parse_citation
+
+router = APIRouter(include_in_schema=False)
+
+
+@dataclass(frozen=True)
+class Alternate:
+    href: str
+    title: str
+    type: str = "application/atom+xml"
+
+
+@dataclass(frozen=True)
+class Frame:
+    title: str
+    section: str  # the navigation entry it belongs to ("/", "/cfr" ...)
+    alternates: tuple[Alternate, ...] = ()
+
+
+ALL_FEED = Alternate("/feeds/all.atom", "regwatch: every change")
+
+
+def unit_href(key: str) -> str:
+    """cfr:15:744.11 -> /cfr/15/744.11; cfr:15:744:supp-4 -> /cfr/15/744:supp-4."""
+    title, rest = key.removeprefix(CFR).split(":", 1)
+    return f"/cfr/{title}/{quote(rest, safe=':.-')}"
+
+
+def rule_href(number: str) -> str:
+    return f"/rules/{quote(number, safe='-')}"
+
+
+def page(request: Request, name: str, frame: Frame, **context: Any) -> HTMLResponse:
+    reader = _reader(request)
+    known = reader.unit_keys()
+
+    def cited_href(citation: str) -> str | None:
+        """The page of the stored unit ``citation`` names ("15 CFR 744 Supp. No. 4"), or
+        None when the store lacks it (no link to nowhere)."""
+        try:
+            key = parse_citation(citation, known)
+        except UsageError:
+            return None
+        return unit_href(key) if key in known else None
+
+    html = render(
+        name,
+        frame=frame,
+        readable=readable,
+        unit_href=unit_href,
+        rule_href=rule_href,
+        cited_href=cited_href,
+        number=fr_number,
+        tokened=request.app.state.token is not None,
+        **context,
+    )
+    return HTMLResponse(html)
+
+
+def _reader(request: Request) -> Reader:
+    reader: Reader = request.app.state.reader
+    return reader
+
+
+@router.get("/")
+def today(request: Request) -> Response:
+    reader = _reader(request)
+    days = reader.days()
+    if not days:
+        frame = Frame("Today", "/", (ALL_FEED,))
+        return page(request, "web/days.html.j2", frame, listed=paged([], 0, PAGE), base="/days")
+    return _day_page(request, days[0], days, "/")
+
+
+@router.get("/days")
+def days(request: Request, offset: int = 0, limit: int = PAGE) -> Response:
+    listed = paged(_reader(request).days(), offset, limit)
+    return page(request, "web/days.html.j2", Frame("Days", "/days"), listed=listed, base="/days")
+
+
+@router.get("/days/{day}")
+def day(request: Request, day: str) -> Response:
+    return _day_page(request, day, _reader(request).days(), "/days")
+
+
+def _day_page(request: Request, day: str, every: list[str], section: str) -> Response:
+    report = _reader(request).report(day)
+    if report is None:
+        raise UsageError(f"no report for {day}")
+    at = every.index(day) if day in every else -1
+    newer = every[at - 1] if at > 0 else None
+    older = every[at + 1] if 0 <= at < len(every) - 1 else None
+    frame = Frame(report.day_long, section, (ALL_FEED,))
+    return page(request, "web/day.html.j2", frame, digest=report, newer=newer, older=older)
+
+
+@router.get("/cfr")
+def units(request: Request, offset: int = 0, limit: int = PAGE) -> Response:
+    listed = paged(_reader(request).units(), offset, limit)
+    frame = Frame("CFR text", "/cfr")
+    return page(request, "web/units.html.j2", frame, listed=listed, base="/cfr")
+
+
+@router.get("/cfr/find")
+def find(request: Request, citation: str = Query(max_length=200)) -> Response:
+    """A citation as people type it ("15 CFR 744.11", "Supp. No. 4 to Part 744"), to its page."""
+    reader = _reader(request)
+    key = parse_citation(citation, reader.unit_keys())
+    return RedirectResponse(unit_href(key), status_code=303)
+
+
+@router.get("/cfr/{title}/{unit}")
+def unit(request: Request, title: str, unit: str) -> Response:
+    reader = _reader(request)
+    key = reader.unit_key(title, unit)
+    history = reader.history(key)
+    current = reader.current(key)
+    row = reader.store.document(key)
+    found = blocks(key, current, current, DocumentDiff(()))
+    official = official_links(key, fr_sources(current, current))
+    frame = Frame(readable(key), "/cfr", (ALL_FEED,))
+    return page(
+        request,
+        "web/unit.html.j2",
+        frame,
+        key=key,
+        title=row.title if row else "",
+        history=history,
+        blocks=found,
+        official=official,
+    )
+
+
+@router.get("/cfr/{title}/{unit}/compare")
+def compare(
+    request: Request,
+    title: str,
+    unit: str,
+    from_: str | None = Query(None, alias="from", max_length=10),
+    to: str | None = Query(None, max_length=10),
+    view: str = Query("inline", pattern="^(inline|side)$"),
+    only: bool = False,
+    format: str = Query("html", pattern="^(html|json)$"),
+) -> Response:
+    reader = _reader(request)
+    key = reader.unit_key(title, unit)
+    found = reader.compare(key, from_ or None, to or None)
+    if format == "json":
+        return SafeJSON(found.to_json())
+    stored = any(
+        c.from_version == found.old.version.id and c.to_version == found.new.version.id
+        for c in reader.store.changes_of(key)
+    )
+    permalink = (
+        unit_href(key)
+        + "/compare?"
+        + urlencode({"from": found.old.day, "to": found.new.day, "view": view})
+    )
+    frame = Frame(f"{readable(key)}: {found.old.day} to {found.new.day}", "/cfr")
+    return page(
+        request,
+        "web/compare.html.j2",
+        frame,
+        key=key,
+        found=found,
+        runs=runs(blocks(key, found.old.tree, found.new.tree, found.diff)),
+        view=view,
+        only=only,
+        stored=stored,
+        official=found.official(),
+        permalink=permalink,
+    )
+
+
+@router.get("/rules")
+def rules(request: Request, offset: int = 0, limit: int = PAGE) -> Response:
+    listed = paged(_reader(request).documents(), offset, limit)
+    frame = Frame("FR documents", "/rules")
+    return page(request, "web/rules.html.j2", frame, listed=listed, base="/rules")
+
+
+@router.get("/rules/{number}")
+def rule(request: Request, number: str) -> Response:
+    reader = _reader(request)
+    entry = reader.rule(number)
+    frame = Frame(f"FR Doc. {entry.number}", "/rules", (ALL_FEED,))
+    return page(
+        request, "web/rule.html.j2", frame, entry=entry, corrections=reader.corrections(number)
+    )
+
+
+@router.get("/sources")
+def sources(request: Request) -> Response:
+    views = _reader(request).runs(20)
+    return page(request, "web/sources.html.j2", Frame("Sources", "/sources"), views=views)
