@@ -23,7 +23,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import OperationalError
 
 from storage import blobs as blobcodec
-from storage import crashpoints, migrate
+from storage import crashpoints, migrate, search
 from storage import engine as engines
 from storage.engine import first_line
 from storage.locks import Held, LockBusy, Locks
@@ -108,6 +108,7 @@ class NewVersion:
     substantive: bool = True  # whether the change from the previous version is more than noise
     parser_version: int = 1  # the parser that made ``tree`` (stamped by the snapshot stage)
     diff: bytes | None = None  # the change from the previous version as JSON (node trees)
+    search_text: str = ""  # its words for the full-text index ("" : not indexed)
 
 
 @dataclass(frozen=True)
@@ -457,6 +458,43 @@ class Store(ReportStore):
             row = conn.execute(select(runs).where(runs.c.id == run)).mappings().one()
         return from_mapping(RunRow, row)
 
+    # --- full-text search -------------------------------------------------------------------
+
+    def search(self, query: str, limit: int = 2000) -> list[VersionRow]:
+        """Stored versions whose text has every word and "phrase" of ``query``."""
+        with self.engine.connect() as conn:
+            ids = search.matching(conn, query, limit)
+            if not ids:
+                return []
+            rows = conn.execute(select(versions).where(versions.c.id.in_(ids))).mappings()
+            return [from_mapping(VersionRow, r) for r in rows]
+
+    def indexed(self) -> int:
+        """How many versions the full-text index holds."""
+        with self.engine.connect() as conn:
+            return search.count(conn)
+
+    def index_complete(self, kinds: Sequence[str]) -> bool:
+        """Whether the oldest stored version of a document of one of ``kinds`` is in the
+        full-text index: False for a store that had versions before the index existed
+        (until `regwatch rebuild` indexes them)."""
+        query = (
+            select(versions.c.id)
+            .join(documents, documents.c.key == versions.c.document)
+            .where(documents.c.kind.in_(kinds))
+            .order_by(versions.c.id)
+            .limit(1)
+        )
+        with self.engine.connect() as conn:
+            oldest = conn.scalar(query)
+            return oldest is None or search.holds(conn, oldest)
+
+    def reindex(self, texts: Iterable[tuple[int, str]]) -> int:
+        """The full-text index made again from ``texts`` (version id, its words), whole, in
+        one transaction (`regwatch rebuild`)."""
+        with self._write() as conn:
+            return search.index_all(conn, texts)
+
     def linking_to(self, target: str, relation: str) -> list[str]:
         """The documents that have ``relation`` to ``target`` (what corrects a rule)."""
         query = (
@@ -575,6 +613,7 @@ class Store(ReportStore):
                 parser_version=new.parser_version,
             ),
         ).inserted_primary_key[0]
+        search.add(conn, version, new.search_text)
         if before is not None:
             conn.execute(
                 _INSERT_CHANGE,

@@ -15,10 +15,10 @@ from pathlib import Path
 import pgserver
 import pytest
 from conftest import ROOT, STRICT, point_at, require, run_day
-from sqlalchemy import create_engine, inspect
+from sqlalchemy import Engine, create_engine, inspect
 
 from crawler import config as config_module
-from storage import RunStatus, Store, migrate
+from storage import RunStatus, Store, migrate, search
 from storage.schema import metadata
 
 COMMITS = {
@@ -55,11 +55,19 @@ def shape(url: str) -> dict[str, object]:
         engine.dispose()
 
 
+def _reference(engine: Engine) -> None:
+    """The schema as schema.py states it, with the full-text index (dialect-specific DDL,
+    storage/search.py)."""
+    metadata.create_all(engine)
+    with engine.begin() as conn:
+        search.create(conn)
+    engine.dispose()
+
+
 def test_a_new_store_made_by_the_revisions_has_exactly_the_schema_of_schema_py(tmp_path):
     Store.open(tmp_path / "s.db").close()
     engine = create_engine(f"sqlite:///{tmp_path / 'reference.db'}")
-    metadata.create_all(engine)
-    engine.dispose()
+    _reference(engine)
     assert shape(f"sqlite:///{tmp_path / 's.db'}") == shape(
         f"sqlite:///{tmp_path / 'reference.db'}"
     )
@@ -69,9 +77,7 @@ def test_a_new_store_on_postgresql_has_exactly_the_schema_of_schema_py(pg_url, p
     Store.open(pg_url).close()
     reference = pgserver.fresh_database(pg_server)
     try:
-        engine = create_engine(reference)
-        metadata.create_all(engine)
-        engine.dispose()
+        _reference(create_engine(reference))
         assert shape(pg_url) == shape(reference)
     finally:
         pgserver.drop_database(reference)

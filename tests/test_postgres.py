@@ -13,7 +13,7 @@ from conftest import counts, on_store, point_at, run_day
 from crawler import config as config_module
 from crawler.demo.replay import Corpus, ReplayServer
 from crawler.demo.tour import run_demo
-from storage import ErrorKind, RunStatus
+from storage import ErrorKind, RunStatus, Store
 
 
 def test_the_daily_job_stores_every_source_and_a_rerun_adds_nothing(
@@ -32,6 +32,14 @@ def test_the_daily_job_stores_every_source_and_a_rerun_adds_nothing(
     assert again.status is RunStatus.OK, again.errors
     assert counts(config)["versions"] == after["versions"]
     assert (tmp_path / "digests" / "2026-10-05.txt").read_text().strip()
+    store = Store.open(config.store_url)
+    try:  # the full-text index, written as versions were stored (FTS5 / tsvector)
+        found = {v.document for v in store.search('"Pars Aero Parts Trading" entity')}
+        assert "cfr:15:744:supp-4" in found and "fr:2026-21001" in found
+        assert store.search("nowhere-to-be-found-xyzzy") == []
+        assert store.index_complete(("section", "appendix", "Rule"))
+    finally:
+        store.close()
 
 
 def _digests(folder: Path, server: str) -> dict[str, bytes]:

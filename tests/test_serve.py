@@ -112,6 +112,8 @@ def test_every_page_answers_links_onward_and_the_store_is_never_written(
         "/cfr/15/744.11",
         "/rules",
         "/rules/2026-21390",
+        "/entities",
+        "/eccns",
         "/sources",
         "/feeds",
         "/feeds/all.atom",
@@ -182,6 +184,49 @@ def test_a_version_the_store_lacks_is_not_stored_with_the_command_that_fetches_i
     assert "not stored" in message and 'regwatch diff "15 CFR 744.11" --from 2020-01-01' in message
     page = get(f"{site}/cfr/15/744.11/compare?from=2020-01-01&to=2026-10-09")
     assert page.status == 404 and "not stored" in page.text
+
+
+def test_search_says_when_a_phrase_stood_in_each_document(site: str) -> None:
+    found = json.loads(get(f"{site}/api/search?q=%22Shenzhen+Lumen%22").body)
+    spans = {i["key"]: i["spans"] for i in found["items"]}
+    # on the Entity List from the first stored day until the rule that removed it
+    assert spans["cfr:15:744:supp-4"] == [{"appeared": "2026-10-01", "disappeared": "2026-10-09"}]
+    assert spans["fr:2026-21390"] == [{"appeared": "2026-10-09", "disappeared": None}]
+    assert found["complete"] is True
+    rules = json.loads(get(f"{site}/api/search?q=%22Shenzhen+Lumen%22&kind=Rule").body)
+    assert {i["key"] for i in rules["items"]} == {"fr:2026-21001", "fr:2026-21390"}
+    later = json.loads(
+        get(f"{site}/api/search?q=%22Shenzhen+Lumen%22&part=744&since=2026-10-10").body
+    )
+    assert "cfr:15:744:supp-4" not in {i["key"] for i in later["items"]}  # gone by then
+    page = get(f"{site}/search?q=%22Shenzhen+Lumen%22").text
+    assert 'until <a href="/cfr/15/744:supp-4/compare?to=2026-10-09">2026-10-09</a>' in page
+    nothing = get(f"{site}/search?q=xyzzy-not-there").text
+    assert "Nothing stored has it." in nothing
+
+
+def test_a_store_indexed_in_part_says_so_until_rebuild(tour: Path, tmp_path: Path) -> None:
+    copy = Path(shutil.copytree(tour, tmp_path / "tour"))
+    store = Store.open(copy / "regwatch.db")
+    store.reindex([])  # as a store from before the index was made
+    store.close()
+    app, store = _app(copy)
+    try:
+        with serving(app) as base:
+            page = get(f"{base}/search?q=Hanzhou").text
+            assert "regwatch rebuild" in page and "Nothing stored has it." in page
+    finally:
+        store.close()
+    result = CliRunner().invoke(main, ["--config", str(copy / "demo.toml"), "rebuild"])
+    assert result.exit_code == 0, result.output
+    assert "versions indexed for search" in result.output
+    app, store = _app(copy)
+    try:
+        with serving(app) as base:
+            found = json.loads(get(f"{base}/api/search?q=Hanzhou").body)
+            assert found["complete"] and "cfr:15:744:supp-4" in {i["key"] for i in found["items"]}
+    finally:
+        store.close()
 
 
 def test_lists_are_paged(site: str) -> None:
@@ -283,6 +328,9 @@ ROUTES = {
     "/cfr/{title}/{unit}/compare",
     "/rules",
     "/rules/{number}",
+    "/entities",
+    "/eccns",
+    "/search",
     "/sources",
     "/feeds",
     "/feeds/{name}",
@@ -299,6 +347,7 @@ ROUTES = {
     "/api/cfr/{title}/{unit}/diff",
     "/api/entities",
     "/api/eccns/{eccn}",
+    "/api/search",
     "/api/runs",
 }
 XSS = [
@@ -424,6 +473,15 @@ def test_a_user_follows_today_to_a_rule_and_compares_the_entity_list(
         tab.submit("form.compare", {"view": "side", "only": True})
         assert tab.evaluate("document.querySelectorAll('.side').length") >= 3
         assert tab.evaluate("document.querySelectorAll('.block.same').length") == 0
+        tab.click("a[href='/entities']")  # the navigation
+        tab.submit("form.compare", {"country": "IRAN"})
+        rows = tab.text("tbody")
+        assert "Pars Aero Parts Trading" in rows and "Hanzhou" not in rows
+        tab.screenshot(shots / "entities.png")
+        tab.click("a[href='/search']")
+        tab.submit("form.compare", {"q": '"Shenzhen Lumen"'})
+        assert "until 2026-10-09" in tab.text(".results")
+        tab.screenshot(shots / "search.png")
         assert tab.evaluate("document.querySelectorAll('[data-pwned]').length") == 0
     with chromium(CHROMIUM, tmp_path / "phone") as browser, browser.tab(390, 800) as tab:
         tab.goto(site + "/cfr/15/744.11/compare?from=2026-10-01&to=2026-10-09&view=side")

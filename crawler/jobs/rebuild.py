@@ -11,7 +11,7 @@ brought up to date when the rebuild alone changed the digest's wording)."""
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import date
@@ -35,6 +35,7 @@ from crawler.snapshot.rederive import (
     remake_document,
     write_remade,
 )
+from crawler.snapshot.rows import searchable
 from storage import DocumentRow, Store, VersionRow
 
 _REVISION = re.compile(r"/r\d+$")
@@ -59,13 +60,15 @@ class RebuildReport:
     changed: int
     changes: int
     kept: tuple[str, ...]
+    indexed: int = 0  # versions in the full-text index, made again whole
 
     def summary(self) -> str:
         kept = f", {len(self.kept)} kept as stored" if self.kept else ""
         return (
             f"rebuilt {self.documents} documents with parser {PARSER_VERSION}: "
             f"{self.versions} versions made again, {self.changed} changed, "
-            f"{self.changes} changes judged again{kept}"
+            f"{self.changes} changes judged again{kept}; {self.indexed} versions indexed "
+            "for search"
         )
 
 
@@ -78,13 +81,25 @@ def rebuild(store: Store, config: Config, progress: Progress = nullcontext) -> R
     with progress(keys) as each:
         done = [rebuild_document(store, key, redlines) for key in each]
     _keep_fingerprints(store, config, said)
+    indexed = store.reindex(_texts(store, keys))
     return RebuildReport(
         documents=len(keys),
         versions=sum(d.versions for d in done),
         changed=sum(d.changed for d in done),
         changes=sum(d.changes for d in done),
         kept=tuple(line for d in done for line in d.kept),
+        indexed=indexed,
     )
+
+
+def _texts(store: Store, keys: list[str]) -> Iterator[tuple[int, str]]:
+    """The words of every stored version that has any, for the full-text index."""
+    for key in keys:
+        row = store.document(key)
+        for version in store.history(key) if row is not None else ():
+            words = searchable(key, row.kind if row else "", store.blob(version.tree_blob))
+            if words:
+                yield version.id, words
 
 
 def rebuild_document(store: Store, key: str, redlines: Redlines | None = None) -> DocumentRebuild:

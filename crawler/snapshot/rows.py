@@ -9,7 +9,7 @@ from datetime import date
 from typing import Any
 from urllib.parse import quote
 
-from crawler.keys import cfr_key, fr_key, unit_label
+from crawler.keys import cfr_key, fr_key, is_projection, unit_label
 from crawler.parse.cfr_units import manifest, unit_refs, units
 from crawler.parse.text import fold
 from crawler.parse.web_page import page_tree
@@ -34,6 +34,52 @@ def text_hash(tree: bytes) -> str:
     the same text is the same version; a typography-only edit is a new version whose change
     is marked non-substantive (see ``changed_fields``)."""
     return hashlib.sha256(tree).hexdigest()
+
+
+TEXT_KEYS = frozenset(
+    (
+        "title",
+        "text",
+        "abstract",
+        "action",
+        "subject",
+        "summary",
+        "dates",
+        "body",
+        "agencies",
+        "paragraphs",
+        "headers",
+        "rows",
+    )
+)
+UNSEARCHED = ("part", "removed")  # manifests (unit references) and removal stubs
+
+
+def searchable(key: str, kind: str, tree: bytes) -> str:
+    """The words of a stored tree for the full-text index: its titles, texts and table
+    cells (a Node), or an FR document's title, abstract, action, dates, summary and body
+    and the text of its tables and regulatory text; nothing for a redline (a projection:
+    what a rule would make, not a text that stood), a manifest or a removal."""
+    if is_projection(key) or kind in UNSEARCHED:
+        return ""
+    out: list[str] = []
+
+    def walk(value: Any, under: str) -> None:
+        if isinstance(value, str):
+            if under in TEXT_KEYS and value:
+                out.append(value)
+        elif isinstance(value, dict):
+            for name, item in value.items():
+                walk(item, name if name in TEXT_KEYS or name == "fields" else under)
+        elif isinstance(value, list):
+            if under == "fields" and all(isinstance(v, list) and len(v) == 2 for v in value):
+                out.extend(str(v[1]) for v in value if v[1])
+            else:
+                for item in value:
+                    walk(item, under)
+
+    walk(json.loads(tree), "")
+    return "\n".join(out)
 
 
 def changed_fields(old_tree: bytes | None, new_tree: bytes) -> tuple[dict[str, Any], bool]:
@@ -97,6 +143,7 @@ def fr_version(
         "effective_on": doc.effective_on and doc.effective_on.isoformat(),
         "comments_close_on": doc.comments_close_on and doc.comments_close_on.isoformat(),
         "cfr_parts": list(doc.cfr_parts),
+        "agencies": list(doc.agencies),
     }
     if reference_for:
         meta["reference_for"] = reference_for

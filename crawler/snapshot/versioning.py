@@ -21,7 +21,7 @@ from crawler.parse.version import PARSER_VERSION
 from crawler.records import UNIT_REMOVED, Node, Outcome, from_json, to_json
 from crawler.snapshot.held import Verdict, judge
 from crawler.snapshot.rederive import PROJECTED, judge_change, upgrade
-from crawler.snapshot.rows import cfr_versions, removed_version, text_hash
+from crawler.snapshot.rows import cfr_versions, removed_version, searchable, text_hash
 from storage import ErrorKind, NewVersion, Store, VersionRow
 
 HELD = "parts_held"  # the count of held fetches in a run's eCFR stats
@@ -50,6 +50,7 @@ def prepare(store: Store, new: NewVersion, node_tree: bool = False) -> NewVersio
         substantive=substantive,
         parser_version=PARSER_VERSION,
         diff=diff,
+        search_text=searchable(new.key, new.kind, new.tree),
     )
 
 

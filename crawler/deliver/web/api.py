@@ -152,6 +152,32 @@ def eccn(request: Request, eccn: str) -> dict[str, Any]:
     return found
 
 
+@router.get("/search", summary="Full text over every stored version, by document, with when")
+def search(
+    request: Request,
+    q: str = Query(min_length=1, max_length=200),
+    kind: str = Query("", max_length=60),
+    part: str = Query("", max_length=20),
+    agency: str = Query("", max_length=120),
+    since: str = Query("", pattern=f"^({DATE[1:-1]})?$"),
+    until: str = Query("", pattern=f"^({DATE[1:-1]})?$"),
+    offset: int = 0,
+    limit: int = PAGE,
+) -> dict[str, Any]:
+    found = _reader(request).search(q, kind, part, agency, since, until)
+    listed = paged(found.hits, offset, limit)
+    items = [
+        {
+            "key": h.row.key,
+            "title": h.row.title,
+            "kind": h.row.kind,
+            "spans": [to_jsonable(s) for s in h.spans],
+        }
+        for h in listed.items
+    ]
+    return _page(listed, items) | {"indexed": found.indexed, "complete": found.complete}
+
+
 @router.get("/runs", summary="Runs, newest first, with each source's status and errors")
 def runs(request: Request, offset: int = 0, limit: int = PAGE) -> dict[str, Any]:
     reader = _reader(request)

@@ -16,11 +16,13 @@ from crawler.diff.cite import fr_sources, official_links
 from crawler.diff.in_context import blocks, runs
 from crawler.diff.model import DocumentDiff
 from crawler.digest.render import render
-from crawler.errors import UsageError
-from crawler.keys import CFR, fr_number, readable
+from crawler.errors import NotCovered, UsageError
+from crawler.keys import CFR, ENTITY_LIST, fr_number, readable
+from crawler.query import entities
 from crawler.query.citations import parse_citation
 
 router = APIRouter(include_in_schema=False)
+DATE = r"^\d{4}-\d{2}-\d{2}$"
 
 
 @dataclass(frozen=True)
@@ -207,6 +209,86 @@ def rule(request: Request, number: str) -> Response:
     return page(
         request, "web/rule.html.j2", frame, entry=entry, corrections=reader.corrections(number)
     )
+
+
+@router.get("/entities")
+def entity_list(
+    request: Request,
+    since: str = Query("2017-01-01", pattern=DATE),
+    until: str | None = Query(None, pattern=f"^({DATE[1:-1]})?$"),
+    country: str = Query("", max_length=80),
+    entity: str = Query("", max_length=120),
+    op: str = Query("", pattern="^(|added|removed|changed)$"),
+) -> Response:
+    """Entity List entries added, removed and revised, filtered, each with its rule."""
+    reader = _reader(request)
+    found = entities.history(reader.store, since, country or None)
+    rows = [
+        c
+        for c in found.changes
+        if (not until or c.effective <= until)
+        and (not entity or entity.casefold() in c.entity.casefold())
+        and (not op or c.op == op)
+    ]
+    countries = sorted({c.country for c in found.changes})
+    frame = Frame("Entity List", "/entities", (ALL_FEED,))
+    return page(
+        request,
+        "web/entities.html.j2",
+        frame,
+        rows=rows,
+        found=found,
+        countries=countries,
+        asked={
+            "since": since,
+            "until": until or "",
+            "country": country,
+            "entity": entity,
+            "op": op,
+        },
+        list_href=unit_href(ENTITY_LIST),
+    )
+
+
+@router.get("/eccns")
+def eccn(request: Request, eccn: str = Query("", max_length=20)) -> Response:
+    """The Commerce Control List: one ECCN's history."""
+    reader = _reader(request)
+    found, problem = None, ""
+    if eccn.strip():
+        try:
+            found = entities.eccn_report(reader.store, eccn.strip().upper())
+        except NotCovered as exc:  # not known, said on the page beside the form
+            problem = str(exc)
+    frame = Frame("Commerce Control List", "/eccns")
+    return page(
+        request,
+        "web/eccns.html.j2",
+        frame,
+        eccn=eccn,
+        found=found,
+        problem=problem,
+        ccl=entities.CCL,
+    )
+
+
+@router.get("/search")
+def search(
+    request: Request,
+    q: str = Query("", max_length=200),
+    kind: str = Query("", max_length=60),
+    part: str = Query("", max_length=20),
+    agency: str = Query("", max_length=120),
+    since: str = Query("", pattern=f"^({DATE[1:-1]})?$"),
+    until: str = Query("", pattern=f"^({DATE[1:-1]})?$"),
+) -> Response:
+    """Full text over every stored version, grouped by document, with when it stood."""
+    reader = _reader(request)
+    found = reader.search(q, kind, part, agency, since, until) if q.strip() else None
+    asked = {"q": q, "kind": kind, "part": part, "agency": agency, "since": since, "until": until}
+    kinds = sorted({r.kind for r in reader.documents()} | {"section", "appendix"})
+    frame = Frame("Search", "/search")
+    return page(request, "web/search.html.j2", frame, asked=asked, found=found, kinds=kinds)
 
 
 @router.get("/sources")

@@ -14,10 +14,10 @@ from crawler.digest.context import DocumentEntry, Report
 from crawler.digest.federal_register import document_entry
 from crawler.digest.report import day_scope, stored_report
 from crawler.errors import UsageError
-from crawler.keys import CFR, FR, cfr_key, is_projection, readable
+from crawler.keys import CFR, FR, cfr_key, is_projection, readable, title_part
 from crawler.query.lookup import Comparison, History, Lookup
 from crawler.records import Node
-from storage import DocumentRow, RunRow, RunSourceRow, Store
+from storage import DocumentRow, RunRow, RunSourceRow, Store, VersionRow
 
 T = TypeVar("T")
 PAGE = 50  # items per page of a list, unless asked for fewer
@@ -44,6 +44,28 @@ def paged(items: Sequence[T], offset: int, limit: int) -> Page[T]:
     limit = max(1, min(limit, MOST))
     offset = max(0, offset)
     return Page(items[offset : offset + limit], offset, limit, len(items))
+
+
+@dataclass(frozen=True)
+class Span:
+    """Consecutive versions of a document that have the words searched for."""
+
+    appeared: str  # the day the first of them took effect
+    disappeared: str | None  # the day of the first later version without them; None: still
+
+
+@dataclass(frozen=True)
+class Hit:
+    row: DocumentRow
+    spans: tuple[Span, ...]
+
+
+@dataclass(frozen=True)
+class Searched:
+    query: str
+    hits: tuple[Hit, ...]
+    indexed: int  # versions the index holds
+    complete: bool  # False: versions stored before the index are not in it (`regwatch rebuild`)
 
 
 @dataclass(frozen=True)
@@ -131,6 +153,36 @@ class Reader:
         keys = self.store.linking_to(FR + number, "corrects")
         return [r for r in map(self.store.document, keys) if r is not None]
 
+    # --- search ----------------------------------------------------------------------------
+
+    def search(
+        self,
+        query: str,
+        kind: str = "",
+        part: str = "",
+        agency: str = "",
+        since: str = "",
+        until: str = "",
+    ) -> Searched:
+        """Documents whose stored text had ``query``, each with the spans of dates it did
+        (a phrase that appeared with one version and went with a later one), filtered by
+        document type, CFR part ("15 CFR 744", "744"), agency and date."""
+        found: dict[str, set[int]] = {}
+        for version in self.store.search(query):
+            found.setdefault(version.document, set()).add(version.id)
+        hits = []
+        for key in sorted(found, key=lambda k: k.encode()):
+            row = self.store.document(key)
+            if row is None or not _wanted(row, kind, part, agency):
+                continue
+            spans = _spans(self.store.history(key), found[key])
+            spans = [s for s in spans if (not since or (s.disappeared or "9999") > since)]
+            spans = [s for s in spans if (not until or s.appeared <= until)]
+            if spans:
+                hits.append(Hit(row, tuple(spans)))
+        complete = self.store.index_complete(("section", "appendix", "Rule", "Notice"))
+        return Searched(query, tuple(hits), self.store.indexed(), complete)
+
     # --- runs ------------------------------------------------------------------------------
 
     def runs(self, limit: int, offset: int = 0) -> list[RunView]:
@@ -145,6 +197,36 @@ class Reader:
             )
             for run in found
         ]
+
+
+def _wanted(row: DocumentRow, kind: str, part: str, agency: str) -> bool:
+    if kind and row.kind != kind:
+        return False
+    if part:
+        number = part.split()[-1]
+        parts = [p.split(":")[-1] for p in row.meta.get("cfr_parts", ())]
+        in_part = row.key.startswith(CFR) and title_part(row.key)[1] == number
+        if not in_part and number not in parts:
+            return False
+    if agency:
+        names = " ".join(row.meta.get("agencies", ())).casefold()
+        if agency.casefold() not in names:
+            return False
+    return True
+
+
+def _spans(history: Sequence[VersionRow], matched: set[int]) -> list[Span]:
+    out: list[Span] = []
+    start: str | None = None
+    for version in history:
+        if version.id in matched and start is None:
+            start = version.valid_from
+        elif version.id not in matched and start is not None:
+            out.append(Span(start, version.valid_from))
+            start = None
+    if start is not None:
+        out.append(Span(start, None))
+    return out
 
 
 def _day(text: str) -> date:
