@@ -321,7 +321,18 @@ class Node:
         return h.digest()
 
     def child(self, label: str) -> Node | None:
-        return next((c for c in self.children if c.label == label), None)
+        if len(self.children) < 16:
+            return next((c for c in self.children if c.label == label), None)
+        return self._by_label.get(label)
+
+    @functools.cached_property
+    def _by_label(self) -> dict[str, Node]:
+        """Children by label, made once for a node with many (an Entity List table, the
+        CCL): the first of a repeated label, as the scan finds it."""
+        out: dict[str, Node] = {}
+        for c in self.children:
+            out.setdefault(c.label, c)
+        return out
 
     def find(self, path: tuple[str, ...]) -> Node | None:
         """The node at ``path`` (labels below this one), or None."""

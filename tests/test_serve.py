@@ -55,8 +55,10 @@ def _app(tour: Path, **options: Any) -> tuple[FastAPI, Store]:
     return make_app(store, config, lambda: NOW, **options), store
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def site(tour: Path) -> Iterator[str]:
+    """The app on the demo's store, one server per test: no server thread outlives its
+    test (other tests in this process fork crawls, and a fork copies only its own thread)."""
     app, store = _app(tour)
     try:
         with serving(app) as base:
@@ -468,8 +470,12 @@ def test_a_user_follows_today_to_a_rule_and_compares_the_entity_list(
         assert "from=2026-10-01" in tab.url and "to=2026-10-09" in tab.url
         assert "Hanzhou Quantum Instruments" in tab.text(".block.added")
         assert "Shenzhen Lumen Photonics" in tab.text(".block.removed")
-        assert tab.evaluate("document.querySelectorAll('details.fold').length") >= 1
+        assert "unchanged paragraphs" in tab.text("p.fold")  # long unchanged runs left out
         tab.screenshot(shots / "compare.png")
+        tab.click("p.fold a")  # ... and sent, folded, on asking for the whole text
+        assert "full=1" in tab.url
+        assert tab.evaluate("document.querySelectorAll('details.fold').length") >= 1
+        assert "Hanzhou Quantum Instruments" in tab.text(".block.added")
         tab.submit("form.compare", {"view": "side", "only": True})
         assert tab.evaluate("document.querySelectorAll('.side').length") >= 3
         assert tab.evaluate("document.querySelectorAll('.block.same').length") == 0

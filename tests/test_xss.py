@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 import feedparser
 import lxml.html
@@ -28,11 +28,13 @@ from browser import chromium
 from click.testing import CliRunner
 from conftest import point_at, require, run_day
 from lxml import etree
+from webserver import get, serving
 
 from crawler import config as config_module
 from crawler.cli import main
 from crawler.config import SubscriptionConfig
 from crawler.deliver.email import compose
+from crawler.deliver.web.app import make_app
 from crawler.demo.replay import Corpus, ReplayServer
 from crawler.digest.report import report_for
 from crawler.digest.select import for_subscription
@@ -66,6 +68,7 @@ class Outputs:
     root: Path
     html: tuple[Path, ...]  # every HTML page regwatch wrote or printed
     feeds: tuple[Path, ...]  # every .atom and .rss file
+    config: config_module.Config  # the store with the payloads, for the web app
 
 
 def plant(corpus: Corpus) -> None:
@@ -108,7 +111,7 @@ def outputs(tmp_path_factory) -> Iterator[Outputs]:
     pages += [config.digest_dir / f"{d}.html" for d in (MON, FRI)]
     pages += [site / "index.html", *sorted(site.glob("*/*.html"))]
     feeds = sorted((root / "feeds").glob("*.atom")) + sorted((root / "feeds").glob("*.rss"))
-    yield Outputs(root, tuple(pages), tuple(feeds))
+    yield Outputs(root, tuple(pages), tuple(feeds), config)
 
 
 def email_pages(config: config_module.Config, day: date) -> list[Path]:
@@ -166,6 +169,50 @@ def test_no_script_runs_in_any_page_or_feed(outputs):
         assert '<a href="javascript:' not in serialised.lower(), page.name  # as a tag
         rendered_payload |= "setAttribute" in serialised
     assert rendered_payload  # the payloads were on the pages, as text
+
+
+def test_no_script_runs_in_any_page_of_the_web_app(outputs):
+    """`regwatch serve` on the store holding the payloads: every page reachable from its
+    navigation (the day, the rules, the units, compare pages, the Entity List, search ...)
+    loaded in Chromium, no payload run, none of it markup in the HTML."""
+    require(CHROMIUM, "Debian's chromium is not installed (.ci/run installs it)")
+    store = Store.open(outputs.config.store_url, create=False, readonly=True)
+    app = make_app(store, outputs.config, lambda: datetime(2026, 10, 10, tzinfo=UTC))
+    try:
+        with serving(app) as base:
+            pages = _crawl(base, [f"{base}/", f"{base}/search?q=Pars+Trading"])
+            assert f"{base}/rules/2026-21001" in pages and len(pages) > 20
+            for url, html in pages.items():
+                tree = lxml.html.fromstring(html)
+                live = "//script | //svg | //img | //@*[starts-with(name(), 'on')]"
+                assert not tree.xpath(live), url
+                assert not [h for h in tree.xpath("//a/@href") if "javascript" in h.lower()], url
+            assert any("data-pwned" in html for html in pages.values())  # shown, as text
+            with chromium(CHROMIUM, outputs.root / "chromium-app") as browser:
+                for url in pages:
+                    assert 'data-pwned="' not in browser.dump_dom(url, budget_ms=100), url
+    finally:
+        store.close()
+
+
+def _crawl(base: str, start: list[str], most: int = 80) -> dict[str, str]:
+    """The app's HTML pages reachable from ``start`` (at most ``most``)."""
+    pages: dict[str, str] = {}
+    queue = list(start)
+    while queue and len(pages) < most:
+        url = queue.pop(0)
+        if url in pages:
+            continue
+        answer = get(url)
+        assert answer.status == 200, (url, answer.status)
+        if not answer.headers["content-type"].startswith("text/html"):
+            continue
+        pages[url] = answer.text
+        for href in lxml.html.fromstring(answer.text).xpath("//a/@href"):
+            target = urljoin(url, href).split("#")[0]
+            if target.startswith(base) and "/api/" not in target and target not in pages:
+                queue.append(target)
+    return pages
 
 
 def test_feed_links_are_http_or_relative(outputs):

@@ -99,16 +99,21 @@ def _run(found: list[Block], fold_at: int) -> Run:
 
 def _interleave(new: list[str], gone: list[str], old_order: list[str]) -> list[str]:
     """The new children's labels with each removed label after the label it followed in
-    the old order (first if it followed none that remains)."""
-    out = list(new)
-    for label in gone:
-        at = 0
-        if label in old_order:
-            for earlier in reversed(old_order[: old_order.index(label)]):
-                if earlier in out:
-                    at = out.index(earlier) + 1
-                    break
-        out.insert(at, label)
+    the old order (first if it followed none that remains). Linear: an Entity List table
+    has thousands of rows."""
+    removed, remaining = set(gone), set(new)
+    after: dict[str | None, list[str]] = defaultdict(list)
+    anchor: str | None = None
+    for label in old_order:
+        if label in removed:
+            after[anchor].append(label)
+        elif label in remaining:
+            anchor = label
+    placed = {label for labels in after.values() for label in labels}
+    out = [label for label in gone if label not in placed] + after[None]
+    for label in new:
+        out.append(label)
+        out.extend(after.get(label, ()))
     return out
 
 

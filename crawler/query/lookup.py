@@ -4,6 +4,8 @@ point-in-time API when the store does not have them (kept once fetched)."""
 from __future__ import annotations
 
 import contextlib
+import functools
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -32,6 +34,9 @@ from crawler.query.citations import parse_citation
 from crawler.query.coverage import Checked, checked, never, scope
 from crawler.records import Node, from_json
 from storage import LockBusy, RunStatus, Store, VersionRow
+
+# (a key naming a tree, how to make it) -> the tree: a cache the caller keeps
+TreeCache = Callable[[Hashable, Callable[[], Node]], Node]
 
 
 @dataclass(frozen=True)
@@ -100,12 +105,25 @@ class Lookup:
     """``fetch=False`` (the web app): the store only; a version it lacks is NotStored,
     naming the command that fetches it, never fetched."""
 
-    def __init__(self, store: Store, config: Config, now: datetime, fetch: bool = True) -> None:
+    def __init__(
+        self,
+        store: Store,
+        config: Config,
+        now: datetime,
+        fetch: bool = True,
+        trees: TreeCache | None = None,
+    ) -> None:
         self.store = store
         self.config = config
         self.now = now
         self.fetch = fetch
-        self.client = EcfrClient(config)
+        self.trees = trees  # parsed trees kept between lookups (the web app), by blob hash
+        self._checked: dict[str, Checked | None] = {}
+
+    @functools.cached_property
+    def client(self) -> EcfrClient:
+        """The eCFR's API, made when first asked (a lookup that may not fetch never is)."""
+        return EcfrClient(self.config)
 
     def resolve(self, text: str) -> str:
         titles = [parse_watch(w)[0] for w in self.config.sources.ecfr.watches]
@@ -126,13 +144,22 @@ class Lookup:
     def compare(self, key: str, old_day: date | None, new_day: date | None) -> Comparison:
         """The version in effect on ``new_day`` (default: the latest stored) against the one
         in effect on ``old_day`` (default: the version before it)."""
+        old, new = self.pair(key, old_day, new_day)
+        return self.compare_versions(key, old, new)
+
+    def pair(
+        self, key: str, old_day: date | None, new_day: date | None
+    ) -> tuple[VersionRow, VersionRow]:
+        """The two versions ``compare`` compares, without reading their trees."""
         self._check_dates(old_day, new_day)
-        new = self.side(key, new_day) if new_day else self._latest(key)
-        old = self.side(key, old_day) if old_day else self._before(key, new)
+        new = self.version(key, new_day) if new_day else self._latest(key)
+        old = self.version(key, old_day) if old_day else self._before(key, new)
+        return old, new
+
+    def compare_versions(self, key: str, old: VersionRow, new: VersionRow) -> Comparison:
         row = self.store.document(key)
-        return Comparison(
-            key, row.title if row else readable(key), old, new, self._diff(key, old, new)
-        )
+        sides = Side(old, self._tree(key, old)), Side(new, self._tree(key, new))
+        return Comparison(key, row.title if row else readable(key), *sides, self._diff(key, *sides))
 
     def _diff(self, key: str, old: Side, new: Side) -> DocumentDiff:
         """The stored change when ``new`` is the version right after ``old`` (what the digest
@@ -152,22 +179,22 @@ class Lookup:
                     f"{name} {day} is in the future (today is {today}): nothing is known of it"
                 )
 
-    def _latest(self, key: str) -> Side:
+    def _latest(self, key: str) -> VersionRow:
         latest = self.store.latest_version(key)
         if latest is None and self.checked(key) is None:
             raise NotCovered(never(readable(key), ["ecfr"]))
         if latest is None:
             raise UsageError(f"no version of {readable(key)} in the store")
-        return Side(latest, self._tree(key, latest))
+        return latest
 
-    def _before(self, key: str, new: Side) -> Side:
-        earlier = [v for v in self.store.history(key) if v.valid_from < new.day]
+    def _before(self, key: str, new: VersionRow) -> VersionRow:
+        earlier = [v for v in self.store.history(key) if v.valid_from < new.valid_from]
         if not earlier:
             raise UsageError(
-                f"{readable(key)}: no version before the one in effect since {new.day} is "
-                "stored; give --from to fetch an earlier one from the eCFR"
+                f"{readable(key)}: no version before the one in effect since "
+                f"{new.valid_from} is stored; give --from to fetch an earlier one from the eCFR"
             )
-        return Side(earlier[-1], self._tree(key, earlier[-1]))
+        return earlier[-1]
 
     def compare_rule(self, key: str, number: str, new_day: date | None) -> Comparison:
         """The unit as FR doc ``number`` said it would read (its publication-day redline)
@@ -199,11 +226,18 @@ class Lookup:
         )
 
     def checked(self, key: str) -> Checked | None:
-        """The days the store has checked the eCFR for ``key`` (from its first version)."""
-        first = self.store.history(key)[:1]
-        return checked(self.store, "ecfr", first[0].valid_from if first else None)
+        """The days the store has checked the eCFR for ``key`` (from its first version),
+        read once per lookup."""
+        if key not in self._checked:
+            first = self.store.history(key)[:1]
+            self._checked[key] = checked(self.store, "ecfr", first[0].valid_from if first else None)
+        return self._checked[key]
 
     def side(self, key: str, day: date) -> Side:
+        version = self.version(key, day)
+        return Side(version, self._tree(key, version))
+
+    def version(self, key: str, day: date) -> VersionRow:
         """The version of ``key`` in effect on ``day``: from the store when the store has
         checked that day, else from the eCFR (kept once fetched), else NotCovered."""
         if day < FIRST_DAY:
@@ -219,7 +253,7 @@ class Lookup:
                     f'`regwatch diff "{readable(key)}" --from {day}` fetches it from the eCFR'
                 )
             version = self._on_demand(key, day, cover)
-        return Side(version, self._tree(key, version))
+        return version
 
     def _on_demand(self, key: str, day: date, cover: Checked | None) -> VersionRow:
         title, part = _title_part(key)
@@ -269,6 +303,7 @@ class Lookup:
         with held:
             run = self.store.start_run("ondemand", None, stamp(self.now), f"fetch {title}:{part}")
             item = FetchedCfrPart("ecfr", title, part, day, url, body, stamp(self.now))
+            self._checked.clear()  # a version stored may widen what is known
             try:
                 store_cfr_part(self.store, item, run, self.config.sources.ecfr)
                 self.store.finish_run(run, stamp(self.now), RunStatus.OK)
@@ -277,6 +312,11 @@ class Lookup:
                 raise
 
     def _tree(self, key: str, version: VersionRow) -> Node:
+        if self.trees is None:
+            return self._read_tree(key, version)
+        return self.trees(("tree", version.tree_blob), lambda: self._read_tree(key, version))
+
+    def _read_tree(self, key: str, version: VersionRow) -> Node:
         tree = from_json(Node, self.store.blob(version.tree_blob))
         if tree.kind != "part":
             return tree

@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Query, Request
+from fastapi.responses import Response
 
 from crawler.deliver.web.reader import PAGE, Page, Reader, paged
 from crawler.keys import fr_number, readable
@@ -128,9 +129,9 @@ def diff(
     unit: str,
     from_: str | None = Query(None, alias="from", pattern=DATE),
     to: str | None = Query(None, pattern=DATE),
-) -> dict[str, Any]:
+) -> Response:
     reader = _reader(request)
-    return reader.compare(reader.unit_key(title, unit), from_, to).to_json()
+    return reader.model(reader.compare(reader.unit_key(title, unit), from_, to))
 
 
 @router.get("/entities", summary="Entity List entries added, removed or revised since a date")

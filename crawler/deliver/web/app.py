@@ -54,7 +54,7 @@ def make_app(
     app.state.feeds = config.root / config.output.feeds
     hosts = {"127.0.0.1", "localhost", "[::1]"}
     hosts.add(f"[{host}]" if ":" in host else host)
-    app.middleware("http")(Guard(frozenset(hosts), token))
+    app.add_middleware(Guard, hosts=frozenset(hosts), token=token)
     app.include_router(api.router)
     app.include_router(pages.router)
     app.add_api_route("/feeds", feed_list, include_in_schema=False)

@@ -9,12 +9,11 @@ import hashlib
 import hmac
 import ipaddress
 import json
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 TOKEN_ENV = "REGWATCH_SERVE_TOKEN"  # the token, from the environment only (never a flag)
 FEEDS = "/feeds/"
@@ -29,6 +28,7 @@ HEADERS = {
     "X-Frame-Options": "DENY",
     "Cross-Origin-Resource-Policy": "same-origin",
 }
+_RAW_HEADERS = [(k.lower().encode(), v.encode()) for k, v in HEADERS.items()]
 
 
 def is_loopback(host: str) -> bool:
@@ -46,21 +46,34 @@ def feed_token(token: str, name: str) -> str:
     return hmac.new(token.encode(), f"feed:{name}".encode(), hashlib.sha256).hexdigest()[:32]
 
 
-@dataclass(frozen=True)
 class Guard:
-    """``hosts``: the Host header values accepted (names, without the port); ``token``:
-    required on every request when set (the app binds beyond loopback)."""
+    """ASGI middleware. ``hosts``: the Host header values accepted (names, without the
+    port); ``token``: required on every request when set (the app binds beyond loopback)."""
 
-    hosts: frozenset[str]
-    token: str | None = None
+    def __init__(self, app: ASGIApp, hosts: frozenset[str], token: str | None = None) -> None:
+        self.app = app
+        self.hosts = hosts
+        self.token = token
 
-    async def __call__(
-        self, request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        refused = self.refuse(request)
-        response = refused or await call_next(request)
-        response.headers.update(HEADERS)
-        return response
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message.setdefault("headers", [])
+                message["headers"] = [
+                    *[(k, v) for k, v in message["headers"] if k.decode().title() not in HEADERS],
+                    *_RAW_HEADERS,
+                ]
+            await send(message)
+
+        refused = self.refuse(Request(scope))
+        if refused is not None:
+            await refused(scope, receive, with_headers)
+            return
+        await self.app(scope, receive, with_headers)
 
     def refuse(self, request: Request) -> Response | None:
         host = _host_name(request.headers.get("host", ""))

@@ -10,8 +10,7 @@ from urllib.parse import quote, urlencode
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from crawler.deliver.web.guard import SafeJSON
-from crawler.deliver.web.reader import PAGE, Reader, paged
+from crawler.deliver.web.reader import PAGE, CompareView, Reader, paged
 from crawler.diff.cite import fr_sources, official_links
 from crawler.diff.in_context import blocks, runs
 from crawler.diff.model import DocumentDiff
@@ -53,19 +52,24 @@ def rule_href(number: str) -> str:
 
 
 def page(request: Request, name: str, frame: Frame, **context: Any) -> HTMLResponse:
+    return HTMLResponse(html_of(request, name, frame, **context))
+
+
+def html_of(request: Request, name: str, frame: Frame, **context: Any) -> str:
     reader = _reader(request)
-    known = reader.unit_keys()
+    known: list[str] = []
 
     def cited_href(citation: str) -> str | None:
         """The page of the stored unit ``citation`` names ("15 CFR 744 Supp. No. 4"), or
         None when the store lacks it (no link to nowhere)."""
+        known[:] = known or reader.unit_keys()
         try:
             key = parse_citation(citation, known)
         except UsageError:
             return None
         return unit_href(key) if key in known else None
 
-    html = render(
+    return render(
         name,
         frame=frame,
         readable=readable,
@@ -76,7 +80,6 @@ def page(request: Request, name: str, frame: Frame, **context: Any) -> HTMLRespo
         tokened=request.app.state.token is not None,
         **context,
     )
-    return HTMLResponse(html)
 
 
 def _reader(request: Request) -> Reader:
@@ -162,34 +165,37 @@ def compare(
     to: str | None = Query(None, max_length=10),
     view: str = Query("inline", pattern="^(inline|side)$"),
     only: bool = False,
+    full: bool = False,
     format: str = Query("html", pattern="^(html|json)$"),
 ) -> Response:
     reader = _reader(request)
     key = reader.unit_key(title, unit)
-    found = reader.compare(key, from_ or None, to or None)
+    view_of = reader.compare(key, from_ or None, to or None)
     if format == "json":
-        return SafeJSON(found.to_json())
-    stored = any(
-        c.from_version == found.old.version.id and c.to_version == found.new.version.id
-        for c in reader.store.changes_of(key)
+        return reader.model(view_of)
+    html = reader.pages.get(
+        ("page", key, view_of.old.tree_blob, view_of.new.tree_blob, view, only, full),
+        lambda: _compare_page(request, view_of, view, only, full).encode(),
     )
+    return HTMLResponse(html)
+
+
+def _compare_page(request: Request, found: CompareView, view: str, only: bool, full: bool) -> str:
+    old, new = found.old.valid_from, found.new.valid_from
     permalink = (
-        unit_href(key)
-        + "/compare?"
-        + urlencode({"from": found.old.day, "to": found.new.day, "view": view})
+        unit_href(found.key) + "/compare?" + urlencode({"from": old, "to": new, "view": view})
     )
-    frame = Frame(f"{readable(key)}: {found.old.day} to {found.new.day}", "/cfr")
-    return page(
+    frame = Frame(f"{readable(found.key)}: {old} to {new}", "/cfr")
+    return html_of(
         request,
         "web/compare.html.j2",
         frame,
-        key=key,
+        key=found.key,
         found=found,
-        runs=runs(blocks(key, found.old.tree, found.new.tree, found.diff)),
+        runs=runs(list(found.blocks)),
         view=view,
         only=only,
-        stored=stored,
-        official=found.official(),
+        full=full,
         permalink=permalink,
     )
 

@@ -4,18 +4,26 @@ NotStored, naming the command that fetches it."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
+
+from starlette.responses import Response
 
 from crawler.config import Config
+from crawler.deliver.web.guard import SafeJSON
+from crawler.diff.cite import OfficialLink
+from crawler.diff.in_context import Block, blocks
+from crawler.diff.model import DocumentDiff
 from crawler.digest.context import DocumentEntry, Report
 from crawler.digest.federal_register import document_entry
 from crawler.digest.report import day_scope, stored_report
 from crawler.errors import UsageError
 from crawler.keys import CFR, FR, cfr_key, is_projection, readable, title_part
-from crawler.query.lookup import Comparison, History, Lookup
+from crawler.query.lookup import History, Lookup
 from crawler.records import Node
 from storage import DocumentRow, RunRow, RunSourceRow, Store, VersionRow
 
@@ -47,6 +55,22 @@ def paged(items: Sequence[T], offset: int, limit: int) -> Page[T]:
 
 
 @dataclass(frozen=True)
+class CompareView:
+    """Two versions of a unit compared, as the compare page and the API give them: what
+    they need of the trees, not the trees (kept in the cache, small)."""
+
+    key: str
+    title: str
+    old: VersionRow
+    new: VersionRow
+    diff: DocumentDiff
+    blocks: tuple[Block, ...]  # the whole unit with its changes in place
+    official: tuple[OfficialLink, ...]
+    model: dict[str, Any]  # `regwatch diff --format json`'s
+    stored: bool  # the two are one stored change (what the digest said)
+
+
+@dataclass(frozen=True)
 class Span:
     """Consecutive versions of a document that have the words searched for."""
 
@@ -75,14 +99,58 @@ class RunView:
     errors: tuple[str, ...]
 
 
+class Cache:
+    """The most recently used answers (comparisons, rendered pages, trees), by keys that
+    name the stored versions' trees (their blob hashes): a version is never changed in place
+    but by `regwatch rebuild`, which gives its tree a new hash, so no entry goes stale."""
+
+    def __init__(self, size: int = 64, max_bytes: int | None = None) -> None:
+        self.size = size
+        self.max_bytes = max_bytes  # for caches of bytes: their total length at most
+        self._items: OrderedDict[Hashable, Any] = OrderedDict()
+        self._bytes = 0
+        self._lock = threading.Lock()
+        self.hits = self.misses = 0
+
+    def get(self, key: Hashable, make: Callable[[], T]) -> T:
+        with self._lock:
+            if key in self._items:
+                self._items.move_to_end(key)
+                self.hits += 1
+                found: T = self._items[key]
+                return found
+            self.misses += 1
+        made = make()  # outside the lock: two threads may make one answer twice, harmlessly
+        with self._lock:
+            if key not in self._items:
+                self._items[key] = made
+                self._bytes += _weight(made)
+            while len(self._items) > 1 and (
+                len(self._items) > self.size
+                or (self.max_bytes is not None and self._bytes > self.max_bytes)
+            ):
+                _, dropped = self._items.popitem(last=False)
+                self._bytes -= _weight(dropped)
+        return made
+
+
+def _weight(value: Any) -> int:
+    return len(value) if isinstance(value, bytes) else 0
+
+
 class Reader:
     def __init__(self, store: Store, config: Config, now: Callable[[], datetime]) -> None:
         self.store = store
         self.config = config
         self.now = now
+        self.cache = Cache(size=48)  # comparisons (a CCL's holds thousands of blocks)
+        self.pages = Cache(size=1024, max_bytes=256 << 20)  # rendered pages and JSON
+        self.trees = Cache(size=12)  # parsed trees (a CCL's is tens of MB in memory)
+        # makes a comparison elsewhere (crawler.deliver.web.compute: another process), or None
+        self.worker: Callable[[str, int, int], CompareView] | None = None
 
     def lookup(self) -> Lookup:
-        return Lookup(self.store, self.config, self.now(), fetch=False)
+        return Lookup(self.store, self.config, self.now(), fetch=False, trees=self.trees.get)
 
     # --- days ------------------------------------------------------------------------------
 
@@ -126,8 +194,47 @@ class Reader:
             raise UsageError(f"{readable(key)} is not in the store")
         return lookup.side(key, _day(latest.valid_from)).tree
 
-    def compare(self, key: str, old: str | None, new: str | None) -> Comparison:
-        return self.lookup().compare(key, _day(old) if old else None, _day(new) if new else None)
+    def pair(self, key: str, old: str | None, new: str | None) -> tuple[VersionRow, VersionRow]:
+        """The versions in effect on the two days (defaults as `regwatch diff` has them)."""
+        return self.lookup().pair(key, _day(old) if old else None, _day(new) if new else None)
+
+    def compare(self, key: str, old: str | None, new: str | None) -> CompareView:
+        """The versions in effect on the two days compared (kept in the cache)."""
+        before, after = self.pair(key, old, new)
+        return self.cache.get(
+            ("compare", key, before.id, before.tree_blob, after.id, after.tree_blob),
+            lambda: (
+                self.worker(key, before.id, after.id)
+                if self.worker
+                else self.view(key, before, after)
+            ),
+        )
+
+    def model(self, found: CompareView) -> Response:
+        """The comparison's diff model as JSON, serialised once (it can be megabytes)."""
+        body = self.pages.get(
+            ("json", found.key, found.old.tree_blob, found.new.tree_blob),
+            lambda: SafeJSON(found.model).body,
+        )
+        return Response(body, media_type="application/json")
+
+    def view(self, key: str, old: VersionRow, new: VersionRow) -> CompareView:
+        """``old`` and ``new`` compared, read from the store and diffed here."""
+        found = self.lookup().compare_versions(key, old, new)
+        stored = any(
+            c.from_version == old.id and c.to_version == new.id for c in self.store.changes_of(key)
+        )
+        return CompareView(
+            key=key,
+            title=found.title,
+            old=old,
+            new=new,
+            diff=found.diff,
+            blocks=tuple(blocks(key, found.old.tree, found.new.tree, found.diff)),
+            official=found.official(),
+            model=found.to_json(),
+            stored=stored,
+        )
 
     # --- FR documents ----------------------------------------------------------------------
 
