@@ -4,6 +4,7 @@ PostgreSQL), real data."""
 from __future__ import annotations
 
 import dataclasses
+import fcntl
 import os
 import shutil
 import socket
@@ -64,19 +65,29 @@ class DemoTour:
 
 
 @pytest.fixture(scope="session")
-def demo_tour(tmp_path_factory: pytest.TempPathFactory) -> DemoTour:
-    """The demo run once (click's runner in this process, its crawls forked as in every test
-    not marked ``real_crawl_process``); read it in place, or ``copy`` it to write."""
+def demo_tour(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> DemoTour:
+    """The demo run once per test run (click's runner in this process, its crawls forked as
+    in every test not marked ``real_crawl_process``); under pytest-xdist the first worker
+    to need it makes it, under a lock, and the others read it. Read it in place, or
+    ``copy`` it to write."""
     from click.testing import CliRunner
 
     from crawler.cli import main
 
-    folder = tmp_path_factory.mktemp("demo-tour") / "tour"
-    with pytest.MonkeyPatch.context() as patch:  # before any test's own forked_crawls
-        patch.setattr(crawl_module, "subprocess", forkcrawl.Subprocess)
-        result = CliRunner().invoke(main, ["demo", "--dir", str(folder)])
-    assert result.exit_code == 0, result.output
-    return DemoTour(folder, result.stdout)
+    shared = tmp_path_factory.getbasetemp()
+    if worker_id != "master":  # every worker's base is a folder of the run's own base
+        shared = shared.parent
+    folder, said = shared / "demo-tour" / "tour", shared / "demo-tour" / "output.txt"
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    with open(shared / "demo-tour.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        if not said.exists():
+            with pytest.MonkeyPatch.context() as patch:  # before any test's forked_crawls
+                patch.setattr(crawl_module, "subprocess", forkcrawl.Subprocess)
+                result = CliRunner().invoke(main, ["demo", "--dir", str(folder)])
+            assert result.exit_code == 0, result.output
+            said.write_text(result.stdout, encoding="utf-8")
+    return DemoTour(folder, said.read_text(encoding="utf-8"))
 
 
 @pytest.fixture
