@@ -169,6 +169,9 @@ class Browser:
                 deviceScaleFactor=1,
                 mobile=width < 700,
             )
+            # keys go to a page that has the focus: a background tab of a busy browser may not
+            self.call("Emulation.setFocusEmulationEnabled", session, enabled=True)
+            self.call("Page.bringToFront", session)
             self._events = [e for e in self._events if e.get("sessionId") != session]
             yield Tab(self, session)
         finally:

@@ -300,13 +300,35 @@ def test_regwatch_serve_serves_until_sigterm(tour: Path) -> None:
             assert time.monotonic() < deadline, "regwatch serve did not answer"
             time.sleep(0.2)
         assert "Friday, October 9, 2026" in answer.text
+        # a comparison is made in the worker process; the API gives the CLI's model
+        url = f"http://127.0.0.1:{port}/api/cfr/15/744.11/diff?from=2026-10-01&to=2026-10-09"
+        model = json.loads(get(url).body)
+        assert model["changes"] and model["key"] == "cfr:15:744.11"
+        workers = _children(process.pid)
+        assert workers, "no worker process made the comparison"
     finally:
         process.terminate()
         out, err = process.communicate(timeout=30)
+    deadline = time.monotonic() + 5  # the worker and multiprocessing's resource tracker
+    while [w for w in workers if Path(f"/proc/{w}").exists()] and time.monotonic() < deadline:
+        time.sleep(0.1)
+    left = [Path(f"/proc/{w}/cmdline").read_bytes() for w in workers if Path(f"/proc/{w}").exists()]
+    assert not left, f"outlived regwatch serve: {left}"
     # uvicorn shuts down, then re-raises the signal it caught (the default exit of SIGTERM)
     assert process.returncode in (0, -signal.SIGTERM), err
     assert f"on http://127.0.0.1:{port}/" in out
     assert "Traceback" not in err
+
+
+def _children(pid: int) -> list[int]:
+    """The processes whose parent is ``pid`` (Linux /proc)."""
+    out = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError, IndexError):
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            if int(fields[1]) == pid:
+                out.append(int(stat.parent.name))
+    return out
 
 
 def test_serving_beyond_loopback_without_a_token_is_refused(tour: Path) -> None:
