@@ -177,6 +177,31 @@ def test_the_api_diff_is_the_cli_diff_and_the_stored_change(site: str, tour: Pat
     assert json.loads(page.body) == model
 
 
+def test_a_rule_page_compares_the_ecfr_now_with_what_the_rule_said(site: str, tour: Path) -> None:
+    page = get(f"{site}/rules/2026-21390").text
+    link = "/cfr/15/744:supp-4/compare?rule=2026-21390"
+    assert f'href="{link}"' in page
+    compared = get(site + link).text
+    assert "the text FR Doc. 2026-21390 said it would read" in compared
+    model = json.loads(get(f"{site}{link}&format=json").body)
+    result = CliRunner().invoke(
+        main,
+        [
+            "--config",
+            str(tour / "demo.toml"),
+            "diff",
+            "Supp. No. 4 to Part 744",
+            "--rule",
+            "2026-21390",
+            "--format",
+            "json",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output) == model
+    assert get(f"{site}/cfr/15/744:supp-4/compare?rule=2026-99999").status == 404
+
+
 def test_a_version_the_store_lacks_is_not_stored_with_the_command_that_fetches_it(
     site: str,
 ) -> None:

@@ -166,15 +166,19 @@ def compare(
     view: str = Query("inline", pattern="^(inline|side)$"),
     only: bool = False,
     full: bool = False,
+    rule: str = Query("", pattern=r"^[A-Za-z0-9-]{0,24}$"),  # an FR document number
     format: str = Query("html", pattern="^(html|json)$"),
 ) -> Response:
     reader = _reader(request)
     key = reader.unit_key(title, unit)
-    view_of = reader.compare(key, from_ or None, to or None)
+    if rule:
+        view_of = reader.compare_rule(key, rule)
+    else:
+        view_of = reader.compare(key, from_ or None, to or None)
     if format == "json":
         return reader.model(view_of)
     html = reader.pages.get(
-        ("page", key, view_of.old.tree_blob, view_of.new.tree_blob, view, only, full),
+        ("page", key, rule, view_of.old.tree_blob, view_of.new.tree_blob, view, only, full),
         lambda: _compare_page(request, view_of, view, only, full).encode(),
     )
     return HTMLResponse(html)
@@ -182,9 +186,8 @@ def compare(
 
 def _compare_page(request: Request, found: CompareView, view: str, only: bool, full: bool) -> str:
     old, new = found.old.valid_from, found.new.valid_from
-    permalink = (
-        unit_href(found.key) + "/compare?" + urlencode({"from": old, "to": new, "view": view})
-    )
+    asked = {"rule": found.rule} if found.rule else {"from": old, "to": new}
+    permalink = unit_href(found.key) + "/compare?" + urlencode({**asked, "view": view})
     frame = Frame(f"{readable(found.key)}: {old} to {new}", "/cfr")
     return html_of(
         request,

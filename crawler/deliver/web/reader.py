@@ -68,6 +68,7 @@ class CompareView:
     official: tuple[OfficialLink, ...]
     model: dict[str, Any]  # `regwatch diff --format json`'s
     stored: bool  # the two are one stored change (what the digest said)
+    rule: str = ""  # the old side is what this FR document said the unit would read
 
 
 @dataclass(frozen=True)
@@ -207,6 +208,26 @@ class Reader:
                 self.worker(key, before.id, after.id)
                 if self.worker
                 else self.view(key, before, after)
+            ),
+        )
+
+    def compare_rule(self, key: str, number: str) -> CompareView:
+        """The unit as FR Doc. ``number`` said it would read (its publication-day redline)
+        against the latest stored eCFR text: whether the eCFR now says what the rule said."""
+        found = self.lookup().compare_rule(key, number, None)
+        return self.cache.get(
+            ("rule", key, number, found.old.version.tree_blob, found.new.version.tree_blob),
+            lambda: CompareView(
+                key=key,
+                title=found.title,
+                old=found.old.version,
+                new=found.new.version,
+                diff=found.diff,
+                blocks=tuple(blocks(key, found.old.tree, found.new.tree, found.diff)),
+                official=found.official(),
+                model=found.to_json(number),
+                stored=False,
+                rule=number,
             ),
         )
 
