@@ -12,7 +12,6 @@ from typing import Any
 from sqlalchemy import text
 
 TABLE = "search_index"
-SQLITE_TABLES = (TABLE, *(f"{TABLE}_{s}" for s in ("data", "idx", "docsize", "config")))
 _WORD = re.compile(r"\w[\w'.-]*\w|\w", re.UNICODE)
 _PHRASE = re.compile(r'"([^"]*)"')
 

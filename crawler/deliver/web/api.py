@@ -9,13 +9,12 @@ from typing import Any
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
-from crawler.deliver.web.reader import PAGE, Page, Reader, paged
+from crawler.deliver.web.reader import DATE, PAGE, Page, Reader, paged
 from crawler.keys import fr_number, readable
 from crawler.query import entities
 from crawler.records import to_jsonable
 
 router = APIRouter(prefix="/api", tags=["regwatch"])
-DATE = r"^\d{4}-\d{2}-\d{2}$"
 
 
 def _reader(request: Request) -> Reader:

@@ -10,7 +10,7 @@ from urllib.parse import quote, urlencode
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from crawler.deliver.web.reader import PAGE, CompareView, Reader, paged
+from crawler.deliver.web.reader import DATE, PAGE, CompareView, Reader, paged
 from crawler.diff.cite import fr_sources, official_links
 from crawler.diff.in_context import blocks, runs
 from crawler.diff.model import DocumentDiff
@@ -21,7 +21,6 @@ from crawler.query import entities
 from crawler.query.citations import parse_citation
 
 router = APIRouter(include_in_schema=False)
-DATE = r"^\d{4}-\d{2}-\d{2}$"
 
 
 @dataclass(frozen=True)

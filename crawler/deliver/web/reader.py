@@ -22,13 +22,23 @@ from crawler.digest.context import DocumentEntry, Report
 from crawler.digest.federal_register import document_entry
 from crawler.digest.report import day_scope, stored_report
 from crawler.errors import UsageError
-from crawler.keys import CFR, FR, cfr_key, is_projection, readable, title_part
-from crawler.query.lookup import History, Lookup
+from crawler.keys import (
+    CFR,
+    FR,
+    cfr_key,
+    fr_number,
+    is_projection,
+    projection_key,
+    readable,
+    title_part,
+)
+from crawler.query.lookup import Comparison, History, Lookup
 from crawler.records import Node
 from storage import DocumentRow, RunRow, RunSourceRow, Store, VersionRow
 
 T = TypeVar("T")
 PAGE = 50  # items per page of a list, unless asked for fewer
+DATE = r"^\d{4}-\d{2}-\d{2}$"  # a day as a query parameter gives it
 MOST = 200  # the most items a list gives at once
 
 
@@ -111,16 +121,13 @@ class Cache:
         self._items: OrderedDict[Hashable, Any] = OrderedDict()
         self._bytes = 0
         self._lock = threading.Lock()
-        self.hits = self.misses = 0
 
     def get(self, key: Hashable, make: Callable[[], T]) -> T:
         with self._lock:
             if key in self._items:
                 self._items.move_to_end(key)
-                self.hits += 1
                 found: T = self._items[key]
                 return found
-            self.misses += 1
         made = make()  # outside the lock: two threads may make one answer twice, harmlessly
         with self._lock:
             if key not in self._items:
@@ -182,8 +189,9 @@ class Reader:
         return [k for k in self.store.keys(CFR) if not is_projection(k)]
 
     def units(self) -> list[DocumentRow]:
-        rows = [self.store.document(k) for k in self.unit_keys()]
-        return [r for r in rows if r is not None]
+        """The stored CFR units and parts (one query), in key order."""
+        rows = [r for r in self.store.documents(prefix=CFR) if not is_projection(r.key)]
+        return sorted(rows, key=lambda r: r.key.encode())
 
     def history(self, key: str) -> History:
         return self.lookup().history(key)
@@ -213,23 +221,17 @@ class Reader:
 
     def compare_rule(self, key: str, number: str) -> CompareView:
         """The unit as FR Doc. ``number`` said it would read (its publication-day redline)
-        against the latest stored eCFR text: whether the eCFR now says what the rule said."""
-        found = self.lookup().compare_rule(key, number, None)
-        return self.cache.get(
-            ("rule", key, number, found.old.version.tree_blob, found.new.version.tree_blob),
-            lambda: CompareView(
-                key=key,
-                title=found.title,
-                old=found.old.version,
-                new=found.new.version,
-                diff=found.diff,
-                blocks=tuple(blocks(key, found.old.tree, found.new.tree, found.diff)),
-                official=found.official(),
-                model=found.to_json(number),
-                stored=False,
-                rule=number,
-            ),
-        )
+        against the latest stored eCFR text: whether the eCFR now says what the rule said.
+        Kept in the cache by the two trees, looked up before anything is diffed."""
+        projected = self.store.latest_version(projection_key(key, fr_number(number)))
+        latest = self.store.latest_version(key)
+        trees = (projected.tree_blob if projected else "", latest.tree_blob if latest else "")
+
+        def make() -> CompareView:
+            found = self.lookup().compare_rule(key, number, None)
+            return _view_of(found, stored=False, rule=number)
+
+        return self.cache.get(("rule", key, number, *trees), make)
 
     def model(self, found: CompareView) -> Response:
         """The comparison's diff model as JSON, serialised once (it can be megabytes)."""
@@ -241,21 +243,10 @@ class Reader:
 
     def view(self, key: str, old: VersionRow, new: VersionRow) -> CompareView:
         """``old`` and ``new`` compared, read from the store and diffed here."""
-        found = self.lookup().compare_versions(key, old, new)
         stored = any(
             c.from_version == old.id and c.to_version == new.id for c in self.store.changes_of(key)
         )
-        return CompareView(
-            key=key,
-            title=found.title,
-            old=old,
-            new=new,
-            diff=found.diff,
-            blocks=tuple(blocks(key, found.old.tree, found.new.tree, found.diff)),
-            official=found.official(),
-            model=found.to_json(),
-            stored=stored,
-        )
+        return _view_of(self.lookup().compare_versions(key, old, new), stored=stored)
 
     # --- FR documents ----------------------------------------------------------------------
 
@@ -325,6 +316,21 @@ class Reader:
             )
             for run in found
         ]
+
+
+def _view_of(found: Comparison, stored: bool, rule: str = "") -> CompareView:
+    return CompareView(
+        key=found.key,
+        title=found.title,
+        old=found.old.version,
+        new=found.new.version,
+        diff=found.diff,
+        blocks=tuple(blocks(found.key, found.old.tree, found.new.tree, found.diff)),
+        official=found.official(),
+        model=found.to_json(rule or None),
+        stored=stored,
+        rule=rule,
+    )
 
 
 def _wanted(row: DocumentRow, kind: str, part: str, agency: str) -> bool:
