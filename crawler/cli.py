@@ -368,6 +368,8 @@ def demo(obj: Context, folder: Path) -> None:
     )
     click.echo(f"Digests: {result.digests}{'/'} (one .txt and one .html per day)")
     click.echo(f"Feeds:   {result.digests.parent / 'feeds'}/ (all.atom, all.rss)")
+    site = result.digests.parent / "site" / "index.html"
+    click.echo(f"Site:    {site} (static pages, no server)")
     click.echo(
         f"Next:    regwatch --config {result.config} digest --date "
         f"{result.days[-1].day if result.days else ''}"
@@ -543,7 +545,8 @@ def schedule(obj: Context, show: bool) -> None:
 @click.pass_obj
 def feeds(obj: Context) -> None:
     """Rebuild the Atom and RSS feeds (everything, and one per subscription) and the static
-    site (site/index.html: digests by date, a page per document, a page per change)."""
+    site's pages of the latest report (site/index.html: the app's day, rule, unit and
+    comparison pages as files, for reading without `regwatch serve`)."""
     from crawler.deliver.feeds import write_feeds
     from crawler.jobs.daily import open_store
 

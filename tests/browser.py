@@ -197,8 +197,24 @@ class Tab:
         self.browser._events = [
             e for e in self.browser._events if e.get("sessionId") != self.session
         ]
+        self.evaluate("window.__regwatchLeaving = true")  # gone once the next page is in
         self.evaluate(start)
         self.browser.wait_for("Page.loadEventFired", self.session)
+        self._arrived()
+
+    def _arrived(self) -> None:
+        """Wait until the new document has replaced the old one and loaded (a late event of
+        the old page must not let a test read the page it is leaving)."""
+        deadline = time.monotonic() + self.browser.timeout
+        probe = "window.__regwatchLeaving === undefined && document.readyState === 'complete'"
+        while time.monotonic() < deadline:
+            found = self.browser.call(
+                "Runtime.evaluate", self.session, expression=probe, returnByValue=True
+            )
+            if found.get("result", {}).get("value") is True:
+                return
+            time.sleep(0.02)
+        raise TimeoutError("the next page did not load")
 
     def goto(self, url: str) -> None:
         self.browser._events = [

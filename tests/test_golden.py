@@ -21,7 +21,8 @@ OUTPUTS = (
     "feeds/all.rss",
     "site/index.html",
     "site/days/2026-10-09.html",
-    "site/months/2026-10.html",
+    "site/rules/2026-21390.html",
+    "site/compare/15-744_supp-4_2026-10-01_2026-10-09.html",
 )
 PORT = re.compile(r"127\.0\.0\.1:\d+")
 

@@ -19,7 +19,8 @@ from conftest import ROOT, SHARED, DemoTour, require
 from crawler import config as config_module
 from crawler.cli import main
 from crawler.deliver.feeds import report_items
-from crawler.deliver.site import change_page, page_name
+from crawler.deliver.site import write_site
+from crawler.deliver.web.layout import compare_file, day_file
 from crawler.diff import diff_documents
 from crawler.digest.report import fingerprint, report_for
 from crawler.fetch.items import FetchedCfrPart
@@ -357,14 +358,17 @@ def _what_the_change_says(
     store: Store, config: config_module.Config, key: str
 ) -> tuple[tuple[str, str], str]:
     """The feed entry of the change of ``key`` in effect CHANGED_DAY (summary, content) and
-    its page on the site."""
+    the day's page on the site, its redline (the in-context page shows the unchanged text as
+    the store parses it now, so it may read better after an upgrade)."""
     report = report_for(store, CHANGED_DAY, config)
     [entry] = [
         i for i in report_items(report) if i.id == f"urn:regwatch:change:{key}:{CHANGED_DAY}"
     ]
     [change] = [c for c in report.cfr_changes if c.key == key]
-    page, _ = change_page(config.root / "site" / "changes", change)
-    assert page.name == page_name(f"{key}@{CHANGED_DAY}")
+    written = write_site(store, config, report)
+    page = config.root / "site" / day_file(CHANGED_DAY.isoformat())  # the day's redlines
+    in_context = config.root / "site" / compare_file(key, change.from_date, change.to_date)
+    assert page in written and in_context in written
     return (entry.summary, entry.content), page.read_text(encoding="utf-8")
 
 

@@ -1,108 +1,135 @@
-"""A static site of plain HTML files, openable from disk or any web server, written from the
-day's Report (crawler.digest.report): a page per day listing what it reported, a page per
-document or web page, a page per change with its redline (stored when the change was), a
-page per month listing its days and digests, and an index of the newest days and the months.
-Written incrementally: a day writes its own pages, its month's and the index, never the
-history again. All links are relative; every page is rendered from templates/site/
-(autoescaped)."""
+"""The static site: plain HTML files, openable from disk or any web server, for people without
+`regwatch serve`. The app's own pages (crawler.deliver.web.views, templates/web/), rendered
+from the day's Report with relative links (crawler.deliver.web.layout.SiteLinks):
+
+    index.html                    every day with a report
+    days/2026-10-09.html          the day's report, as the app's Today shows it
+    rules/2026-21390.html         each FR document the day reported: its redlines, corrections
+    cfr/15-744.11.html            each unit the day changed: its text now and its timeline
+    compare/15-744.11_A_B.html    each change the day reported, the whole unit in context
+    static/app.css, favicon.svg   the app's stylesheet and icon
+
+Written incrementally: a day writes its own pages, the previous day's (its link onward) and
+the index, never the history again. A link goes only to a file that is there: what the site
+has no page for (search, other dates) is named without a link."""
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass
+import os
+from collections.abc import Callable
+from datetime import UTC, date, datetime, time
 from pathlib import Path
 
 from crawler.config import Config
 from crawler.deliver.files import write_atomic
-from crawler.diff.views import html_view
-from crawler.digest.context import CfrChangeEntry, DocumentEntry, Report, WebEntry
-from crawler.digest.render import render
-from crawler.digest.report import latest_report
-from crawler.records import Outcome
+from crawler.deliver.web.layout import (
+    STATIC,
+    Frame,
+    SiteLinks,
+    compare_file,
+    day_file,
+    render_page,
+    rule_file,
+    unit_file,
+)
+from crawler.deliver.web.reader import Page, Reader
+from crawler.deliver.web.views import compare_page, day_page, rule_page, unit_page
+from crawler.diff.model import Op
+from crawler.digest.context import CfrChangeEntry, DocumentEntry, Report
+from crawler.digest.report import latest_report, stored_report
 from storage import Store
 
-DOCUMENTS, CHANGES, DAYS, MONTHS = "documents", "changes", "days", "months"
-RECENT = 14  # the days the index lists itself (every day is on its month's page)
-
-
-@dataclass(frozen=True)
-class PageLink:
-    href: str
-    title: str
-    note: str
-
-
-def page_name(key: str) -> str:
-    return re.sub(r"[^A-Za-z0-9.-]+", "_", key) + ".html"
+ASSETS = ("app.css", "favicon.svg")
 
 
 def write_site(store: Store, config: Config, report: Report | None = None) -> list[Path]:
-    """The report's pages (the latest stored report by default) and the index."""
+    """The report's pages (the latest stored report by default), then the index."""
     folder = config.root / "site"
     report = report or latest_report(store)
-    written: list[Path] = []
-    if report is not None:
-        documents = [_document(folder, e) for s in report.sections for e in s.entries]
-        documents += [_document(folder, e) for e in report.corrections]
-        changes = [change_page(folder, e) for e in (*report.cfr_changes, *report.cfr_quiet)]
-        web = [_web(folder, e, report.day) for e in (*report.web, *report.web_quiet)]
-        written += [p for p, _ in (*documents, *changes, *web)]
-        written.append(
-            write_atomic(
-                folder / DAYS / f"{report.day}.html",
-                render(
-                    "site/day.html.j2",
-                    digest=report,
-                    documents=[link for _, link in documents],
-                    changes=[link for _, link in changes],
-                    web=[link for _, link in web],
-                ),
-            )
-        )
-        written.append(_month(store, config, folder, report.day))
-    written.append(_index(store, folder))
+    written = [_asset(folder, name) for name in ASSETS]
+    if report is None:
+        return [*written, _index(store, config, folder, set())]
+    day = date.fromisoformat(report.day)
+    reader = Reader(store, config, lambda: datetime.combine(day, time(12), UTC))
+    documents = [e for s in report.sections for e in s.entries] + list(report.corrections)
+    changes = [e for e in (*report.cfr_changes, *report.cfr_quiet) if e.from_date]
+    units = {e.key for e in (*report.cfr_changes, *report.cfr_quiet) if e.op != Op.REMOVED}
+    stored = set(reader.unit_keys())
+    cited = {_cited(reader, r.citation) for e in documents for r in e.redlines}
+    units |= {k for k in cited if k in stored}
+    planned = {day_file(report.day)}
+    planned |= {rule_file(e.number) for e in documents}
+    planned |= {compare_file(e.key, e.from_date, e.to_date) for e in changes}
+    planned |= {unit_file(k) for k in units}
+    links = _links(reader.unit_keys, config, folder, planned, "../")
+    for change in changes:
+        written.append(_compare(reader, links, folder, change))
+    for key in sorted(units):
+        written.append(write_atomic(folder / unit_file(key), unit_page(reader, key, links)))
+    for entry in documents:
+        written.append(_rule(reader, links, folder, entry))
+    every = store.report_days()  # newest first
+    at = every.index(report.day) if report.day in every else -1
+    older = every[at + 1] if 0 <= at < len(every) - 1 else None
+    newer = every[at - 1] if at > 0 else None
+    written.append(
+        write_atomic(folder / day_file(report.day), day_page(report, links, newer, older))
+    )
+    if older and (folder / day_file(older)).is_file():  # its link onward, to this day
+        before = stored_report(store, date.fromisoformat(older))
+        if before is not None:
+            page = day_page(before, links, report.day, _older(every, older))
+            written.append(write_atomic(folder / day_file(older), page))
+    written.append(_index(store, config, folder, planned))
     return written
 
 
-def _document(folder: Path, entry: DocumentEntry) -> tuple[Path, PageLink]:
-    name = page_name(entry.key)
-    path = write_atomic(folder / DOCUMENTS / name, render("site/document.html.j2", entry=entry))
-    note = f"{entry.kind}, {entry.publication_date}"
-    return path, PageLink(f"../{DOCUMENTS}/{name}", entry.title, note)
+def _links(
+    units: Callable[[], list[str]], config: Config, folder: Path, planned: set[str], prefix: str
+) -> SiteLinks:
+    feeds = config.root / config.output.feeds
+    relative = os.path.relpath(feeds, folder) if feeds.is_relative_to(config.root) else None
+    return SiteLinks(
+        units,
+        prefix,
+        lambda path: path in planned or (folder / path).is_file(),
+        Path(relative).as_posix() if relative else None,
+    )
 
 
-def change_page(folder: Path, entry: CfrChangeEntry) -> tuple[Path, PageLink]:
-    name = page_name(f"{entry.key}@{entry.to_date}")
-    title = f"{entry.citation} ({entry.title})"
-    page = html_view(entry.diff, title, entry.from_date, entry.to_date, entry.official)
-    path = write_atomic(folder / CHANGES / name, page)
-    return path, PageLink(f"../{CHANGES}/{name}", entry.citation, f"in effect {entry.to_date}")
+def _cited(reader: Reader, citation: str) -> str:
+    links = SiteLinks(reader.unit_keys, "", lambda _: False, None)
+    return links.cited_key(citation) or ""
 
 
-def _web(folder: Path, entry: WebEntry, day: str) -> tuple[Path, PageLink]:
-    if entry.op == Outcome.NEW or entry.diff is None:
-        name = page_name(entry.key)
-        path = write_atomic(folder / DOCUMENTS / name, render("site/web.html.j2", entry=entry))
-        return path, PageLink(f"../{DOCUMENTS}/{name}", entry.title, f"{entry.kind}, new")
-    name = page_name(f"{entry.key}@{day}")
-    page = html_view(entry.diff, entry.title, entry.from_date or "before", day)
-    path = write_atomic(folder / CHANGES / name, page)
-    return path, PageLink(f"../{CHANGES}/{name}", entry.title, f"{entry.kind}, changed {day}")
+def _compare(reader: Reader, links: SiteLinks, folder: Path, change: CfrChangeEntry) -> Path:
+    found = reader.compare_change(change.key, change.from_date, change.to_date)
+    page = compare_page(found, links, view="inline", only=False, full=True)
+    return write_atomic(folder / compare_file(change.key, change.from_date, change.to_date), page)
 
 
-def _month(store: Store, config: Config, folder: Path, day: str) -> Path:
-    """The page of ``day``'s month: its days, each with its digest."""
-    month = day[:7]
-    days = store.report_days(prefix=month)
-    digests = Path("..", "..", config.output.digests).as_posix()
-    links = [PageLink(f"../{DAYS}/{d}.html", d, f"{digests}/{d}.html") for d in days]
-    page = render("site/month.html.j2", month=month, days=links)
-    return write_atomic(folder / MONTHS / f"{month}.html", page)
+def _rule(reader: Reader, links: SiteLinks, folder: Path, entry: DocumentEntry) -> Path:
+    page = rule_page(entry, reader.corrections(entry.number), links)
+    return write_atomic(folder / rule_file(entry.number), page)
 
 
-def _index(store: Store, folder: Path) -> Path:
-    """The index: the newest days, and every month."""
-    recent = [PageLink(f"{DAYS}/{d}.html", d, "") for d in store.report_days(limit=RECENT)]
-    months = [PageLink(f"{MONTHS}/{m}.html", m, "") for m in store.report_months()]
-    page = render("site/index.html.j2", days=recent, months=months)
+def _older(every: list[str], day: str) -> str | None:
+    at = every.index(day)
+    return every[at + 1] if at < len(every) - 1 else None
+
+
+def _index(store: Store, config: Config, folder: Path, planned: set[str]) -> Path:
+    """Every day with a report, newest first, linked where its page was written."""
+    links = _links(list, config, folder, planned, "")
+    days = store.report_days()
+    listed = Page(days, 0, len(days), len(days))
+    page = render_page("web/days.html.j2", Frame("Days", "/days"), links, listed=listed, base="")
     return write_atomic(folder / "index.html", page)
+
+
+def _asset(folder: Path, name: str) -> Path:
+    path = folder / "static" / name
+    body = STATIC.joinpath(name).read_text(encoding="utf-8")
+    if not path.is_file() or path.read_text(encoding="utf-8") != body:
+        return write_atomic(path, body)
+    return path

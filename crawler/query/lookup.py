@@ -158,7 +158,7 @@ class Lookup:
 
     def compare_versions(self, key: str, old: VersionRow, new: VersionRow) -> Comparison:
         row = self.store.document(key)
-        sides = Side(old, self._tree(key, old)), Side(new, self._tree(key, new))
+        sides = Side(old, self.tree(key, old)), Side(new, self.tree(key, new))
         return Comparison(key, row.title if row else readable(key), *sides, self._diff(key, *sides))
 
     def _diff(self, key: str, old: Side, new: Side) -> DocumentDiff:
@@ -235,7 +235,7 @@ class Lookup:
 
     def side(self, key: str, day: date) -> Side:
         version = self.version(key, day)
-        return Side(version, self._tree(key, version))
+        return Side(version, self.tree(key, version))
 
     def version(self, key: str, day: date) -> VersionRow:
         """The version of ``key`` in effect on ``day``: from the store when the store has
@@ -311,7 +311,8 @@ class Lookup:
                 self.store.finish_run(run, stamp(self.now), RunStatus.FAILED)
                 raise
 
-    def _tree(self, key: str, version: VersionRow) -> Node:
+    def tree(self, key: str, version: VersionRow) -> Node:
+        """The stored tree of ``version`` of ``key`` (kept in the cache given, if any)."""
         if self.trees is None:
             return self._read_tree(key, version)
         return self.trees(("tree", version.tree_blob), lambda: self._read_tree(key, version))

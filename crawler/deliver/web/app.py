@@ -8,7 +8,6 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from datetime import datetime
-from importlib import resources
 from pathlib import Path
 
 from fastapi import FastAPI, Request
@@ -20,12 +19,11 @@ from starlette.exceptions import HTTPException
 from crawler.config import Config
 from crawler.deliver.web import api, pages
 from crawler.deliver.web.guard import Guard, SafeJSON, feed_token, is_loopback
+from crawler.deliver.web.layout import ALL_FEED, STATIC, Frame, render_page
 from crawler.deliver.web.reader import Reader
-from crawler.digest.render import render
 from crawler.errors import NotCovered, RegwatchError, UsageError
 from storage import Store
 
-STATIC = resources.files("crawler.deliver.web") / "static"
 FEED_NAME = re.compile(r"^[A-Za-z0-9_-]{1,80}\.(atom|rss)$")
 
 
@@ -76,7 +74,7 @@ def feed_list(request: Request) -> Response:
     links = [
         (n, f"/feeds/{n}" + (f"?token={feed_token(token, n)}" if token else "")) for n in names
     ]
-    frame = pages.Frame("Feeds", "/feeds", (pages.ALL_FEED,))
+    frame = Frame("Feeds", "/feeds", (ALL_FEED,))
     return pages.page(request, "web/feeds.html.j2", frame, feeds=links)
 
 
@@ -98,8 +96,10 @@ def _error(request: Request, status: int, message: str) -> Response:
     line = " ".join(message.split())[:300]
     if request.url.path.startswith("/api/"):
         return SafeJSON({"error": line}, status_code=status)
-    frame = pages.Frame(str(status), "")
-    html = render("web/error.html.j2", frame=frame, status=status, message=line)
+    frame = Frame(str(status), "")
+    html = render_page(
+        "web/error.html.j2", frame, pages.links_of(request), status=status, message=line
+    )
     return HTMLResponse(html, status_code=status)
 
 

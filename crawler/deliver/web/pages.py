@@ -3,51 +3,21 @@ from the same stored report and the same query code as the digest and the CLI.""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote, urlencode
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from crawler.deliver.web.layout import ALL_FEED, Frame, Links, render_page
 from crawler.deliver.web.reader import DATE, PAGE, CompareView, Reader, paged
-from crawler.diff.cite import fr_sources, official_links
-from crawler.diff.in_context import blocks, runs
-from crawler.diff.model import DocumentDiff
-from crawler.digest.render import render
+from crawler.deliver.web.views import compare_page, day_page, rule_page, unit_page
 from crawler.errors import NotCovered, UsageError
-from crawler.keys import CFR, ENTITY_LIST, fr_number, readable
+from crawler.keys import ENTITY_LIST
 from crawler.query import entities
 from crawler.query.citations import parse_citation
 
 router = APIRouter(include_in_schema=False)
-
-
-@dataclass(frozen=True)
-class Alternate:
-    href: str
-    title: str
-    type: str = "application/atom+xml"
-
-
-@dataclass(frozen=True)
-class Frame:
-    title: str
-    section: str  # the navigation entry it belongs to ("/", "/cfr" ...)
-    alternates: tuple[Alternate, ...] = ()
-
-
-ALL_FEED = Alternate("/feeds/all.atom", "regwatch: every change")
-
-
-def unit_href(key: str) -> str:
-    """cfr:15:744.11 -> /cfr/15/744.11; cfr:15:744:supp-4 -> /cfr/15/744:supp-4."""
-    title, rest = key.removeprefix(CFR).split(":", 1)
-    return f"/cfr/{title}/{quote(rest, safe=':.-')}"
-
-
-def rule_href(number: str) -> str:
-    return f"/rules/{quote(number, safe='-')}"
 
 
 def page(request: Request, name: str, frame: Frame, **context: Any) -> HTMLResponse:
@@ -55,30 +25,13 @@ def page(request: Request, name: str, frame: Frame, **context: Any) -> HTMLRespo
 
 
 def html_of(request: Request, name: str, frame: Frame, **context: Any) -> str:
-    reader = _reader(request)
-    known: list[str] = []
-
-    def cited_href(citation: str) -> str | None:
-        """The page of the stored unit ``citation`` names ("15 CFR 744 Supp. No. 4"), or
-        None when the store lacks it (no link to nowhere)."""
-        known[:] = known or reader.unit_keys()
-        try:
-            key = parse_citation(citation, known)
-        except UsageError:
-            return None
-        return unit_href(key) if key in known else None
-
-    return render(
-        name,
-        frame=frame,
-        readable=readable,
-        unit_href=unit_href,
-        rule_href=rule_href,
-        cited_href=cited_href,
-        number=fr_number,
-        tokened=request.app.state.token is not None,
-        **context,
+    return render_page(
+        name, frame, links_of(request), tokened=request.app.state.token is not None, **context
     )
+
+
+def links_of(request: Request) -> Links:
+    return Links(_reader(request).unit_keys)
 
 
 def _reader(request: Request) -> Reader:
@@ -114,8 +67,7 @@ def _day_page(request: Request, day: str, every: list[str], section: str) -> Res
     at = every.index(day) if day in every else -1
     newer = every[at - 1] if at > 0 else None
     older = every[at + 1] if 0 <= at < len(every) - 1 else None
-    frame = Frame(report.day_long, section, (ALL_FEED,))
-    return page(request, "web/day.html.j2", frame, digest=report, newer=newer, older=older)
+    return HTMLResponse(day_page(report, links_of(request), newer, older, section))
 
 
 @router.get("/cfr")
@@ -130,29 +82,13 @@ def find(request: Request, citation: str = Query(max_length=200)) -> Response:
     """A citation as people type it ("15 CFR 744.11", "Supp. No. 4 to Part 744"), to its page."""
     reader = _reader(request)
     key = parse_citation(citation, reader.unit_keys())
-    return RedirectResponse(unit_href(key), status_code=303)
+    return RedirectResponse(links_of(request).unit(key) or "/cfr", status_code=303)
 
 
 @router.get("/cfr/{title}/{unit}")
 def unit(request: Request, title: str, unit: str) -> Response:
     reader = _reader(request)
-    key = reader.unit_key(title, unit)
-    history = reader.history(key)
-    current = reader.current(key)
-    row = reader.store.document(key)
-    found = blocks(key, current, current, DocumentDiff(()))
-    official = official_links(key, fr_sources(current, current))
-    frame = Frame(readable(key), "/cfr", (ALL_FEED,))
-    return page(
-        request,
-        "web/unit.html.j2",
-        frame,
-        key=key,
-        title=row.title if row else "",
-        history=history,
-        blocks=found,
-        official=official,
-    )
+    return HTMLResponse(unit_page(reader, reader.unit_key(title, unit), links_of(request)))
 
 
 @router.get("/cfr/{title}/{unit}/compare")
@@ -184,22 +120,13 @@ def compare(
 
 
 def _compare_page(request: Request, found: CompareView, view: str, only: bool, full: bool) -> str:
-    old, new = found.old.valid_from, found.new.valid_from
-    asked = {"rule": found.rule} if found.rule else {"from": old, "to": new}
-    permalink = unit_href(found.key) + "/compare?" + urlencode({**asked, "view": view})
-    frame = Frame(f"{readable(found.key)}: {old} to {new}", "/cfr")
-    return html_of(
-        request,
-        "web/compare.html.j2",
-        frame,
-        key=found.key,
-        found=found,
-        runs=runs(list(found.blocks)),
-        view=view,
-        only=only,
-        full=full,
-        permalink=permalink,
-    )
+    links = links_of(request)
+    if found.rule:
+        permalink = links.beside(found.key, found.rule)
+    else:
+        permalink = links.compare(found.key, found.old.valid_from, found.new.valid_from)
+    permalink = f"{permalink}&{urlencode({'view': view})}"
+    return compare_page(found, links, view, only, full, permalink)
 
 
 @router.get("/rules")
@@ -213,10 +140,8 @@ def rules(request: Request, offset: int = 0, limit: int = PAGE) -> Response:
 def rule(request: Request, number: str) -> Response:
     reader = _reader(request)
     entry = reader.rule(number)
-    frame = Frame(f"FR Doc. {entry.number}", "/rules", (ALL_FEED,))
-    return page(
-        request, "web/rule.html.j2", frame, entry=entry, corrections=reader.corrections(number)
-    )
+    html = rule_page(entry, reader.corrections(number), links_of(request))
+    return HTMLResponse(html)
 
 
 @router.get("/entities")
@@ -254,7 +179,7 @@ def entity_list(
             "entity": entity,
             "op": op,
         },
-        list_href=unit_href(ENTITY_LIST),
+        list_key=ENTITY_LIST,
     )
 
 

@@ -197,11 +197,11 @@ class Reader:
         return self.lookup().history(key)
 
     def current(self, key: str) -> Node:
-        lookup = self.lookup()
+        """The tree of the latest stored version of ``key``."""
         latest = self.store.latest_version(key)
         if latest is None:
             raise UsageError(f"{readable(key)} is not in the store")
-        return lookup.side(key, _day(latest.valid_from)).tree
+        return self.lookup().tree(key, latest)
 
     def pair(self, key: str, old: str | None, new: str | None) -> tuple[VersionRow, VersionRow]:
         """The versions in effect on the two days (defaults as `regwatch diff` has them)."""
@@ -217,6 +217,26 @@ class Reader:
                 if self.worker
                 else self.view(key, before, after)
             ),
+        )
+
+    def compare_change(self, key: str, old: str, new: str) -> CompareView:
+        """The stored versions that took effect on ``old`` and ``new`` compared: a change as
+        a report told it, whatever the eCFR checks cover (the static site's pages)."""
+        history = self.store.history(key)
+        before = [v for v in history if v.valid_from == old]
+        after = [v for v in history if v.valid_from == new]
+        if not before or not after:
+            return self.compare(key, old, new)
+        return self.cache.get(
+            (
+                "compare",
+                key,
+                before[-1].id,
+                before[-1].tree_blob,
+                after[-1].id,
+                after[-1].tree_blob,
+            ),
+            lambda: self.view(key, before[-1], after[-1]),
         )
 
     def compare_rule(self, key: str, number: str) -> CompareView:

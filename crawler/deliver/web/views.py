@@ -1,0 +1,60 @@
+"""The pages the app and the static site both render, each from what the store says and a
+Links (crawler.deliver.web.layout): a day's report, a rule, a CFR unit, a comparison."""
+
+from __future__ import annotations
+
+from crawler.deliver.web.layout import ALL_FEED, Frame, Links, render_page
+from crawler.deliver.web.reader import CompareView, Reader
+from crawler.diff.cite import fr_sources, official_links
+from crawler.diff.in_context import blocks, runs
+from crawler.diff.model import DocumentDiff
+from crawler.digest.context import DocumentEntry, Report
+from crawler.keys import readable
+from storage import DocumentRow
+
+
+def day_page(
+    report: Report, links: Links, newer: str | None, older: str | None, section: str = "/days"
+) -> str:
+    frame = Frame(report.day_long, section, (ALL_FEED,))
+    return render_page("web/day.html.j2", frame, links, digest=report, newer=newer, older=older)
+
+
+def rule_page(entry: DocumentEntry, corrections: list[DocumentRow], links: Links) -> str:
+    frame = Frame(f"FR Doc. {entry.number}", "/rules", (ALL_FEED,))
+    return render_page("web/rule.html.j2", frame, links, entry=entry, corrections=corrections)
+
+
+def unit_page(reader: Reader, key: str, links: Links) -> str:
+    """``key``'s current text and its timeline of versions."""
+    current = reader.current(key)
+    row = reader.store.document(key)
+    return render_page(
+        "web/unit.html.j2",
+        Frame(readable(key), "/cfr", (ALL_FEED,)),
+        links,
+        key=key,
+        title=row.title if row else "",
+        history=reader.history(key),
+        blocks=blocks(key, current, current, DocumentDiff(())),
+        official=official_links(key, fr_sources(current, current)),
+    )
+
+
+def compare_page(
+    found: CompareView, links: Links, view: str, only: bool, full: bool, permalink: str = ""
+) -> str:
+    """Two versions of a unit: the whole unit with its changes in place."""
+    old, new = found.old.valid_from, found.new.valid_from
+    return render_page(
+        "web/compare.html.j2",
+        Frame(f"{readable(found.key)}: {old} to {new}", "/cfr"),
+        links,
+        key=found.key,
+        found=found,
+        runs=runs(list(found.blocks)),
+        view=view,
+        only=only,
+        full=full,
+        permalink=permalink,
+    )
