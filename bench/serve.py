@@ -18,8 +18,14 @@ the three units between date pairs drawn with ``--seed``: half adjacent versions
 apart. Printed: p50 and p95 of each, the first-time (uncached) requests apart, and the
 ratio of the compare/diff p95 to the static file's. Goal (issue 14): p95 under 100 ms.
 
-Cached by the app (crawler.deliver.web.reader.Cache, 64 entries): each comparison of two
-stored versions and each rendered compare page, by the versions' tree hashes.
+What the app caches and where (crawler.deliver.web): the serving process keeps the rendered
+bytes of each compare page and API diff (up to 256 MB, by the two versions' tree hashes and
+the view asked); a comparison it lacks is diffed and rendered by one of its worker processes
+(one per core, up to four, started with the server; a pair of versions always goes to the
+same worker), which keeps its parsed trees (12) and its comparisons (48), so the other
+views of a pair only render. Nothing is precomputed: a pair's first request pays for reading
+both trees, diffing them and rendering, which is why the first-time requests are printed
+apart.
 """
 
 from __future__ import annotations

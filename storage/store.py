@@ -707,6 +707,14 @@ class Store(ReportStore):
             )
         return from_mapping(VersionRow, row) if row else None
 
+    def first_in_effect(self, key: str) -> str | None:
+        """The day the earliest version of ``key`` took effect (None: no version)."""
+        with self.engine.connect() as conn:
+            found = conn.execute(
+                select(func.min(versions.c.valid_from)).where(versions.c.document == key)
+            ).scalar()
+        return str(found) if found is not None else None
+
     def version(self, version_id: int) -> VersionRow:
         with self.engine.connect() as conn:
             row = conn.execute(select(versions).where(versions.c.id == version_id)).mappings()

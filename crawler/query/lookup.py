@@ -229,8 +229,8 @@ class Lookup:
         """The days the store has checked the eCFR for ``key`` (from its first version),
         read once per lookup."""
         if key not in self._checked:
-            first = self.store.history(key)[:1]
-            self._checked[key] = checked(self.store, "ecfr", first[0].valid_from if first else None)
+            first = self.store.first_in_effect(key)
+            self._checked[key] = checked(self.store, "ecfr", first)
         return self._checked[key]
 
     def side(self, key: str, day: date) -> Side:

@@ -9,7 +9,8 @@ from typing import Any
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
-from crawler.deliver.web.reader import DATE, PAGE, Page, Reader, paged
+from crawler.deliver.web.reader import DATE, PAGE, Page, Reader, Variant, paged
+from crawler.deliver.web.views import comparison
 from crawler.keys import fr_number, readable
 from crawler.query import entities
 from crawler.records import to_jsonable
@@ -130,7 +131,9 @@ def diff(
     to: str | None = Query(None, pattern=DATE),
 ) -> Response:
     reader = _reader(request)
-    return reader.model(reader.compare(reader.unit_key(title, unit), from_, to))
+    key = reader.unit_key(title, unit)
+    body = comparison(reader, key, *reader.pair(key, from_, to), Variant("json"))
+    return Response(body, media_type="application/json")
 
 
 @router.get("/entities", summary="Entity List entries added, removed or revised since a date")

@@ -4,14 +4,13 @@ from the same stored report and the same query code as the digest and the CLI.""
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlencode
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from crawler.deliver.web.layout import ALL_FEED, Frame, Links, render_page
-from crawler.deliver.web.reader import DATE, PAGE, CompareView, Reader, paged
-from crawler.deliver.web.views import compare_page, day_page, rule_page, unit_page
+from crawler.deliver.web.reader import DATE, PAGE, Reader, Variant, paged
+from crawler.deliver.web.views import comparison, day_page, rendered, rule_page, unit_page
 from crawler.errors import NotCovered, UsageError
 from crawler.keys import ENTITY_LIST
 from crawler.query import entities
@@ -106,27 +105,17 @@ def compare(
 ) -> Response:
     reader = _reader(request)
     key = reader.unit_key(title, unit)
+    asked = Variant(format, view, only, full)
     if rule:
-        view_of = reader.compare_rule(key, rule)
+        found = reader.compare_rule(key, rule)
+        trees = (found.old.tree_blob, found.new.tree_blob)
+        body = reader.pages.get(
+            ("rule", key, rule, *trees, asked), lambda: rendered(reader, found, asked)
+        )
     else:
-        view_of = reader.compare(key, from_ or None, to or None)
-    if format == "json":
-        return reader.model(view_of)
-    html = reader.pages.get(
-        ("page", key, rule, view_of.old.tree_blob, view_of.new.tree_blob, view, only, full),
-        lambda: _compare_page(request, view_of, view, only, full).encode(),
-    )
-    return HTMLResponse(html)
-
-
-def _compare_page(request: Request, found: CompareView, view: str, only: bool, full: bool) -> str:
-    links = links_of(request)
-    if found.rule:
-        permalink = links.beside(found.key, found.rule)
-    else:
-        permalink = links.compare(found.key, found.old.valid_from, found.new.valid_from)
-    permalink = f"{permalink}&{urlencode({'view': view})}"
-    return compare_page(found, links, view, only, full, permalink)
+        body = comparison(reader, key, *reader.pair(key, from_ or None, to or None), asked)
+    kind = "application/json" if format == "json" else "text/html; charset=utf-8"
+    return Response(body, media_type=kind)
 
 
 @router.get("/rules")

@@ -11,10 +11,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Generic, TypeVar
 
-from starlette.responses import Response
-
 from crawler.config import Config
-from crawler.deliver.web.guard import SafeJSON
 from crawler.diff.cite import OfficialLink
 from crawler.diff.in_context import Block, blocks
 from crawler.diff.model import DocumentDiff
@@ -79,6 +76,17 @@ class CompareView:
     model: dict[str, Any]  # `regwatch diff --format json`'s
     stored: bool  # the two are one stored change (what the digest said)
     rule: str = ""  # the old side is what this FR document said the unit would read
+
+
+@dataclass(frozen=True)
+class Variant:
+    """How a comparison is asked for: the page (inline or side by side, changes only, long
+    unchanged runs sent folded) or the diff model as JSON."""
+
+    format: str = "html"  # or "json"
+    view: str = "inline"  # or "side"
+    only: bool = False
+    full: bool = False
 
 
 @dataclass(frozen=True)
@@ -154,8 +162,9 @@ class Reader:
         self.cache = Cache(size=48)  # comparisons (a CCL's holds thousands of blocks)
         self.pages = Cache(size=1024, max_bytes=256 << 20)  # rendered pages and JSON
         self.trees = Cache(size=12)  # parsed trees (a CCL's is tens of MB in memory)
-        # makes a comparison elsewhere (crawler.deliver.web.compute: another process), or None
-        self.worker: Callable[[str, int, int], CompareView] | None = None
+        # renders a comparison elsewhere (crawler.deliver.web.compute: other processes), or
+        # None: here
+        self.worker: Callable[[str, int, int, Variant], bytes] | None = None
 
     def lookup(self) -> Lookup:
         return Lookup(self.store, self.config, self.now(), fetch=False, trees=self.trees.get)
@@ -181,7 +190,7 @@ class Reader:
         if not title.isdigit():
             raise UsageError(f"CFR title {title!r} is not a number")
         key = cfr_key(title, unit)
-        if is_projection(key) or not self.store.history(key):
+        if is_projection(key) or self.store.latest_version(key) is None:
             raise UsageError(f"{readable(key)} is not in the store")
         return key
 
@@ -209,14 +218,13 @@ class Reader:
 
     def compare(self, key: str, old: str | None, new: str | None) -> CompareView:
         """The versions in effect on the two days compared (kept in the cache)."""
-        before, after = self.pair(key, old, new)
+        return self.compare_versions(key, *self.pair(key, old, new))
+
+    def compare_versions(self, key: str, before: VersionRow, after: VersionRow) -> CompareView:
+        """Two stored versions compared, here (kept in the cache)."""
         return self.cache.get(
             ("compare", key, before.id, before.tree_blob, after.id, after.tree_blob),
-            lambda: (
-                self.worker(key, before.id, after.id)
-                if self.worker
-                else self.view(key, before, after)
-            ),
+            lambda: self.view(key, before, after),
         )
 
     def compare_change(self, key: str, old: str, new: str) -> CompareView:
@@ -227,17 +235,7 @@ class Reader:
         after = [v for v in history if v.valid_from == new]
         if not before or not after:
             return self.compare(key, old, new)
-        return self.cache.get(
-            (
-                "compare",
-                key,
-                before[-1].id,
-                before[-1].tree_blob,
-                after[-1].id,
-                after[-1].tree_blob,
-            ),
-            lambda: self.view(key, before[-1], after[-1]),
-        )
+        return self.compare_versions(key, before[-1], after[-1])
 
     def compare_rule(self, key: str, number: str) -> CompareView:
         """The unit as FR Doc. ``number`` said it would read (its publication-day redline)
@@ -252,14 +250,6 @@ class Reader:
             return _view_of(found, stored=False, rule=number)
 
         return self.cache.get(("rule", key, number, *trees), make)
-
-    def model(self, found: CompareView) -> Response:
-        """The comparison's diff model as JSON, serialised once (it can be megabytes)."""
-        body = self.pages.get(
-            ("json", found.key, found.old.tree_blob, found.new.tree_blob),
-            lambda: SafeJSON(found.model).body,
-        )
-        return Response(body, media_type="application/json")
 
     def view(self, key: str, old: VersionRow, new: VersionRow) -> CompareView:
         """``old`` and ``new`` compared, read from the store and diffed here."""

@@ -32,7 +32,8 @@ def serve(config: Config, host: str, port: int, announce: Callable[[str], None])
     signal.signal(signal.SIGTERM, _stop)
     try:
         app = make_app(store, config, utcnow, host=host, token=token)
-        app.state.reader.worker = worker.view
+        app.state.reader.worker = worker.render
+        worker.start()
         shown = f"[{host}]" if ":" in host else host
         announce(f"regwatch: serving {config.store_label} on http://{shown}:{port}/ (Ctrl-C stops)")
         uvicorn.run(app, host=host, port=port, log_level="warning", server_header=False)

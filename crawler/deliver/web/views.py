@@ -3,14 +3,17 @@ Links (crawler.deliver.web.layout): a day's report, a rule, a CFR unit, a compar
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
+from crawler.deliver.web.guard import SafeJSON
 from crawler.deliver.web.layout import ALL_FEED, Frame, Links, render_page
-from crawler.deliver.web.reader import CompareView, Reader
+from crawler.deliver.web.reader import CompareView, Reader, Variant
 from crawler.diff.cite import fr_sources, official_links
 from crawler.diff.in_context import blocks, runs
 from crawler.diff.model import DocumentDiff
 from crawler.digest.context import DocumentEntry, Report
 from crawler.keys import readable
-from storage import DocumentRow
+from storage import DocumentRow, VersionRow
 
 
 def day_page(
@@ -58,3 +61,31 @@ def compare_page(
         full=full,
         permalink=permalink,
     )
+
+
+def comparison(reader: Reader, key: str, old: VersionRow, new: VersionRow, asked: Variant) -> bytes:
+    """Two stored versions of ``key`` compared, as ``asked``: rendered once, by a worker
+    process when the app has one (the serving process only sends cached bytes), and kept in
+    the cache of rendered pages by the two trees."""
+    worker = reader.worker
+
+    def made() -> bytes:
+        if worker is not None:
+            return worker(key, old.id, new.id, asked)
+        return rendered(reader, reader.compare_versions(key, old, new), asked)
+
+    return reader.pages.get(("compare", key, old.tree_blob, new.tree_blob, asked), made)
+
+
+def rendered(reader: Reader, found: CompareView, asked: Variant) -> bytes:
+    """``found`` as the compare page or, asked for JSON, the diff model."""
+    if asked.format == "json":
+        return bytes(SafeJSON(found.model).body)
+    links = Links(reader.unit_keys)
+    if found.rule:
+        permalink = links.beside(found.key, found.rule)
+    else:
+        permalink = links.compare(found.key, found.old.valid_from, found.new.valid_from)
+    permalink = f"{permalink}&{urlencode({'view': asked.view})}"
+    page = compare_page(found, links, asked.view, asked.only, asked.full, permalink)
+    return page.encode()
