@@ -7,7 +7,7 @@ import json
 import logging
 import os
 import sys
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -336,6 +336,71 @@ def history(obj: Context, citation: str) -> None:
         click.echo(
             f"  (checked {found.checked.span()}; nothing is known after {found.checked.last})"
         )
+
+
+@main.command()
+@click.argument("number")
+@click.option("--date", "day", callback=_date, help="As of this day (default: today).")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+@click.pass_obj
+def rule(obj: Context, number: str, day: date | None, fmt: str) -> None:
+    """Show FR Doc. NUMBER's life, each date with its source: filed for public inspection,
+    published, comments due, effective (every date its DATES paragraph gives, and later
+    documents that move it), corrected, and the day the eCFR showed it in each unit it
+    amends; then what stands today (due, in effect, not yet in the eCFR)."""
+    from crawler.jobs.daily import open_store
+    from crawler.query.timeline import timelines
+
+    config = obj.config
+    today = day or _today(config)
+    store = open_store(config, create=False)
+    try:
+        found = timelines(store, config, utcnow())(number)
+    finally:
+        store.close()
+    if fmt == "json":
+        click.echo(json.dumps(found.to_json(today), indent=2))
+        return
+    click.echo(f"FR Doc. {found.number}: {found.title}")
+    click.echo(f"  {found.kind}{', ' + found.citation if found.citation else ''} · {found.url}")
+    for each in found.dates:
+        when = (each.day or "not set").replace("T", " ")
+        note = f" ({each.note})" if each.note else ""
+        click.echo(f"  {when:<16}  {each.kind.words}{note}  [{each.source}]")
+    click.echo(f"As of {today}:")
+    for line in found.status(today) or ["no date ahead, and no unit it amends is stored"]:
+        click.echo(f"  {line}")
+
+
+@main.command()
+@click.option("--date", "day", callback=_date, help="From this day (default: today).")
+@click.option("--days", default=30, show_default=True, type=click.IntRange(1, 366))
+@click.pass_obj
+def upcoming(obj: Context, day: date | None, days: int) -> None:
+    """List the stored rules that take effect in the next 7 and the next DAYS days."""
+    from crawler.jobs.daily import open_store
+    from crawler.query.timeline import timelines
+    from crawler.query.timeline import upcoming as coming
+
+    config = obj.config
+    today = day or _today(config)
+    store = open_store(config, create=False)
+    try:
+        found = coming(store, today, days, timelines(store, config, utcnow()))
+    finally:
+        store.close()
+    week_end = (today + timedelta(days=7)).isoformat()
+    week = [t for t in found if (t.effective or "") <= week_end]
+    sections = [("the next 7 days", week)]
+    if days > 7:
+        sections.append((f"days 8 to {days}", found[len(week) :]))
+    for heading, rules in sections:
+        click.echo(f"Taking effect in {heading} (from {today}):")
+        for each in rules:
+            cited = f" ({each.citation})" if each.citation else ""
+            click.echo(f"  {each.effective}  FR Doc. {each.number}{cited}: {each.title}")
+        if not rules:
+            click.echo("  none stored")
 
 
 @main.command()

@@ -96,6 +96,54 @@ class RegText:
     tables: tuple[Table, ...]  # tables outside any SECTION (Entity List additions)
 
 
+class DateKind(enum.StrEnum):
+    """What a date in a rule's life is (crawler.parse.rule_dates, crawler.query.timeline)."""
+
+    FILED = "filed"  # on Public Inspection (a datetime, Eastern)
+    PUBLISHED = "published"
+    COMMENTS_DUE = "comments_due"
+    OBJECTIONS_DUE = "objections_due"  # objections and requests for a hearing
+    EFFECTIVE = "effective"
+    EFFECTIVE_UNTIL = "effective_until"  # a temporary rule's last day
+    APPLICABLE = "applicable"
+    COMPLIANCE = "compliance"
+    IBR_APPROVED = "ibr_approved"  # incorporation by reference approved as of
+    DELAYED = "delayed"  # a document moves another rule's effective date to this one
+    CORRECTED = "corrected"  # a correction of the rule was published
+    IN_ECFR = "in_ecfr"  # the eCFR first showed the rule's text in a unit
+
+    @property
+    def words(self) -> str:
+        return _DATE_WORDS[self]
+
+
+_DATE_WORDS = {
+    DateKind.FILED: "filed for public inspection",
+    DateKind.PUBLISHED: "published",
+    DateKind.COMMENTS_DUE: "comments due",
+    DateKind.OBJECTIONS_DUE: "objections due",
+    DateKind.EFFECTIVE: "takes effect",
+    DateKind.EFFECTIVE_UNTIL: "in effect until",
+    DateKind.APPLICABLE: "applicable from",
+    DateKind.COMPLIANCE: "compliance required from",
+    DateKind.IBR_APPROVED: "incorporation by reference approved",
+    DateKind.DELAYED: "effective date moved to",
+    DateKind.CORRECTED: "corrected",
+    DateKind.IN_ECFR: "in the eCFR",
+}
+
+
+@dataclass(frozen=True)
+class RuleDate:
+    """One date in a rule's life, with where regwatch read it ("DATES", "FRDOC line", "FR
+    API", "Public Inspection", "FR Doc. 2016-08776", "eCFR 15 CFR 744.11")."""
+
+    kind: DateKind
+    day: str | None  # ISO date (a datetime for FILED); None: the source says it is not set
+    note: str = ""  # "special filing", "47 CFR 64.2011: delayed indefinitely", "to OMB" ...
+    source: str = ""
+
+
 @dataclass(frozen=True)
 class Delay:
     """A notice's postponement of another rule's effective date ("The effective date of the

@@ -109,7 +109,9 @@ def _compare(reader: Reader, links: SiteLinks, folder: Path, change: CfrChangeEn
 
 
 def _rule(reader: Reader, links: SiteLinks, folder: Path, entry: DocumentEntry) -> Path:
-    page = rule_page(entry, reader.corrections(entry.number), links)
+    today = reader.now().date()  # the report's day
+    timeline = reader.timeline(entry.number)
+    page = rule_page(entry, reader.corrections(entry.number), links, timeline, today)
     return write_atomic(folder / rule_file(entry.number), page)
 
 

@@ -100,12 +100,18 @@ def fold(text: str) -> str:
 
 def dates_in(text: str) -> list[date]:
     """Every 'Month D, YYYY' date in ``text``, in order; impossible dates are skipped."""
+    return [day for _, _, day in date_spans(text)]
+
+
+def date_spans(text: str) -> list[tuple[int, int, date]]:
+    """Every 'Month D, YYYY' date in ``text`` with where it starts and ends, in order."""
     found = []
-    for month, day, year in _DATE.findall(text):
+    for match in _DATE.finditer(text):
+        month, day, year = match.groups()
         key = month.rstrip(".").lower()
         number = next((n for name, n in MONTHS.items() if name.startswith(key)), None)
         try:
-            found.append(date(int(year), number, int(day)))  # type: ignore[arg-type]
+            found.append((match.start(), match.end(), date(int(year), number, int(day))))  # type: ignore[arg-type]
         except (TypeError, ValueError):
             continue
     return found

@@ -4,6 +4,7 @@ from the same stored report and the same query code as the digest and the CLI.""
 from __future__ import annotations
 
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -129,7 +130,9 @@ def rules(request: Request, offset: int = 0, limit: int = PAGE) -> Response:
 def rule(request: Request, number: str) -> Response:
     reader = _reader(request)
     entry = reader.rule(number)
-    html = rule_page(entry, reader.corrections(number), links_of(request))
+    today = reader.now().astimezone(ZoneInfo(reader.config.timezone)).date()
+    timeline = reader.timeline(entry.number)
+    html = rule_page(entry, reader.corrections(number), links_of(request), timeline, today)
     return HTMLResponse(html)
 
 

@@ -30,6 +30,7 @@ from crawler.keys import (
     title_part,
 )
 from crawler.query.lookup import Comparison, History, Lookup
+from crawler.query.timeline import Timeline, timelines
 from crawler.records import Node
 from storage import DocumentRow, RunRow, RunSourceRow, Store, VersionRow
 
@@ -276,6 +277,10 @@ class Reader:
         day = date.fromisoformat(row.published) if row.published else self.now().date()
         scope = day_scope(self.store, day, self.config)
         return document_entry(self.store, row, scope)
+
+    def timeline(self, number: str) -> Timeline:
+        """FR Doc. ``number``'s life: filed, published, due, effective, in the eCFR."""
+        return timelines(self.store, self.config, self.now())(number)
 
     def corrections(self, number: str) -> list[DocumentRow]:
         """The stored documents that correct FR Doc. ``number``."""

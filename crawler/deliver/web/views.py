@@ -3,6 +3,7 @@ Links (crawler.deliver.web.layout): a day's report, a rule, a CFR unit, a compar
 
 from __future__ import annotations
 
+from datetime import date
 from urllib.parse import urlencode
 
 from crawler.deliver.web.guard import SafeJSON
@@ -13,6 +14,7 @@ from crawler.diff.in_context import blocks, runs
 from crawler.diff.model import DocumentDiff
 from crawler.digest.context import DocumentEntry, Report
 from crawler.keys import readable
+from crawler.query.timeline import Timeline
 from storage import DocumentRow, VersionRow
 
 
@@ -23,9 +25,23 @@ def day_page(
     return render_page("web/day.html.j2", frame, links, digest=report, newer=newer, older=older)
 
 
-def rule_page(entry: DocumentEntry, corrections: list[DocumentRow], links: Links) -> str:
+def rule_page(
+    entry: DocumentEntry,
+    corrections: list[DocumentRow],
+    links: Links,
+    timeline: Timeline,
+    today: date,
+) -> str:
     frame = Frame(f"FR Doc. {entry.number}", "/rules", (ALL_FEED,))
-    return render_page("web/rule.html.j2", frame, links, entry=entry, corrections=corrections)
+    return render_page(
+        "web/rule.html.j2",
+        frame,
+        links,
+        entry=entry,
+        corrections=corrections,
+        timeline=timeline,
+        today=today,
+    )
 
 
 def unit_page(reader: Reader, key: str, links: Links) -> str:

@@ -1,0 +1,278 @@
+"""A rule's life from the store, each date with where regwatch read it: filed for Public
+Inspection (the filing list, else the document's FRDOC line), published, comments due,
+effective (every date its DATES paragraph gives, the FR API's, and later documents that move
+it), corrected, and the day the eCFR first showed it in each unit it amends (the unit's
+source note names the rule). `regwatch rule`, `regwatch upcoming`, the rule's page.
+
+Business days are weekdays that are not US federal holidays (the ``holidays`` package's
+calendar, observed days included): the eCFR's lag is counted in them."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from functools import cache
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import holidays
+
+from crawler.config import Config
+from crawler.errors import UsageError
+from crawler.keys import CFR, FR, fr_key, fr_number, pi_key, projection_parts, readable
+from crawler.parse.rule_dates import filings, preamble_dates
+from crawler.query.coverage import checked
+from crawler.query.lookup import Lookup
+from crawler.query.reconcile import reads_as_said
+from crawler.records import DateKind, RuleDate
+from crawler.snapshot.rows import DELAYS
+from storage import DocumentRow, Store
+
+EASTERN = ZoneInfo("America/New_York")
+_ORDER = {kind: n for n, kind in enumerate(DateKind)}
+
+
+@dataclass(frozen=True)
+class UnitState:
+    """A unit the rule amends and whether the eCFR shows it yet."""
+
+    key: str
+    citation: str  # "15 CFR 744.11"
+    since: str | None  # the first eCFR date that shows the rule; None: not yet
+    how: str = ""  # "its source note names the rule", "its text is what the rule said"
+
+
+@dataclass(frozen=True)
+class Timeline:
+    number: str
+    title: str
+    kind: str  # "Rule", "Proposed Rule" ...
+    citation: str | None
+    url: str
+    dates: tuple[RuleDate, ...]  # by day, undated last
+    units: tuple[UnitState, ...]
+    checked: str | None  # the last day the store has checked the eCFR
+
+    def of(self, kind: DateKind) -> list[RuleDate]:
+        return [d for d in self.dates if d.kind == kind]
+
+    @property
+    def effective(self) -> str | None:
+        """The day it takes effect now: the latest move of its effective date, else the
+        first effective date it gives (None: none given, or not set)."""
+        moved = [d.day for d in self.of(DateKind.DELAYED) if d.day]
+        if moved:
+            return moved[-1]
+        given = [d.day for d in self.of(DateKind.EFFECTIVE) if d.day]
+        return given[0] if given else None
+
+    def lag(self, today: date) -> int | None:
+        """Business days since it took effect while a unit it amends is not in the eCFR
+        (None: in effect nowhere yet, or every unit shown)."""
+        if self.effective is None or date.fromisoformat(self.effective) > today:
+            return None
+        if not any(u.since is None for u in self.units):
+            return None
+        return business_days(date.fromisoformat(self.effective), today)
+
+    def status(self, today: date) -> list[str]:
+        """What a reader needs to know today, one line each: "takes effect today",
+        "comments due in 5 days", "in the eCFR since 2026-10-09", "not yet in the eCFR"."""
+        out: list[str] = []
+        for due in self.of(DateKind.COMMENTS_DUE):
+            if due.day and date.fromisoformat(due.day) >= today:
+                out.append(f"comments due {_when(date.fromisoformat(due.day), today)}")
+        effective = self.effective
+        if effective:
+            day = date.fromisoformat(effective)
+            if day >= today:
+                out.append(f"takes effect {_when(day, today)}")
+            else:
+                out.append(f"in effect since {effective}")
+        for unit in self.units:
+            if unit.since:
+                out.append(f"{unit.citation}: in the eCFR since {unit.since}")
+            elif effective and date.fromisoformat(effective) <= today:
+                lag = business_days(date.fromisoformat(effective), today)
+                seen = f" (checked through {self.checked})" if self.checked else ""
+                out.append(
+                    f"{unit.citation}: not yet in the eCFR{seen}, {lag} business "
+                    f"day{'' if lag == 1 else 's'} after it took effect"
+                )
+        return out
+
+    def to_json(self, today: date) -> dict[str, Any]:
+        return {
+            "document_number": self.number,
+            "title": self.title,
+            "type": self.kind,
+            "citation": self.citation,
+            "url": self.url,
+            "effective": self.effective,
+            "dates": [
+                {"kind": str(d.kind), "date": d.day, "note": d.note, "source": d.source}
+                for d in self.dates
+            ],
+            "units": [{"citation": u.citation, "in_ecfr_since": u.since} for u in self.units],
+            "ecfr_checked_through": self.checked,
+            "status": self.status(today),
+        }
+
+
+def _when(day: date, today: date) -> str:
+    days = (day - today).days
+    if days == 0:
+        return "today"
+    if days == 1:
+        return "tomorrow"
+    return f"in {days} days ({day.isoformat()})"
+
+
+def timelines(store: Store, config: Config, now: datetime) -> Callable[[str], Timeline]:
+    """A maker of timelines over ``store`` (never fetching), as of ``now``."""
+    lookup = Lookup(store, config, now, fetch=False)
+    cover = checked(store, "ecfr")
+    last = cover.last if cover else None
+    return lambda number: timeline(store, number, lookup, last)
+
+
+def timeline(store: Store, number: str, lookup: Lookup, checked: str | None) -> Timeline:
+    """FR Doc. ``number``'s timeline; ``checked``: the last day the store has checked the
+    eCFR."""
+    row = store.document(fr_key(number))
+    version = store.latest_version(fr_key(number))
+    if row is None or version is None:
+        raise UsageError(f"FR Doc. {number} is not in the store")
+    published = date.fromisoformat(row.published) if row.published else None
+    tree = json.loads(store.blob(version.tree_blob))
+    dates: list[RuleDate | None] = [_filed(store, number, version.raw_blobs)]
+    if row.published:
+        dates.append(RuleDate(DateKind.PUBLISHED, row.published, "", "Federal Register"))
+    dates += list(preamble_dates((tree.get("xml") or {}).get("dates") or "", published))
+    for kind, field in (
+        (DateKind.EFFECTIVE, "effective_on"),
+        (DateKind.COMMENTS_DUE, "comments_close_on"),
+    ):
+        value = row.meta.get(field)
+        if value and not any(d and d.kind == kind and d.day == value for d in dates):
+            dates.append(RuleDate(kind, value, "", "FR API"))
+    dates += list(_moved(store, row))
+    dates += list(_corrected(store, number))
+    units = tuple(_units(store, number, row, lookup))
+    dates += [
+        RuleDate(DateKind.IN_ECFR, u.since, f"{u.citation}: {u.how}", f"eCFR {u.citation}")
+        for u in units
+        if u.since
+    ]
+    found = [d for d in dates if d is not None]
+    found.sort(key=lambda d: (d.day is None, (d.day or "")[:10], _ORDER[d.kind]))
+    return Timeline(
+        number=number,
+        title=row.title,
+        kind=row.kind,
+        citation=row.meta.get("citation"),
+        url=row.url,
+        dates=tuple(dict.fromkeys(found)),
+        units=units,
+        checked=checked,
+    )
+
+
+def _filed(store: Store, number: str, raw: dict[str, str]) -> RuleDate | None:
+    """When it was filed: the Public Inspection list's time, else its FRDOC line's."""
+    listed = store.document(pi_key(number))
+    at = listed.meta.get("filed_at") if listed else None
+    if listed and at:
+        when = datetime.fromisoformat(at)
+        local = when.astimezone(EASTERN) if when.tzinfo else when
+        kind = "special filing" if listed.meta.get("special_filing") else "regular filing"
+        return RuleDate(DateKind.FILED, local.strftime("%Y-%m-%dT%H:%M"), kind, "Public Inspection")
+    if "xml" in raw:
+        return filings(store.blob(raw["xml"]), f"FR Doc. {number}").get(number)
+    return None
+
+
+def _moved(store: Store, row: DocumentRow) -> Iterator[RuleDate]:
+    """Later documents that move its effective date ("is delayed from ... to ...")."""
+    citation = row.meta.get("citation")
+    if not citation:
+        return
+    for key in store.linking_to(citation, DELAYS):
+        other = store.document(key)
+        for delay in other.meta.get("delays", ()) if other else ():
+            if delay.get("rule") == citation and delay.get("to"):
+                before = f"from {delay['from']}" if delay.get("from") else ""
+                yield RuleDate(DateKind.DELAYED, delay["to"], before, f"FR Doc. {fr_number(key)}")
+
+
+def _corrected(store: Store, number: str) -> Iterator[RuleDate]:
+    for key in store.linking_to(fr_key(number), "corrects"):
+        other = store.document(key)
+        if other is not None and other.published:
+            yield RuleDate(
+                DateKind.CORRECTED, other.published, other.title, f"FR Doc. {fr_number(key)}"
+            )
+
+
+def _units(store: Store, number: str, row: DocumentRow, lookup: Lookup) -> Iterator[UnitState]:
+    """Each unit its publication-day redlines amend, and the first eCFR version from its
+    publication on that shows it: its source note names the rule, or its text is what the
+    rule said the unit would read (no substantive difference)."""
+    citation = row.meta.get("citation")
+    for key in store.keys(CFR):
+        unit, of = projection_parts(key)
+        if of != number:
+            continue
+        since, how = None, ""
+        if store.latest_version(unit) is not None:
+            for line in lookup.history(unit).lines:
+                if row.published and line.day < row.published:
+                    continue
+                if any(c.number == number or c.citation == citation for c in line.sources):
+                    since, how = line.day, "its source note names the rule"
+                    break
+                if reads_as_said(store, lookup, unit, number, line.day):
+                    since, how = line.day, "its text is what the rule said"
+                    break
+        yield UnitState(unit, readable(unit), since, how)
+
+
+def upcoming(
+    store: Store,
+    today: date,
+    days: int,
+    make: Callable[[str], Timeline],
+) -> list[Timeline]:
+    """Rules that take effect from ``today`` through ``days`` days on, soonest first."""
+    until = today + timedelta(days=days)
+    out = []
+    for row in store.documents(prefix=FR):
+        if not row.published or date.fromisoformat(row.published) < today - timedelta(days=400):
+            continue  # a rule takes effect within months of its publication
+        found = make(fr_number(row.key))
+        if found.effective and today <= date.fromisoformat(found.effective) <= until:
+            out.append(found)
+    return sorted(out, key=lambda t: (t.effective or "", t.number))
+
+
+@cache
+def _holidays(year: int) -> frozenset[date]:
+    """The federal holidays observed in ``year`` (New Year's Day on a Saturday is observed
+    the Friday before, in the year before: the next year's calendar is asked too)."""
+    both = holidays.country_holidays("US", years=(year, year + 1))
+    return frozenset(day for day in both if day.year == year)
+
+
+def is_business_day(day: date) -> bool:
+    return day.weekday() < 5 and day not in _holidays(day.year)
+
+
+def business_days(start: date, end: date) -> int:
+    """Business days after ``start`` through ``end`` (0 when ``end`` is not later)."""
+    count, day = 0, start
+    while day < end:
+        day += timedelta(days=1)
+        count += is_business_day(day)
+    return count

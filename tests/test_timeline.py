@@ -1,0 +1,138 @@
+"""A rule's life (crawler.query.timeline) on the demo's store: filed (from the Public
+Inspection list, or the FRDOC line when the list never showed it), published, effective,
+corrected, comments due, and the day the eCFR showed it in each unit it amends (its source
+note names the rule, or its text is what the rule said where the rule changed it); a rule in
+effect that the eCFR lacks, with the lag in business days; what takes effect soon."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, date, datetime
+
+import pytest
+from click.testing import CliRunner
+from conftest import DemoTour
+
+from crawler import config as config_module
+from crawler.cli import main
+from crawler.query.timeline import Timeline, business_days, timelines, upcoming
+from storage import Store
+
+NOW = datetime(2026, 10, 14, 15, tzinfo=UTC)
+
+
+@pytest.fixture(scope="module")
+def rules(demo_tour: DemoTour):
+    config = config_module.load(demo_tour.folder / "demo.toml")
+    store = Store.open(config.store_url, create=False, readonly=True)
+    try:
+        make = timelines(store, config, NOW)
+        found = {n: make(n) for n in ("2026-21001", "2026-21390", "2026-21250", "2026-21110")}
+        soon = upcoming(store, date(2026, 10, 5), 7, make)
+    finally:
+        store.close()
+    return found, soon
+
+
+def _dates(found: Timeline) -> list[tuple[str, str | None, str]]:
+    return [(str(d.kind), d.day, d.source) for d in found.dates]
+
+
+def test_a_rule_filed_published_corrected_then_shown_by_the_ecfr(rules):
+    found, _ = rules
+    assert _dates(found["2026-21001"]) == [
+        ("filed", "2026-10-02T08:45", "FRDOC line"),  # the demo's filing list never had it
+        ("published", "2026-10-05", "Federal Register"),
+        ("effective", "2026-10-05", "DATES"),
+        ("corrected", "2026-10-08", "FR Doc. C1-2026-21001"),
+        ("in_ecfr", "2026-10-09", "eCFR 15 CFR 744 Supp. No. 4"),
+    ]
+    [unit] = found["2026-21001"].units
+    assert (unit.since, unit.how) == ("2026-10-09", "its source note names the rule")
+    assert "15 CFR 744 Supp. No. 4: in the eCFR since 2026-10-09" in found["2026-21001"].status(
+        date(2026, 10, 14)
+    )
+    assert found["2026-21001"].lag(date(2026, 10, 14)) is None
+
+
+def test_the_ecfr_shows_a_rule_when_its_text_is_what_the_rule_said_where_it_changed(rules):
+    found, _ = rules
+    rule = found["2026-21390"]  # the eCFR's source note does not name it; its text agrees
+    assert _dates(rule)[0] == ("filed", "2026-10-08T08:45", "Public Inspection")
+    [unit] = rule.units
+    assert (unit.since, unit.how) == ("2026-10-09", "its text is what the rule said")
+    # the same day's eCFR text also added and revised other entries (another rule's):
+    # compared only where this rule changed the unit
+
+
+def test_a_rule_in_effect_that_the_ecfr_lacks_counts_business_days(rules):
+    found, _ = rules
+    rule = found["2026-21250"]
+    assert rule.effective == "2026-10-08"
+    assert {u.citation for u in rule.units if u.since is None} == {
+        "15 CFR 734.9",
+        "15 CFR 774 Supp. No. 1",
+    }
+    assert rule.lag(date(2026, 10, 9)) == 1
+    # Saturday, Sunday and Columbus Day (Monday, October 12) are not business days
+    assert rule.lag(date(2026, 10, 14)) == 3
+    assert (
+        "15 CFR 734.9: not yet in the eCFR (checked through 2026-10-09), 3 business days "
+        "after it took effect" in rule.status(date(2026, 10, 14))
+    )
+    assert rule.lag(date(2026, 10, 7)) is None  # not in effect yet
+
+
+def test_a_proposed_rule_says_when_comments_are_due(rules):
+    found, _ = rules
+    rule = found["2026-21110"]
+    assert ("comments_due", "2026-12-07", "DATES") in _dates(rule)
+    assert rule.status(date(2026, 12, 2)) == ["comments due in 5 days (2026-12-07)"]
+    assert rule.status(date(2026, 12, 7)) == ["comments due today"]
+
+
+def test_what_takes_effect_in_the_next_seven_days(rules):
+    _, soon = rules
+    assert [(t.effective, t.number) for t in soon] == [
+        ("2026-10-05", "2026-21001"),
+        ("2026-10-08", "2026-21250"),
+        ("2026-10-08", "C1-2026-21001"),
+        ("2026-10-09", "2026-21390"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "days"),
+    [
+        ("2026-11-25", "2026-11-30", 2),  # Thanksgiving (Thursday, November 26)
+        ("2024-12-24", "2024-12-26", 1),  # Christmas
+        ("2021-12-30", "2022-01-03", 1),  # New Year's Day 2022, a Saturday: observed Friday 12-31
+        ("2026-10-09", "2026-10-09", 0),
+    ],
+)
+def test_business_days_leave_out_weekends_and_federal_holidays(start, end, days):
+    assert business_days(date.fromisoformat(start), date.fromisoformat(end)) == days
+
+
+def test_regwatch_rule_and_upcoming(demo_tour: DemoTour, tmp_path):
+    tour = demo_tour.copy(tmp_path / "tour")
+    config = ["--config", str(tour / "demo.toml")]
+    runner = CliRunner()
+    said = runner.invoke(main, [*config, "rule", "2026-21250", "--date", "2026-10-14"], env={})
+    assert said.exit_code == 0, said.output
+    assert "2026-10-07 08:45  filed for public inspection (regular filing)" in said.output
+    assert "15 CFR 774 Supp. No. 1: not yet in the eCFR" in said.output
+    answer = runner.invoke(
+        main, [*config, "rule", "2026-21250", "--date", "2026-10-14", "--format", "json"], env={}
+    )
+    model = json.loads(answer.output)
+    assert model["effective"] == "2026-10-08" and model["ecfr_checked_through"] == "2026-10-09"
+    assert {"kind": "comments_due", "date": "2026-11-23", "note": "", "source": "DATES"} in model[
+        "dates"
+    ]
+    soon = runner.invoke(main, [*config, "upcoming", "--date", "2026-10-06", "--days", "7"], env={})
+    assert soon.exit_code == 0, soon.output
+    assert "2026-10-09  FR Doc. 2026-21390 (91 FR 71012)" in soon.output
+    assert "2026-10-05" not in soon.output.split("\n", 1)[1]  # before the day asked about
+    missing = runner.invoke(main, [*config, "rule", "2099-99999"], env={})
+    assert missing.exit_code != 0 and "FR Doc. 2099-99999 is not in the store" in missing.output
