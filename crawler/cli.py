@@ -316,12 +316,14 @@ def history(obj: Context, citation: str) -> None:
     and the FR documents named as their source."""
     from crawler.jobs.daily import open_store
     from crawler.query.lookup import Lookup
+    from crawler.query.reconcile import unexplained_history
 
     config = obj.config
     store = open_store(config, create=False)
     try:
         lookup = Lookup(store, config, utcnow())
         found = lookup.history(lookup.resolve(citation))
+        strays = unexplained_history(store, found)
     finally:
         store.close()
     click.echo(readable(found.key))
@@ -330,6 +332,13 @@ def history(obj: Context, citation: str) -> None:
         for cited in line.sources:
             said = f" = FR Doc. {cited.number}: {cited.title}" if cited.number else ""
             click.echo(f"      source: {cited.citation}{said}")
+        stray = strays.get(line.seq)
+        if stray is not None:
+            where = "; ".join(c.citation for c in stray.changes)
+            click.echo(f"      no stored rule explains: {where}")
+            if stray.flagged:
+                maybe = ", ".join(f"FR Doc. {n}" for n in stray.flagged)
+                click.echo(f"      (its instructions not applied, {maybe} may)")
     if found.checked is None:
         click.echo("  (fetched on demand; no run has checked the eCFR: nothing else is known)")
     else:
@@ -348,6 +357,8 @@ def rule(obj: Context, number: str, day: date | None, fmt: str) -> None:
     published, comments due, effective (every date its DATES paragraph gives, and later
     documents that move it), corrected, and the day the eCFR showed it in each unit it
     amends; then what stands today (due, in effect, not yet in the eCFR)."""
+    from crawler.diff import views
+    from crawler.diff.model import DocumentDiff
     from crawler.jobs.daily import open_store
     from crawler.query.timeline import timelines
 
@@ -370,6 +381,15 @@ def rule(obj: Context, number: str, day: date | None, fmt: str) -> None:
     click.echo(f"As of {today}:")
     for line in found.status(today) or ["no date ahead, and no unit it amends is stored"]:
         click.echo(f"  {line}")
+    for unit in found.units:
+        if unit.operations:
+            click.echo(f"{unit.citation} against the eCFR's latest text, by operation:")
+        for operation in unit.operations:
+            by = f" (FR Doc. {operation.by})" if operation.by else ""
+            click.echo(f"  {operation.status}{by}: {operation.citation} ({operation.op})")
+            if operation.difference:
+                said = views.text_view(DocumentDiff(operation.difference), colour=False)
+                click.echo("".join(f"      {line}\n" for line in said.splitlines()), nl=False)
 
 
 @main.command()

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -129,3 +130,23 @@ def compare(shared: Path) -> Comparison:
 
 def _term(text: str) -> str:
     return fold(text.split(".")[0]).strip('"\u201c\u201d ')
+
+
+def expand_ranges(node: Node, prior: Node | None) -> Node:
+    """eRegs' tree writes "(c)-(d)[Reserved]" where the official rule gives "(c) [Reserved]"
+    and "(d) [Reserved]": a range this rule wrote (not in the prior text) is read as the
+    paragraphs it stands for, what follows it (Category XIV's note) after the last of them,
+    as the official text has it."""
+    children: list[Node] = []
+    for child in node.children:
+        before = prior.child(child.label) if prior is not None else None
+        found = re.match(r"^\((\w)\)\s*-\s*\((\w)\)\s*\[Reserved\]$", child.text)
+        if found is None or (before is not None and before.text == child.text):
+            children.append(expand_ranges(child, before))
+            continue
+        first, last = (ord(x) for x in found.groups())
+        for n in range(first, last + 1):
+            label = chr(n)
+            kids = child.children if n == last else ()
+            children.append(Node(label, child.kind, "", f"({label}) [Reserved]", kids))
+    return Node(node.label, node.kind, node.title, node.text, tuple(children), node.fields)

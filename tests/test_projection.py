@@ -12,7 +12,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from eregs_oracle import NEW, OLD, as_ecfr
+from eregs_oracle import NEW, OLD, as_ecfr, expand_ranges
 
 from crawler.amend import Projection, project
 from crawler.amend.locate import NotApplied, locate
@@ -96,26 +96,6 @@ def _nodes(node: Node):
 # --- rule 2014-06778 onto eRegs' v2014-02580 --------------------------------------------------
 
 
-def _expand_ranges(node: Node, prior: Node | None) -> Node:
-    """eRegs' tree writes "(c)-(d)[Reserved]" where the official rule gives "(c) [Reserved]"
-    and "(d) [Reserved]": a range this rule wrote (not in the prior text) is read as the
-    paragraphs it stands for, what follows it (Category XIV's note) after the last of them,
-    as the official text has it."""
-    children: list[Node] = []
-    for child in node.children:
-        before = prior.child(child.label) if prior is not None else None
-        found = re.match(r"^\((\w)\)\s*-\s*\((\w)\)\s*\[Reserved\]$", child.text)
-        if found is None or (before is not None and before.text == child.text):
-            children.append(_expand_ranges(child, before))
-            continue
-        first, last = (ord(x) for x in found.groups())
-        for n in range(first, last + 1):
-            label = chr(n)
-            kids = child.children if n == last else ()
-            children.append(Node(label, child.kind, "", f"({label}) [Reserved]", kids))
-    return Node(node.label, node.kind, node.title, node.text, tuple(children), node.fields)
-
-
 def _named(projection: Projection, shared: Path) -> list[Path_]:
     """The paths in the projected § 447.21 that the rule's operations name."""
     doc = parse_document_xml((shared / "fr_xml" / RULE).read_bytes())
@@ -142,7 +122,7 @@ def test_rule_2014_06778_projected_onto_eregs_prior_equals_eregs_new_text(
 
     ours, theirs = (
         texts(projection.new),
-        texts(_expand_ranges(new["cfr:27:447.21"], old["cfr:27:447.21"])),
+        texts(expand_ranges(new["cfr:27:447.21"], old["cfr:27:447.21"])),
     )
     raw = texts(new["cfr:27:447.21"])
     nodes = set(ours) | set(theirs)

@@ -120,6 +120,25 @@ CASES: dict[str, tuple[Call, ...]] = {
             ("2026-10-09  v2  4 changes (4 substantive)", "(checked the eCFR from 2026-10-01"),
         ),
     ),
+    "regwatch rule FRDOC [--date D] [--format text\\|json]": (
+        Call(
+            ("rule", "2026-21001", "--date", "2026-10-14"),
+            0,
+            (
+                "2026-10-02 08:45  filed for public inspection (regular filing)  [FRDOC line]",
+                "15 CFR 744 Supp. No. 4: in the eCFR since 2026-10-09 (3 operations",
+                "changed again by a later rule (FR Doc. 2026-21390)",
+            ),
+        ),
+        Call(("rule", "2026-99999"), 2, ("FR Doc. 2026-99999 is not in the store",)),
+    ),
+    "regwatch upcoming [--date D] [--days N]": (
+        Call(
+            ("upcoming", "--date", "2026-10-06", "--days", "30"),
+            0,
+            ("2026-10-09  FR Doc. 2026-21390 (91 FR 71012)", "Taking effect in days 8 to 30"),
+        ),
+    ),
     "regwatch digest --date D": (
         Call(("digest", "--date", "2026-10-08"), 0, ("2026-10-08.txt", "2026-10-08.html")),
     ),

@@ -9,8 +9,9 @@ from the day's Report with relative links (crawler.deliver.web.layout.SiteLinks)
     compare/15-744.11_A_B.html    each change the day reported, the whole unit in context
     static/app.css, favicon.svg   the app's stylesheet and icon
 
-Written incrementally: a day writes its own pages, the previous day's (its link onward) and
-the index, never the history again. A link goes only to a file that is there: what the site
+Written incrementally: a day writes its own pages, the previous day's (its link onward), the
+pages of earlier rules on the units it changed (what the eCFR now says of them) and the index,
+never the history again. A link goes only to a file that is there: what the site
 has no page for (search, other dates) is named without a link."""
 
 from __future__ import annotations
@@ -37,6 +38,8 @@ from crawler.deliver.web.views import compare_page, day_page, rule_page, unit_pa
 from crawler.diff.model import Op
 from crawler.digest.context import CfrChangeEntry, DocumentEntry, Report
 from crawler.digest.report import latest_report, stored_report
+from crawler.keys import fr_key
+from crawler.query.reconcile import rules_of
 from storage import Store
 
 ASSETS = ("app.css", "favicon.svg")
@@ -68,6 +71,11 @@ def write_site(store: Store, config: Config, report: Report | None = None) -> li
         written.append(write_atomic(folder / unit_file(key), unit_page(reader, key, links)))
     for entry in documents:
         written.append(_rule(reader, links, folder, entry))
+    # the pages of earlier rules on the units the day changed: what the eCFR now says of them
+    earlier = {n for k in units for n in rules_of(store, k)} - {e.number for e in documents}
+    for number in sorted(earlier):
+        if (folder / rule_file(number)).is_file() and store.document(fr_key(number)):
+            written.append(_rule(reader, links, folder, reader.rule(number)))
     every = store.report_days()  # newest first
     at = every.index(report.day) if report.day in every else -1
     older = every[at + 1] if 0 <= at < len(every) - 1 else None

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 from crawler.clock import stamp
 from crawler.config import Config
-from crawler.diff import DocumentDiff, diff_documents
+from crawler.diff import DocumentDiff
 from crawler.diff.cite import UNOFFICIAL, OfficialLink, cited_diff, fr_sources, official_links
 from crawler.digest.source import change_diff
 from crawler.errors import Busy, FetchError, NotCovered, NotStored, UsageError
@@ -92,6 +92,7 @@ class HistoryLine:
     change: str  # "first version", "3 changes (2 substantive)", "removed"
     sources: tuple[Cited, ...]  # FR citations newly named in the unit's source note
     version: VersionRow | None = None
+    diff: DocumentDiff | None = None  # from the version before (None: the first, or removed)
 
 
 @dataclass(frozen=True)
@@ -348,16 +349,21 @@ class Lookup:
         stored = {c.to_version: c for c in self.store.changes_of(key) if c.diff_blob}
         for version in self.store.history(key):
             tree = from_json(Node, self.store.blob(version.tree_blob))
+            diff = None
             if tree.kind == "removed":
                 change = "removed"
             elif previous is None:
                 change = "first version"
-            elif version.id in stored:
-                change = change_diff(self.store, stored[version.id]).counted()
             else:
-                change = diff_documents(previous, tree).counted()
+                if version.id in stored:
+                    diff = change_diff(self.store, stored[version.id])
+                else:
+                    diff = cited_diff(key, previous, tree)
+                change = diff.counted()
             sources = tuple(self._cited(c) for c in _new_sources(previous, tree))
-            lines.append(HistoryLine(version.valid_from, version.seq, change, sources, version))
+            lines.append(
+                HistoryLine(version.valid_from, version.seq, change, sources, version, diff)
+            )
             previous = tree
         return lines
 

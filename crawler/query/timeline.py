@@ -25,7 +25,7 @@ from crawler.keys import CFR, FR, fr_key, fr_number, pi_key, projection_parts, r
 from crawler.parse.rule_dates import filings, preamble_dates
 from crawler.query.coverage import checked
 from crawler.query.lookup import Lookup
-from crawler.query.reconcile import reads_as_said
+from crawler.query.reconcile import Operation, Redline, Status, reconcile, redline, rules_of
 from crawler.records import DateKind, RuleDate
 from crawler.snapshot.rows import DELAYS
 from storage import DocumentRow, Store
@@ -42,6 +42,19 @@ class UnitState:
     citation: str  # "15 CFR 744.11"
     since: str | None  # the first eCFR date that shows the rule; None: not yet
     how: str = ""  # "its source note names the rule", "its text is what the rule said"
+    operations: tuple[Operation, ...] = ()  # the rule's operations against the latest eCFR
+    flagged: bool = False  # its redline was flagged, not applied: matched by source note only
+
+    def counted(self) -> str:
+        """ "4 operations: 3 matched, 1 not yet in the eCFR"."""
+        if self.flagged:
+            return "its instructions were flagged, not applied: no text to compare"
+        if not self.operations:
+            return ""
+        counts = {s: sum(o.status == s for o in self.operations) for s in Status}
+        said = ", ".join(f"{n} {status}" for status, n in counts.items() if n)
+        total = len(self.operations)
+        return f"{total} operation{'' if total == 1 else 's'}: {said}"
 
 
 @dataclass(frozen=True)
@@ -92,14 +105,15 @@ class Timeline:
             else:
                 out.append(f"in effect since {effective}")
         for unit in self.units:
+            counted = f" ({unit.counted()})" if unit.counted() else ""
             if unit.since:
-                out.append(f"{unit.citation}: in the eCFR since {unit.since}")
+                out.append(f"{unit.citation}: in the eCFR since {unit.since}{counted}")
             elif effective and date.fromisoformat(effective) <= today:
                 lag = business_days(date.fromisoformat(effective), today)
                 seen = f" (checked through {self.checked})" if self.checked else ""
                 out.append(
                     f"{unit.citation}: not yet in the eCFR{seen}, {lag} business "
-                    f"day{'' if lag == 1 else 's'} after it took effect"
+                    f"day{'' if lag == 1 else 's'} after it took effect{counted}"
                 )
         return out
 
@@ -115,7 +129,22 @@ class Timeline:
                 {"kind": str(d.kind), "date": d.day, "note": d.note, "source": d.source}
                 for d in self.dates
             ],
-            "units": [{"citation": u.citation, "in_ecfr_since": u.since} for u in self.units],
+            "units": [
+                {
+                    "citation": u.citation,
+                    "in_ecfr_since": u.since,
+                    "operations": [
+                        {
+                            "citation": o.citation,
+                            "op": str(o.op),
+                            "status": o.status.name.lower(),
+                            "difference": [c.citation for c in o.difference],
+                        }
+                        for o in u.operations
+                    ],
+                }
+                for u in self.units
+            ],
             "ecfr_checked_through": self.checked,
             "status": self.status(today),
         }
@@ -217,26 +246,50 @@ def _corrected(store: Store, number: str) -> Iterator[RuleDate]:
 
 
 def _units(store: Store, number: str, row: DocumentRow, lookup: Lookup) -> Iterator[UnitState]:
-    """Each unit its publication-day redlines amend, and the first eCFR version from its
-    publication on that shows it: its source note names the rule, or its text is what the
-    rule said the unit would read (no substantive difference)."""
+    """Each unit its publication-day redlines amend; the first eCFR version from its
+    publication on that shows it (its source note names the rule, or every operation of the
+    rule on the unit is matched); and its operations against the latest eCFR text."""
     citation = row.meta.get("citation")
+    corrections = [fr_number(k) for k in store.linking_to(fr_key(number), "corrects")]
     for key in store.keys(CFR):
         unit, of = projection_parts(key)
         if of != number:
             continue
+        found = redline(store, unit, number)
+        fixes = [r for r in (redline(store, unit, c) for c in corrections) if r is not None]
+        others = [n for n in rules_of(store, unit) if n != number and n not in corrections]
         since, how = None, ""
-        if store.latest_version(unit) is not None:
+        now: tuple[Operation, ...] = ()
+        latest = store.latest_version(unit)
+        if latest is not None:
             for line in lookup.history(unit).lines:
                 if row.published and line.day < row.published:
                     continue
                 if any(c.number == number or c.citation == citation for c in line.sources):
                     since, how = line.day, "its source note names the rule"
                     break
-                if reads_as_said(store, lookup, unit, number, line.day):
+                after = _later(store, unit, others, row.published or "", line.day)
+                statuses = reconcile(lookup, found, line.day, fixes, after) if found else None
+                if statuses and all(s.status == Status.MATCHED for s in statuses):
                     since, how = line.day, "its text is what the rule said"
                     break
-        yield UnitState(unit, readable(unit), since, how)
+            if found:
+                after = _later(store, unit, others, row.published or "", latest.valid_from)
+                now = tuple(reconcile(lookup, found, latest.valid_from, fixes, after) or ())
+        yield UnitState(unit, readable(unit), since, how, now, flagged=found is None)
+
+
+def _later(store: Store, unit: str, numbers: list[str], since: str, day: str) -> list[Redline]:
+    """The redlines of ``unit`` by the rules among ``numbers`` published after ``since``
+    through ``day``."""
+    out = []
+    for number in numbers:
+        row = store.document(fr_key(number))
+        if row and row.published and since < row.published <= day:
+            found = redline(store, unit, number)
+            if found is not None:
+                out.append(found)
+    return out
 
 
 def upcoming(

@@ -14,6 +14,7 @@ from crawler.diff.in_context import blocks, runs
 from crawler.diff.model import DocumentDiff
 from crawler.digest.context import DocumentEntry, Report
 from crawler.keys import readable
+from crawler.query.reconcile import unexplained_history
 from crawler.query.timeline import Timeline
 from storage import DocumentRow, VersionRow
 
@@ -48,13 +49,15 @@ def unit_page(reader: Reader, key: str, links: Links) -> str:
     """``key``'s current text and its timeline of versions."""
     current = reader.current(key)
     row = reader.store.document(key)
+    history = reader.history(key)
     return render_page(
         "web/unit.html.j2",
         Frame(readable(key), "/cfr", (ALL_FEED,)),
         links,
         key=key,
         title=row.title if row else "",
-        history=reader.history(key),
+        history=history,
+        strays=unexplained_history(reader.store, history),
         blocks=blocks(key, current, current, DocumentDiff(())),
         official=official_links(key, fr_sources(current, current)),
     )
