@@ -7,7 +7,7 @@ import json
 import logging
 import os
 import sys
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -365,8 +365,9 @@ def rule(obj: Context, number: str, day: date | None, fmt: str) -> None:
     config = obj.config
     today = day or _today(config)
     store = open_store(config, create=False)
+    as_of = datetime.combine(today, time(23, 59), ZoneInfo(config.timezone)) if day else utcnow()
     try:
-        found = timelines(store, config, utcnow())(number)
+        found = timelines(store, config, as_of)(number)
     finally:
         store.close()
     if fmt == "json":
@@ -405,8 +406,9 @@ def upcoming(obj: Context, day: date | None, days: int) -> None:
     config = obj.config
     today = day or _today(config)
     store = open_store(config, create=False)
+    as_of = datetime.combine(today, time(23, 59), ZoneInfo(config.timezone)) if day else utcnow()
     try:
-        found = coming(store, today, days, timelines(store, config, utcnow()))
+        found = coming(store, today, days, timelines(store, config, as_of, units=False))
     finally:
         store.close()
     week_end = (today + timedelta(days=7)).isoformat()

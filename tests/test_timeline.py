@@ -138,3 +138,31 @@ def test_regwatch_rule_and_upcoming(demo_tour: DemoTour, tmp_path):
     assert "2026-10-05" not in soon.output.split("\n", 1)[1]  # before the day asked about
     missing = runner.invoke(main, [*config, "rule", "2099-99999"], env={})
     assert missing.exit_code != 0 and "FR Doc. 2099-99999 is not in the store" in missing.output
+
+
+def test_the_digest_tells_the_dates_that_matter_on_its_day(demo_tour: DemoTour):
+    """Each day's digest: what takes effect, what the eCFR shows from the day (with how its
+    operations reconcile), and the oldest rule in effect the eCFR does not show yet."""
+    digests = demo_tour.folder / "digests"
+    monday = (digests / "2026-10-05.txt").read_text(encoding="utf-8")
+    assert "- takes effect today: Additions to the Entity List (FR Doc. 2026-21001" in monday
+    friday = (digests / "2026-10-09.txt").read_text(encoding="utf-8")
+    said = friday.split("== Rules' dates ==\n", 1)[1].split("\n\n", 1)[0].splitlines()
+    assert said == [
+        "- takes effect today: Removal of Certain Entities From the Entity List (FR Doc. "
+        "2026-21390, 91 FR 71012)",
+        "- 15 CFR 744 Supp. No. 4: in the eCFR from today (3 operations: 1 matched, 1 different "
+        "from what the rule said, 1 changed again by a later rule): Additions to the Entity "
+        "List (FR Doc. 2026-21001, 91 FR 70101)",
+        "- 15 CFR 744 Supp. No. 4: the eCFR differs from what the rule said (1 operation: 1 "
+        "different from what the rule said): Additions to the Entity List; Correction (FR "
+        "Doc. C1-2026-21001, 91 FR 70890)",
+        "- 15 CFR 744 Supp. No. 4: in the eCFR from today (1 operation: 1 matched): Removal of "
+        "Certain Entities From the Entity List (FR Doc. 2026-21390, 91 FR 71012)",
+        "- 15 CFR 734.9: not yet in the eCFR, 1 business day after it took effect (its "
+        "instructions were flagged, not applied: no text to compare): Export Controls on "
+        "Quantum Computing Items; Revisions to ECCN 4A906 and the Foreign Direct Product Rules "
+        "(FR Doc. 2026-21250, 91 FR 70801)",
+    ]
+    page = (demo_tour.folder / "site" / "days" / "2026-10-09.html").read_text(encoding="utf-8")
+    assert "<h2>Rules&#39; dates</h2>" in page or "<h2>Rules' dates</h2>" in page

@@ -159,6 +159,19 @@ class AlertEntry:
 
 
 @dataclass(frozen=True)
+class CalendarEntry:
+    """A rule's date that matters on the day: it takes effect, comments are due, the eCFR
+    shows it (or still does not)."""
+
+    number: str
+    title: str
+    citation: str | None
+    url: str
+    line: str  # "takes effect today", "15 CFR 744.11: in the eCFR since today (...)"
+    facets: Facets = field(default_factory=Facets)  # the rule's: who is sent the line
+
+
+@dataclass(frozen=True)
 class InspectionEntry:
     number: str
     kind: str
@@ -217,6 +230,7 @@ class Report:
     notices: tuple[AlertEntry, ...] = ()  # the day's alert records (their lines lead ``alerts``)
     parts: tuple[PartRef, ...] = ()  # the sources whose sections it shows, in registry order
     revision: int = 1  # 2+: a corrected report
+    calendar: tuple[CalendarEntry, ...] = ()  # rules' dates that matter on the day
 
     @property
     def standing(self) -> tuple[str, ...]:

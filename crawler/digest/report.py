@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 from crawler.config import Config
 from crawler.deliver.files import write_atomic
 from crawler.digest.build import LOUD, MAIL, Day, SourcePart, build_report, source_lines
+from crawler.digest.calendar import calendar_for
 from crawler.digest.context import AlertEntry, Report
 from crawler.digest.render import render
 from crawler.digest.source import Part, Scope, digests
@@ -94,7 +95,15 @@ def report_for(store: Store, day: date, config: Config, scope: Scope | None = No
                 )
             )
         parts.append(SourcePart(source.name, digest.noun, part, digest.partial, source.title))
-    return build_report(shared, tuple(parts), scope.tz)
+    report = build_report(shared, tuple(parts), scope.tz)
+    try:
+        calendar = calendar_for(store, day, config)
+    except Exception as exc:  # a bug here never costs the day's report either
+        log.exception("the rules' dates of the report of %s", day)
+        line = one_line(f"{type(exc).__name__}: {exc}")
+        alert = f"Rules' dates: this part of the report could not be made ({line})"
+        return dataclasses.replace(report, alerts=(*report.alerts, alert))
+    return dataclasses.replace(report, calendar=calendar)
 
 
 def make_report(

@@ -159,6 +159,7 @@ def for_subscription(digest: Report, subscription: SubscriptionConfig) -> Report
         cfr_quiet=narrow(digest.cfr_quiet),
         web=keep(digest.web),
         web_quiet=keep(digest.web_quiet),
+        calendar=keep(digest.calendar),
         changes=() if subscription_filters(subscription) else digest.changes,
         total_new=sum(len(s.entries) for s in sections) + len(corrections),
     )

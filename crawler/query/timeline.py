@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 import holidays
 
 from crawler.config import Config
-from crawler.errors import UsageError
+from crawler.errors import NotCovered, UsageError
 from crawler.keys import CFR, FR, fr_key, fr_number, pi_key, projection_parts, readable
 from crawler.parse.rule_dates import filings, preamble_dates
 from crawler.query.coverage import checked
@@ -44,6 +44,17 @@ class UnitState:
     how: str = ""  # "its source note names the rule", "its text is what the rule said"
     operations: tuple[Operation, ...] = ()  # the rule's operations against the latest eCFR
     flagged: bool = False  # its redline was flagged, not applied: matched by source note only
+    latest: str | None = None  # the day of the eCFR version ``operations`` were compared with
+    looked: bool = True  # False: the store has never checked the eCFR for it (not known)
+
+    @property
+    def pending(self) -> bool:
+        """The eCFR does not show the rule here yet: no version names it or matches it, and
+        wherever the rule changed the unit the eCFR still has the prior text (or the rule's
+        instructions were flagged, so only a source note could tell)."""
+        if self.since is not None or not self.looked:
+            return False
+        return all(o.status == Status.NOT_YET for o in self.operations)
 
     def counted(self) -> str:
         """ "4 operations: 3 matched, 1 not yet in the eCFR"."""
@@ -86,7 +97,7 @@ class Timeline:
         (None: in effect nowhere yet, or every unit shown)."""
         if self.effective is None or date.fromisoformat(self.effective) > today:
             return None
-        if not any(u.since is None for u in self.units):
+        if not any(u.pending for u in self.units):
             return None
         return business_days(date.fromisoformat(self.effective), today)
 
@@ -108,6 +119,10 @@ class Timeline:
             counted = f" ({unit.counted()})" if unit.counted() else ""
             if unit.since:
                 out.append(f"{unit.citation}: in the eCFR since {unit.since}{counted}")
+            elif not unit.looked:
+                out.append(f"{unit.citation}: the store has never checked the eCFR for it")
+            elif not unit.pending:
+                out.append(f"{unit.citation}: the eCFR differs from what the rule said{counted}")
             elif effective and date.fromisoformat(effective) <= today:
                 lag = business_days(date.fromisoformat(effective), today)
                 seen = f" (checked through {self.checked})" if self.checked else ""
@@ -159,15 +174,20 @@ def _when(day: date, today: date) -> str:
     return f"in {days} days ({day.isoformat()})"
 
 
-def timelines(store: Store, config: Config, now: datetime) -> Callable[[str], Timeline]:
-    """A maker of timelines over ``store`` (never fetching), as of ``now``."""
+def timelines(
+    store: Store, config: Config, now: datetime, units: bool = True
+) -> Callable[[str], Timeline]:
+    """A maker of timelines over ``store`` (never fetching), as of ``now``; ``units``
+    False: the dates only, not what the eCFR shows (no unit is read)."""
     lookup = Lookup(store, config, now, fetch=False)
     cover = checked(store, "ecfr")
-    last = cover.last if cover else None
-    return lambda number: timeline(store, number, lookup, last)
+    last = min(cover.last, now.date().isoformat()) if cover else None
+    return lambda number: timeline(store, number, lookup, last, units)
 
 
-def timeline(store: Store, number: str, lookup: Lookup, checked: str | None) -> Timeline:
+def timeline(
+    store: Store, number: str, lookup: Lookup, checked: str | None, units: bool = True
+) -> Timeline:
     """FR Doc. ``number``'s timeline; ``checked``: the last day the store has checked the
     eCFR."""
     row = store.document(fr_key(number))
@@ -189,10 +209,10 @@ def timeline(store: Store, number: str, lookup: Lookup, checked: str | None) -> 
             dates.append(RuleDate(kind, value, "", "FR API"))
     dates += list(_moved(store, row))
     dates += list(_corrected(store, number))
-    units = tuple(_units(store, number, row, lookup))
+    shown = tuple(_units(store, number, row, lookup)) if units else ()
     dates += [
         RuleDate(DateKind.IN_ECFR, u.since, f"{u.citation}: {u.how}", f"eCFR {u.citation}")
-        for u in units
+        for u in shown
         if u.since
     ]
     found = [d for d in dates if d is not None]
@@ -204,7 +224,7 @@ def timeline(store: Store, number: str, lookup: Lookup, checked: str | None) -> 
         citation=row.meta.get("citation"),
         url=row.url,
         dates=tuple(dict.fromkeys(found)),
-        units=units,
+        units=shown,
         checked=checked,
     )
 
@@ -260,9 +280,16 @@ def _units(store: Store, number: str, row: DocumentRow, lookup: Lookup) -> Itera
         others = [n for n in rules_of(store, unit) if n != number and n not in corrections]
         since, how = None, ""
         now: tuple[Operation, ...] = ()
-        latest = store.latest_version(unit)
+        until = lookup.now.date().isoformat()  # as of: nothing the eCFR said later
+        try:
+            history = lookup.history(unit)
+        except NotCovered:  # never checked: not known, never "not yet"
+            yield UnitState(unit, readable(unit), None, flagged=found is None, looked=False)
+            continue
+        lines = [ln for ln in history.lines if ln.day <= until]
+        latest = lines[-1].version if lines and store.latest_version(unit) else None
         if latest is not None:
-            for line in lookup.history(unit).lines:
+            for line in lines:
                 if row.published and line.day < row.published:
                     continue
                 if any(c.number == number or c.citation == citation for c in line.sources):
@@ -276,7 +303,8 @@ def _units(store: Store, number: str, row: DocumentRow, lookup: Lookup) -> Itera
             if found:
                 after = _later(store, unit, others, row.published or "", latest.valid_from)
                 now = tuple(reconcile(lookup, found, latest.valid_from, fixes, after) or ())
-        yield UnitState(unit, readable(unit), since, how, now, flagged=found is None)
+        shown = latest.valid_from if latest else None
+        yield UnitState(unit, readable(unit), since, how, now, found is None, shown)
 
 
 def _later(store: Store, unit: str, numbers: list[str], since: str, day: str) -> list[Redline]:

@@ -1,0 +1,83 @@
+"""The rules' dates that matter on the report's day (crawler.query.timeline): what takes effect
+today and in the next 7 days, whose comments are due within 7 days, which rule the eCFR shows
+from today (with how its operations reconcile), and the eCFR's lag: the business days since
+the oldest rule in effect whose text the eCFR does not show yet."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from crawler.config import Config
+from crawler.digest.context import CalendarEntry
+from crawler.digest.select import Facets, document_facets
+from crawler.digest.topics import all_topics
+from crawler.keys import CFR, FR, fr_key, fr_number, is_projection, projection_parts
+from crawler.query.timeline import Timeline, business_days, timelines
+from crawler.records import DateKind, FrDocument, from_json
+from storage import Store
+
+SOON = 7  # days ahead a date is told
+RECENT = 90  # days back a rule's effective date may be for its eCFR state to be told
+SCANNED = 400  # days back a rule may have been published to be looked at
+
+
+def calendar_for(store: Store, day: date, config: Config) -> tuple[CalendarEntry, ...]:
+    now = datetime.combine(day, time(23, 59), ZoneInfo(config.timezone))
+    topics = all_topics(config)
+
+    def entry(found: Timeline, line: str) -> CalendarEntry:
+        """A line of ``found``'s, with the rule's facets (what a subscription filters by)."""
+        version = store.latest_version(fr_key(found.number))
+        facets = Facets()
+        if version is not None:
+            doc = from_json(FrDocument, store.blob(version.tree_blob))
+            facets = document_facets(doc, topics)
+        return CalendarEntry(found.number, found.title, found.citation, found.url, line, facets)
+
+    dated = timelines(store, config, now, units=False)
+    shown = timelines(store, config, now)
+    redlined = {projection_parts(k)[1] for k in store.keys(CFR) if is_projection(k)}
+    today, soon, due, ecfr = [], [], [], []
+    lagging: list[tuple[int, str, CalendarEntry]] = []
+    for row in store.documents(prefix=FR):
+        published = date.fromisoformat(row.published) if row.published else None
+        if published is None or not day - timedelta(days=SCANNED) <= published <= day:
+            continue
+        number = fr_number(row.key)
+        found = dated(number)
+        effective = date.fromisoformat(found.effective) if found.effective else None
+        if effective == day:
+            today.append(entry(found, "takes effect today"))
+        elif effective and day < effective <= day + timedelta(days=SOON):
+            soon.append(entry(found, f"takes effect {_in(effective, day)}"))
+        for each in found.of(DateKind.COMMENTS_DUE):
+            when = date.fromisoformat(each.day) if each.day else None
+            if when and day <= when <= day + timedelta(days=SOON):
+                due.append(entry(found, f"comments due {_in(when, day)}"))
+        recent = effective and day - timedelta(days=RECENT) <= effective <= day
+        if not recent or number not in redlined:
+            continue
+        for unit in shown(number).units:
+            counted = f" ({unit.counted()})" if unit.counted() else ""
+            if unit.since == day.isoformat():
+                ecfr.append(entry(found, f"{unit.citation}: in the eCFR from today{counted}"))
+            elif unit.looked and not unit.pending and unit.latest == day.isoformat():
+                line = f"{unit.citation}: the eCFR differs from what the rule said{counted}"
+                ecfr.append(entry(found, line))
+            elif unit.pending and effective and effective < day:
+                lag = business_days(effective, day)
+                line = (
+                    f"{unit.citation}: not yet in the eCFR, {lag} business "
+                    f"day{'' if lag == 1 else 's'} after it took effect{counted}"
+                )
+                lagging.append((lag, number, entry(found, line)))
+    oldest = [max(lagging, key=lambda x: (x[0], x[1]))[2]] if lagging else []
+    return tuple(today + ecfr + due + soon + oldest)
+
+
+def _in(when: date, day: date) -> str:
+    days = (when - day).days
+    if days == 0:
+        return "today"
+    return "tomorrow" if days == 1 else f"in {days} days ({when.isoformat()})"
