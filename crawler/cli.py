@@ -225,7 +225,7 @@ def diff(
     from crawler.diff import views
     from crawler.diff.cite import UNOFFICIAL
     from crawler.jobs.daily import open_store
-    from crawler.query.lookup import Lookup
+    from crawler.query.lookup import NORMALISED, Lookup
 
     if other is not None:
         _diff_files(citation, other, bool(from_day or to_day or rule), fmt, color)
@@ -267,6 +267,9 @@ def diff(
         click.echo(f"{name}: {old_label} -> {found.new.day}, {found.diff.counted()}")
         click.echo(f"{UNOFFICIAL}: " + ", ".join(f"{x.text} {x.url}" for x in official))
         click.echo(views.text_view(found.diff, colour=colour), nl=False)
+        click.echo("Provenance (" + NORMALISED + "):")
+        for line in found.provenance_lines():
+            click.echo(f"  {line}")
 
 
 def _diff_files(file_a: str, file_b: str, dated: bool, fmt: str, color: bool | None) -> None:

@@ -9,15 +9,21 @@ eCFR change no rule explains."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections import Counter
 from datetime import UTC, date, datetime
+from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 from conftest import DemoTour
 from eregs_oracle import NEW, OLD, as_ecfr, expand_ranges
 
 from crawler import config as config_module
 from crawler.amend import project
+from crawler.cli import main
+from crawler.demo import replay
 from crawler.diff.cite import cited_diff
 from crawler.parse.cfr_units import units
 from crawler.parse.ecfr_xml import parse_ecfr_xml
@@ -140,3 +146,28 @@ def test_the_pages_say_it(demo_tour: DemoTour):
     rule = (site / "rules" / "2026-21001.html").read_text(encoding="utf-8")
     assert '<tr class="superseded">' in rule and 'href="../rules/2026-21390.html"' in rule
     assert '<tr class="different">' in rule and '<tr class="matched">' in rule
+
+
+def test_a_redline_says_what_was_compared_so_anyone_can_check_it(demo_tour: DemoTour, tmp_path):
+    """Provenance: each side's payload sha256 is the sha256 of the bytes the eCFR served
+    (the replay corpus's file for that date), its normalised sha256 that of the stored tree."""
+    tour = demo_tour.copy(tmp_path / "tour")
+    said = CliRunner().invoke(
+        main, ["--config", str(tour / "demo.toml"), "diff", "744.11", "--format", "json"], env={}
+    )
+    provenance = json.loads(said.output)["provenance"]
+    corpus = Path(replay.__file__).parent / "corpus" / "demo" / "ecfr" / "full"
+    for side, day in (("from", "2026-10-01"), ("to", "2026-10-09")):
+        served = (corpus / day / "title-15" / "part-744.xml").read_bytes()
+        assert provenance[side]["payload_sha256"] == {"xml": hashlib.sha256(served).hexdigest()}
+    config = config_module.load(tour / "demo.toml")
+    store = Store.open(config.store_url, create=False, readonly=True)
+    try:
+        latest = store.latest_version("cfr:15:744.11")
+        assert latest is not None
+        tree = store.blob(latest.tree_blob)
+    finally:
+        store.close()
+    assert provenance["to"]["normalised_sha256"] == hashlib.sha256(tree).hexdigest()
+    text = CliRunner().invoke(main, ["--config", str(tour / "demo.toml"), "diff", "744.11"], env={})
+    assert f"xml sha256 {provenance['to']['payload_sha256']['xml']}" in text.output

@@ -178,7 +178,8 @@ def timelines(
     store: Store, config: Config, now: datetime, units: bool = True
 ) -> Callable[[str], Timeline]:
     """A maker of timelines over ``store`` (never fetching), as of ``now``; ``units``
-    False: the dates only, not what the eCFR shows (no unit is read)."""
+    False: the dates only, not what the eCFR shows (no unit is read, and the filing is the
+    Public Inspection list's only: no XML is parsed for its FRDOC line)."""
     lookup = Lookup(store, config, now, fetch=False)
     cover = checked(store, "ecfr")
     last = min(cover.last, now.date().isoformat()) if cover else None
@@ -196,7 +197,7 @@ def timeline(
         raise UsageError(f"FR Doc. {number} is not in the store")
     published = date.fromisoformat(row.published) if row.published else None
     tree = json.loads(store.blob(version.tree_blob))
-    dates: list[RuleDate | None] = [_filed(store, number, version.raw_blobs)]
+    dates: list[RuleDate | None] = [_filed(store, number, version.raw_blobs, units)]
     if row.published:
         dates.append(RuleDate(DateKind.PUBLISHED, row.published, "", "Federal Register"))
     dates += list(preamble_dates((tree.get("xml") or {}).get("dates") or "", published))
@@ -229,8 +230,9 @@ def timeline(
     )
 
 
-def _filed(store: Store, number: str, raw: dict[str, str]) -> RuleDate | None:
-    """When it was filed: the Public Inspection list's time, else its FRDOC line's."""
+def _filed(store: Store, number: str, raw: dict[str, str], read_xml: bool) -> RuleDate | None:
+    """When it was filed: the Public Inspection list's time, else its FRDOC line's (when
+    ``read_xml``: the document's XML is parsed for it)."""
     listed = store.document(pi_key(number))
     at = listed.meta.get("filed_at") if listed else None
     if listed and at:
@@ -238,7 +240,7 @@ def _filed(store: Store, number: str, raw: dict[str, str]) -> RuleDate | None:
         local = when.astimezone(EASTERN) if when.tzinfo else when
         kind = "special filing" if listed.meta.get("special_filing") else "regular filing"
         return RuleDate(DateKind.FILED, local.strftime("%Y-%m-%dT%H:%M"), kind, "Public Inspection")
-    if "xml" in raw:
+    if read_xml and "xml" in raw:
         return filings(store.blob(raw["xml"]), f"FR Doc. {number}").get(number)
     return None
 
