@@ -160,6 +160,7 @@ class Lookup:
         self.fetch = fetch
         self.trees = trees  # parsed trees kept between lookups (the web app), by blob hash
         self._checked: dict[str, Checked | None] = {}
+        self._histories: dict[str, History] = {}  # read once per lookup (every tree parsed)
 
     @functools.cached_property
     def client(self) -> EcfrClient:
@@ -334,6 +335,7 @@ class Lookup:
         from crawler.snapshot.versioning import store_cfr_part  # parsing only when fetching
 
         url, body = self.client.part_xml(title, part, day)
+        self._histories.clear()  # what is fetched now is history too
         try:  # never beside a crawl of the eCFR writing the same part
             held = self.store.lock("source:ecfr", wait=self.config.store.lock_wait)
         except LockBusy:
@@ -375,11 +377,14 @@ class Lookup:
         """Every stored version of ``key`` with what changed and the FR documents its
         source note newly names, and what the store has checked; NotCovered when nothing
         is stored and the eCFR was never checked."""
+        if key in self._histories:
+            return self._histories[key]
         cover = self.checked(key)
         lines = self._history_lines(key)
         if not lines and cover is None:
             raise NotCovered(never(readable(key), ["ecfr"]))
-        return History(key, tuple(lines), cover)
+        self._histories[key] = History(key, tuple(lines), cover)
+        return self._histories[key]
 
     def _history_lines(self, key: str) -> list[HistoryLine]:
         """Each version with its stored change (what the digest said), diffed here only
