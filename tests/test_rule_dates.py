@@ -99,3 +99,16 @@ def test_a_filing_at_any_time_but_8_45_is_a_special_filing():
         "regular filing",
     )
     assert filed("[FR Doc. 2024-02930]") is None
+
+
+@pytest.mark.parametrize(
+    ("text", "wanted"),
+    [
+        ("The comment period is extended to May 1, 2024.", [("comments_due", "2024-05-01")]),
+        ("The effective date is changed to June 1, 2024.", [("effective", "2024-06-01")]),
+        # another rule's indefinite delay: no date of this document's
+        ("The effective date of the final rule (90 FR 4544) is delayed indefinitely.", []),
+    ],
+)
+def test_a_date_after_to_or_until_is_an_end_only_after_a_start(text, wanted):
+    assert [(d.kind, d.day) for d in preamble_dates(text, date(2024, 4, 1))] == wanted

@@ -15,7 +15,9 @@ from conftest import DemoTour
 
 from crawler import config as config_module
 from crawler.cli import main
-from crawler.query.timeline import Timeline, business_days, timelines, upcoming
+from crawler.parse.fr_xml import parse_fr_xml
+from crawler.parse.rule_dates import preamble_dates
+from crawler.query.timeline import Timeline, UnitState, business_days, timelines, upcoming
 from storage import Store
 
 NOW = datetime(2026, 10, 14, 15, tzinfo=UTC)
@@ -166,3 +168,19 @@ def test_the_digest_tells_the_dates_that_matter_on_its_day(demo_tour: DemoTour):
     ]
     page = (demo_tour.folder / "site" / "days" / "2026-10-09.html").read_text(encoding="utf-8")
     assert "<h2>Rules&#39; dates</h2>" in page or "<h2>Rules' dates</h2>" in page
+
+
+def test_a_notice_that_delays_another_rule_does_not_take_its_date(shared_data):
+    """FR Doc. 2016-08776 moves 81 FR 10477's effective date to 2016-05-16: a date of that
+    rule, not of the notice (which takes effect on no day of its own)."""
+    data = (shared_data / "fr_xml" / "FR-2016-04-15_full_issue.xml").read_bytes()
+    [notice] = [d for d in parse_fr_xml(data) if d.frdoc == "2016-08776"]
+    dates = preamble_dates(notice.dates, date(2016, 4, 15))
+    found = Timeline("2016-08776", "Title Evidence", "Rule", None, "", dates, (), None)
+    assert [str(d.kind) for d in found.dates] == ["delayed"] and found.effective is None
+
+
+def test_a_unit_nothing_was_compared_in_is_not_known_never_not_yet():
+    assert not UnitState("cfr:15:744.11", "15 CFR 744.11", None).pending  # no operation
+    assert not UnitState("cfr:15:744.11", "15 CFR 744.11", None, looked=False).pending
+    assert UnitState("cfr:15:734.9", "15 CFR 734.9", None, flagged=True).pending

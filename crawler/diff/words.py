@@ -113,9 +113,12 @@ def _middle(a: str, b: str) -> list[tuple[str, str]]:
 def diff(a: str, b: str) -> list[tuple[str, str]]:
     """The exact diff of two strings, semantically cleaned: (op, text) runs."""
     if _fast is not None:
-        runs = _fast.diff(
-            a, b, timelimit=0, checklines=False, cleanup="Semantic", counts_only=False
-        )
+        try:
+            runs = _fast.diff(
+                a, b, timelimit=0, checklines=False, cleanup="Semantic", counts_only=False
+            )
+        except ValueError:  # a build whose characters are 16 bits refuses the astral planes
+            return reference_diff(a, b)
         return [(_FAST[op], text) for op, text in runs]
     return reference_diff(a, b)
 

@@ -65,7 +65,7 @@ def calendar_for(store: Store, day: date, config: Config) -> tuple[CalendarEntry
             elif unit.looked and not unit.pending and unit.latest == day.isoformat():
                 line = f"{unit.citation}: the eCFR differs from what the rule said{counted}"
                 ecfr.append(entry(found, line))
-            elif unit.pending and effective and effective < day:
+            elif unit.pending and effective and day > effective and _known(found, effective):
                 lag = business_days(effective, day)
                 line = (
                     f"{unit.citation}: not yet in the eCFR, {lag} business "
@@ -74,6 +74,11 @@ def calendar_for(store: Store, day: date, config: Config) -> tuple[CalendarEntry
                 lagging.append((lag, number, entry(found, line)))
     oldest = [max(lagging, key=lambda x: (x[0], x[1]))[2]] if lagging else []
     return tuple(today + ecfr + due + soon + oldest)
+
+
+def _known(found: Timeline, effective: date) -> bool:
+    """The store checked the eCFR on or after the rule took effect: its absence is known."""
+    return found.checked is not None and found.checked >= effective.isoformat()
 
 
 def _in(when: date, day: date) -> str:

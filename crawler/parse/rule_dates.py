@@ -128,7 +128,9 @@ def _sentence_dates(sentence: str, published: date | None, reopened: bool) -> li
         out.append(RuleDate(kind, day.isoformat(), note, DATES))
         previous = kind
     found = _INDEFINITELY.search(sentence)
-    if found and "effective" in sentence.lower():
+    if found and "effective" in sentence.lower() and re.search(r"\bexcept\b", sentence, re.I):
+        # "effective March 13, 2024, except for ... which are delayed indefinitely": this
+        # document's own amendments (another rule's indefinite delay names no date here)
         cited = _CFR_CITES.findall(sentence[: found.start()])
         what = " and ".join(cited) or "some of its amendments"
         out.append(RuleDate(DateKind.EFFECTIVE, None, f"{what}: delayed indefinitely", DATES))
@@ -138,11 +140,12 @@ def _sentence_dates(sentence: str, published: date | None, reopened: bool) -> li
 def _kind(window: str, previous: DateKind | None) -> DateKind | None:
     """What the date after ``window`` is: the nearest telling word before it."""
     if _UNTIL.search(window):
-        if previous in (DateKind.EFFECTIVE, None) and (
-            previous or re.search(r"\beffective\b", window, re.I)
-        ):
+        if previous == DateKind.EFFECTIVE:  # "effective February 9, through December 31"
             return DateKind.EFFECTIVE_UNTIL
-        return previous
+        if previous is None and re.search(r"\beffective\s+from\b", window, re.I):
+            return DateKind.EFFECTIVE_UNTIL  # "effective from 7:30 a.m. until 3 p.m. on"
+        if previous is not None:
+            return previous  # "comments by May 1, and reply comments until May 15"
     best: tuple[int, DateKind | None] | None = None
     for pattern, kind in _KINDS:
         for found in pattern.finditer(window):

@@ -22,7 +22,7 @@ import holidays
 from crawler.config import Config
 from crawler.errors import NotCovered, UsageError
 from crawler.keys import CFR, FR, fr_key, fr_number, pi_key, projection_parts, readable
-from crawler.parse.rule_dates import filings, preamble_dates
+from crawler.parse.rule_dates import DATES, filings, preamble_dates
 from crawler.query.coverage import checked
 from crawler.query.lookup import Lookup
 from crawler.query.reconcile import Operation, Redline, Status, reconcile, redline, rules_of
@@ -51,10 +51,13 @@ class UnitState:
     def pending(self) -> bool:
         """The eCFR does not show the rule here yet: no version names it or matches it, and
         wherever the rule changed the unit the eCFR still has the prior text (or the rule's
-        instructions were flagged, so only a source note could tell)."""
+        instructions were flagged, so only a source note could tell). False where nothing
+        was compared: not known is not "not yet"."""
         if self.since is not None or not self.looked:
             return False
-        return all(o.status == Status.NOT_YET for o in self.operations)
+        if self.flagged:
+            return True
+        return bool(self.operations) and all(o.status == Status.NOT_YET for o in self.operations)
 
     def counted(self) -> str:
         """ "4 operations: 3 matched, 1 not yet in the eCFR"."""
@@ -86,7 +89,9 @@ class Timeline:
     def effective(self) -> str | None:
         """The day it takes effect now: the latest move of its effective date, else the
         first effective date it gives (None: none given, or not set)."""
-        moved = [d.day for d in self.of(DateKind.DELAYED) if d.day]
+        # the moves later documents made; a DELAYED date of the rule's own DATES paragraph
+        # is another rule's (this document delays it)
+        moved = [d.day for d in self.of(DateKind.DELAYED) if d.day and d.source != DATES]
         if moved:
             return moved[-1]
         given = [d.day for d in self.of(DateKind.EFFECTIVE) if d.day]
@@ -96,6 +101,8 @@ class Timeline:
         """Business days since it took effect while a unit it amends is not in the eCFR
         (None: in effect nowhere yet, or every unit shown)."""
         if self.effective is None or date.fromisoformat(self.effective) > today:
+            return None
+        if self.checked is None or self.checked < self.effective:  # not looked since: not known
             return None
         if not any(u.pending for u in self.units):
             return None
@@ -123,6 +130,11 @@ class Timeline:
                 out.append(f"{unit.citation}: the store has never checked the eCFR for it")
             elif not unit.pending:
                 out.append(f"{unit.citation}: the eCFR differs from what the rule said{counted}")
+            elif self.checked is not None and self.checked < (effective or ""):
+                out.append(
+                    f"{unit.citation}: not known whether the eCFR shows it (checked only "
+                    f"through {self.checked}, before it took effect)"
+                )
             elif effective and date.fromisoformat(effective) <= today:
                 lag = business_days(date.fromisoformat(effective), today)
                 seen = f" (checked through {self.checked})" if self.checked else ""
@@ -208,8 +220,9 @@ def timeline(
         value = row.meta.get(field)
         if value and not any(d and d.kind == kind and d.day == value for d in dates):
             dates.append(RuleDate(kind, value, "", "FR API"))
-    dates += list(_moved(store, row))
-    dates += list(_corrected(store, number))
+    as_of = lookup.now.date().isoformat()  # nothing published after the day asked about
+    dates += list(_moved(store, row, as_of))
+    dates += [d for d in _corrected(store, number) if (d.day or "") <= as_of]
     shown = tuple(_units(store, number, row, lookup)) if units else ()
     dates += [
         RuleDate(DateKind.IN_ECFR, u.since, f"{u.citation}: {u.how}", f"eCFR {u.citation}")
@@ -245,14 +258,17 @@ def _filed(store: Store, number: str, raw: dict[str, str], read_xml: bool) -> Ru
     return None
 
 
-def _moved(store: Store, row: DocumentRow) -> Iterator[RuleDate]:
-    """Later documents that move its effective date ("is delayed from ... to ...")."""
+def _moved(store: Store, row: DocumentRow, as_of: str) -> Iterator[RuleDate]:
+    """Later documents, published by ``as_of``, that move its effective date ("is delayed
+    from ... to ...")."""
     citation = row.meta.get("citation")
     if not citation:
         return
     for key in store.linking_to(citation, DELAYS):
         other = store.document(key)
-        for delay in other.meta.get("delays", ()) if other else ():
+        if other is None or (other.published or "") > as_of:
+            continue
+        for delay in other.meta.get("delays", ()):
             if delay.get("rule") == citation and delay.get("to"):
                 before = f"from {delay['from']}" if delay.get("from") else ""
                 yield RuleDate(DateKind.DELAYED, delay["to"], before, f"FR Doc. {fr_number(key)}")

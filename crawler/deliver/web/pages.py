@@ -111,7 +111,8 @@ def compare(
         found = reader.compare_rule(key, rule)
         trees = (found.old.tree_blob, found.new.tree_blob)
         body = reader.pages.get(
-            ("rule", key, rule, *trees, asked), lambda: rendered(reader, found, asked)
+            ("rule", key, rule, found.old.id, found.new.id, *trees, asked),
+            lambda: rendered(reader, found, asked),
         )
     else:
         body = comparison(reader, key, *reader.pair(key, from_ or None, to or None), asked)

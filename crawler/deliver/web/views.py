@@ -93,7 +93,9 @@ def comparison(reader: Reader, key: str, old: VersionRow, new: VersionRow, asked
             return worker(key, old.id, new.id, asked)
         return rendered(reader, reader.compare_versions(key, old, new), asked)
 
-    return reader.pages.get(("compare", key, old.tree_blob, new.tree_blob, asked), made)
+    # by the versions too: the page names them (provenance), not only their text
+    cached = ("compare", key, old.id, old.tree_blob, new.id, new.tree_blob, asked)
+    return reader.pages.get(cached, made)
 
 
 def rendered(reader: Reader, found: CompareView, asked: Variant) -> bytes:
