@@ -81,8 +81,9 @@ def _edited(node: Node, path: tuple[str, ...]) -> Node:
 
 
 @pytest.fixture(scope="module")
-def demo(demo_tour: DemoTour):
-    config = config_module.load(demo_tour.folder / "demo.toml")
+def demo(demo_tour: DemoTour, tmp_path_factory: pytest.TempPathFactory):
+    tour = demo_tour.copy(tmp_path_factory.mktemp("reconcile") / "tour")  # opening it writes
+    config = config_module.load(tour / "demo.toml")
     store = Store.open(config.store_url, create=False, readonly=True)
     yield store, Lookup(store, config, datetime(2026, 10, 14, tzinfo=UTC), fetch=False)
     store.close()

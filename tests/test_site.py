@@ -32,8 +32,14 @@ def _targets(page: Path) -> list[str]:
     return [str(t) for t in tree.xpath("//a/@href | //link/@href | //img/@src | //form/@action")]
 
 
+@pytest.fixture(scope="module")
+def tour(demo_tour: DemoTour, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A copy to open the store of (opening it writes its -wal and -shm files)."""
+    return demo_tour.copy(tmp_path_factory.mktemp("site") / "tour")
+
+
 def test_every_page_is_reachable_and_every_link_leads_to_a_file_the_site_wrote(
-    demo_tour: DemoTour,
+    demo_tour: DemoTour, tour: Path
 ) -> None:
     site = demo_tour.folder / "site"
     pages = {p.relative_to(site).as_posix() for p in site.rglob("*.html")}
@@ -56,7 +62,7 @@ def test_every_page_is_reachable_and_every_link_leads_to_a_file_the_site_wrote(
                 queue.append(Path(path).as_posix())
     assert reached == pages, f"not linked from anywhere: {sorted(pages - reached)}"
 
-    config = config_module.load(demo_tour.folder / "demo.toml")
+    config = config_module.load(tour / "demo.toml")
     store = Store.open(config.store_url, create=False, readonly=True)
     try:
         days = store.report_days()
@@ -95,9 +101,9 @@ def _said(html: str) -> dict[str, list[str]]:
     ],
 )
 def test_a_page_of_the_site_says_what_the_apps_page_says(
-    demo_tour: DemoTour, route: str, file: str
+    demo_tour: DemoTour, tour: Path, route: str, file: str
 ) -> None:
-    config = config_module.load(demo_tour.folder / "demo.toml")
+    config = config_module.load(tour / "demo.toml")
     store = Store.open(config.store_url, create=False, readonly=True)
     try:
         with serving(make_app(store, config, lambda: NOW)) as base:

@@ -60,9 +60,11 @@ def calendar_for(store: Store, day: date, config: Config) -> tuple[CalendarEntry
             continue
         for unit in shown(number).units:
             counted = f" ({unit.counted()})" if unit.counted() else ""
-            if unit.since == day.isoformat():
-                ecfr.append(entry(found, f"{unit.citation}: in the eCFR from today{counted}"))
-            elif unit.looked and not unit.pending and unit.latest == day.isoformat():
+            if unit.seen == day.isoformat():  # regwatch saw it today (whatever its eCFR date)
+                late = f" (its eCFR date {unit.since})" if unit.since != day.isoformat() else ""
+                line = f"{unit.citation}: in the eCFR from today{late}{counted}"
+                ecfr.append(entry(found, line))
+            elif unit.looked and not unit.pending and unit.latest_seen == day.isoformat():
                 line = f"{unit.citation}: the eCFR differs from what the rule said{counted}"
                 ecfr.append(entry(found, line))
             elif unit.pending and effective and day > effective and _known(found, effective):

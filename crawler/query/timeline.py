@@ -46,6 +46,8 @@ class UnitState:
     flagged: bool = False  # its redline was flagged, not applied: matched by source note only
     latest: str | None = None  # the day of the eCFR version ``operations`` were compared with
     looked: bool = True  # False: the store has never checked the eCFR for it (not known)
+    seen: str | None = None  # the day regwatch stored the version that first showed it
+    latest_seen: str | None = None  # the day regwatch stored the latest version compared
 
     @property
     def pending(self) -> bool:
@@ -122,12 +124,15 @@ class Timeline:
                 out.append(f"takes effect {_when(day, today)}")
             else:
                 out.append(f"in effect since {effective}")
-        for unit in self.units:
+        for unit in self.units if effective else ():  # a proposed rule amends nothing yet
             counted = f" ({unit.counted()})" if unit.counted() else ""
             if unit.since:
                 out.append(f"{unit.citation}: in the eCFR since {unit.since}{counted}")
             elif not unit.looked:
-                out.append(f"{unit.citation}: the store has never checked the eCFR for it")
+                out.append(
+                    f"{unit.citation}: not known whether the eCFR shows it (regwatch holds "
+                    "no eCFR text of it: its part is not watched, or not fetched yet)"
+                )
             elif not unit.pending:
                 out.append(f"{unit.citation}: the eCFR differs from what the rule said{counted}")
             elif self.checked is not None and self.checked < (effective or ""):
@@ -286,55 +291,88 @@ def _corrected(store: Store, number: str) -> Iterator[RuleDate]:
 def _units(store: Store, number: str, row: DocumentRow, lookup: Lookup) -> Iterator[UnitState]:
     """Each unit its publication-day redlines amend; the first eCFR version from its
     publication on that shows it (its source note names the rule, or every operation of the
-    rule on the unit is matched); and its operations against the latest eCFR text."""
+    rule on the unit is matched); and its operations against the latest eCFR text. As of
+    the lookup's day: only versions regwatch had stored by then (the eCFR dates a version
+    by its amendment date, which is often days before it appears)."""
     citation = row.meta.get("citation")
     corrections = [fr_number(k) for k in store.linking_to(fr_key(number), "corrects")]
+    until = lookup.now.date().isoformat()
+    seen = _run_days(store)
     for key in store.keys(CFR):
         unit, of = projection_parts(key)
         if of != number:
             continue
         found = redline(store, unit, number)
         fixes = [r for r in (redline(store, unit, c) for c in corrections) if r is not None]
-        others = [n for n in rules_of(store, unit) if n != number and n not in corrections]
-        since, how = None, ""
-        now: tuple[Operation, ...] = ()
-        until = lookup.now.date().isoformat()  # as of: nothing the eCFR said later
+        others = _redlines_by_day(store, unit, number, corrections)
         try:
             history = lookup.history(unit)
         except NotCovered:  # never checked: not known, never "not yet"
             yield UnitState(unit, readable(unit), None, flagged=found is None, looked=False)
             continue
-        lines = [ln for ln in history.lines if ln.day <= until]
-        latest = lines[-1].version if lines and store.latest_version(unit) else None
-        if latest is not None:
-            for line in lines:
-                if row.published and line.day < row.published:
-                    continue
-                if any(c.number == number or c.citation == citation for c in line.sources):
-                    since, how = line.day, "its source note names the rule"
-                    break
-                after = _later(store, unit, others, row.published or "", line.day)
-                statuses = reconcile(lookup, found, line.day, fixes, after) if found else None
+        lines = [ln for ln in history.lines if ln.version and seen(ln.version.run) <= until]
+        if not lines:
+            yield UnitState(unit, readable(unit), None, flagged=found is None, looked=False)
+            continue
+        since, how, first_seen = None, "", None
+        for line in lines:
+            if row.published and line.day < row.published:
+                continue
+            assert line.version is not None
+            if any(c.number == number or c.citation == citation for c in line.sources):
+                since, how = line.day, "its source note names the rule"
+            elif found:
+                after = [r for day, r in others if (row.published or "") < day <= line.day]
+                statuses = reconcile(lookup, found, line.day, fixes, after)
                 if statuses and all(s.status == Status.MATCHED for s in statuses):
                     since, how = line.day, "its text is what the rule said"
-                    break
-            if found:
-                after = _later(store, unit, others, row.published or "", latest.valid_from)
-                now = tuple(reconcile(lookup, found, latest.valid_from, fixes, after) or ())
-        shown = latest.valid_from if latest else None
-        yield UnitState(unit, readable(unit), since, how, now, found is None, shown)
+            if since:
+                first_seen = seen(line.version.run)
+                break
+        latest = lines[-1].version
+        assert latest is not None
+        now: tuple[Operation, ...] = ()
+        if found:
+            after = [r for day, r in others if (row.published or "") < day <= latest.valid_from]
+            now = tuple(reconcile(lookup, found, latest.valid_from, fixes, after) or ())
+        yield UnitState(
+            unit,
+            readable(unit),
+            since,
+            how,
+            now,
+            found is None,
+            latest.valid_from,
+            seen=first_seen,
+            latest_seen=seen(latest.run),
+        )
 
 
-def _later(store: Store, unit: str, numbers: list[str], since: str, day: str) -> list[Redline]:
-    """The redlines of ``unit`` by the rules among ``numbers`` published after ``since``
-    through ``day``."""
+def _run_days(store: Store) -> Callable[[int], str]:
+    """The day of each run (the day it ran for, else the day it started), read once."""
+    days: dict[int, str] = {}
+
+    def day(run: int) -> str:
+        if run not in days:
+            row = store.run(run)
+            days[run] = row.day or row.started[:10]
+        return days[run]
+
+    return day
+
+
+def _redlines_by_day(
+    store: Store, unit: str, number: str, corrections: list[str]
+) -> list[tuple[str, Redline]]:
+    """The other rules' redlines of ``unit`` with their publication days, read once."""
     out = []
-    for number in numbers:
-        row = store.document(fr_key(number))
-        if row and row.published and since < row.published <= day:
-            found = redline(store, unit, number)
-            if found is not None:
-                out.append(found)
+    for other in rules_of(store, unit):
+        if other == number or other in corrections:
+            continue
+        row = store.document(fr_key(other))
+        found = redline(store, unit, other) if row and row.published else None
+        if row and row.published and found is not None:
+            out.append((row.published, found))
     return out
 
 
