@@ -220,8 +220,10 @@ class Tab:
         self.browser._events = [
             e for e in self.browser._events if e.get("sessionId") != self.session
         ]
+        self.evaluate("window.__regwatchLeaving = true")  # gone once the next page is in
         self.browser.call("Page.navigate", self.session, url=url)
         self.browser.wait_for("Page.loadEventFired", self.session)
+        self._arrived()
 
     def click(self, selector: str) -> None:
         """Click the first element matching ``selector`` and wait for the page it opens."""
@@ -250,7 +252,8 @@ class Tab:
         return str(found)
 
     def press_tab(self) -> str:
-        """Press Tab; the focused element as "TAG text"."""
+        """Press Tab; the focused element as "TAG text" ("" when nothing took focus)."""
+        self._arrived()  # a key pressed before the page is in lands nowhere
         for kind in ("keyDown", "keyUp"):
             self.browser.call(
                 "Input.dispatchKeyEvent",
@@ -262,7 +265,8 @@ class Tab:
             )
         return str(
             self.evaluate(
-                "document.activeElement.tagName + ' ' + (document.activeElement.innerText || '')"
+                "document.activeElement ? document.activeElement.tagName + ' ' + "
+                "(document.activeElement.innerText || '') : ''"
             )
         )
 
