@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, date, datetime
 
+import feedparser
 import pytest
 from click.testing import CliRunner
 from conftest import DemoTour
@@ -189,3 +190,14 @@ def test_a_unit_nothing_was_compared_in_is_not_known_never_not_yet():
     assert not UnitState("cfr:15:744.11", "15 CFR 744.11", None).pending  # no operation
     assert not UnitState("cfr:15:744.11", "15 CFR 744.11", None, looked=False).pending
     assert UnitState("cfr:15:734.9", "15 CFR 734.9", None, flagged=True).pending
+
+
+def test_the_feeds_carry_the_dates_but_not_the_daily_lag(demo_tour: DemoTour):
+    feed = feedparser.parse(str(demo_tour.folder / "feeds" / "all.atom"))
+    assert feed.bozo == 0
+    dates = [e for e in feed.entries if any(t.term == "Dates" for t in e.get("tags", ()))]
+    titles = {e.title for e in dates}
+    assert "takes effect today: Removal of Certain Entities From the Entity List" in titles
+    assert "takes effect today: Additions to the Entity List" in titles
+    assert not any("not yet in the eCFR" in t for t in titles)  # it would be a new entry daily
+    assert len({e.id for e in dates}) == len(dates)

@@ -34,6 +34,7 @@ from crawler.config import Config, SubscriptionConfig
 from crawler.deliver.files import subscription_slug, write_atomic
 from crawler.digest.context import (
     AlertEntry,
+    CalendarEntry,
     CfrChangeEntry,
     ChangeEntry,
     DocumentEntry,
@@ -75,6 +76,7 @@ def report_items(report: Report) -> list[FeedItem]:
     items += [_alert(a) for a in report.notices]
     items += [_document_change(e, report.day) for e in report.changes]
     items += _day_alerts(report)
+    items += [_date(e, report.day) for e in report.calendar if e.kind != "lag"]  # daily
     return newest_first(items)
 
 
@@ -183,6 +185,22 @@ def _alert(alert: AlertEntry) -> FeedItem:
         content=render("feeds/alert.html.j2", alert=alert),
         categories=("Alert", str(alert.kind)),
         facets=Facets(text=alert.title),
+    )
+
+
+def _date(entry: CalendarEntry, day: str) -> FeedItem:
+    """A rule's date that matters on ``day`` (it takes effect, comments are due, the eCFR
+    shows it or still does not), one entry per line and day."""
+    line = re.sub(r"[^a-z0-9]+", "-", entry.line.lower()).strip("-")[:80]
+    return FeedItem(
+        id=f"urn:regwatch:date:{entry.number}:{day}:{line}",
+        title=f"{entry.line}: {entry.title}",
+        link=entry.url,
+        updated=_when("", f"{day}T00:00:00+00:00"),
+        summary=f"{entry.line} (FR Doc. {entry.number}): {entry.title}",
+        content=render("feeds/date.html.j2", entry=entry, day=day),
+        categories=("Dates",),
+        facets=entry.facets,
     )
 
 

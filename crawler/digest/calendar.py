@@ -26,14 +26,16 @@ def calendar_for(store: Store, day: date, config: Config) -> tuple[CalendarEntry
     now = datetime.combine(day, time(23, 59), ZoneInfo(config.timezone))
     topics = all_topics(config)
 
-    def entry(found: Timeline, line: str) -> CalendarEntry:
+    def entry(found: Timeline, line: str, kind: str) -> CalendarEntry:
         """A line of ``found``'s, with the rule's facets (what a subscription filters by)."""
         version = store.latest_version(fr_key(found.number))
         facets = Facets()
         if version is not None:
             doc = from_json(FrDocument, store.blob(version.tree_blob))
             facets = document_facets(doc, topics)
-        return CalendarEntry(found.number, found.title, found.citation, found.url, line, facets)
+        return CalendarEntry(
+            found.number, found.title, found.citation, found.url, line, kind, facets
+        )
 
     dated = timelines(store, config, now, units=False)
     shown = timelines(store, config, now)
@@ -48,13 +50,13 @@ def calendar_for(store: Store, day: date, config: Config) -> tuple[CalendarEntry
         found = dated(number)
         effective = date.fromisoformat(found.effective) if found.effective else None
         if effective == day:
-            today.append(entry(found, "takes effect today"))
+            today.append(entry(found, "takes effect today", "effective"))
         elif effective and day < effective <= day + timedelta(days=SOON):
-            soon.append(entry(found, f"takes effect {_in(effective, day)}"))
+            soon.append(entry(found, f"takes effect {_in(effective, day)}", "soon"))
         for each in found.of(DateKind.COMMENTS_DUE):
             when = date.fromisoformat(each.day) if each.day else None
             if when and day <= when <= day + timedelta(days=SOON):
-                due.append(entry(found, f"comments due {_in(when, day)}"))
+                due.append(entry(found, f"comments due {_in(when, day)}", "comments"))
         recent = effective and day - timedelta(days=RECENT) <= effective <= day
         if not recent or number not in redlined:
             continue
@@ -63,17 +65,17 @@ def calendar_for(store: Store, day: date, config: Config) -> tuple[CalendarEntry
             if unit.seen == day.isoformat():  # regwatch saw it today (whatever its eCFR date)
                 late = f" (its eCFR date {unit.since})" if unit.since != day.isoformat() else ""
                 line = f"{unit.citation}: in the eCFR from today{late}{counted}"
-                ecfr.append(entry(found, line))
+                ecfr.append(entry(found, line, "in_ecfr"))
             elif unit.looked and not unit.pending and unit.latest_seen == day.isoformat():
                 line = f"{unit.citation}: the eCFR differs from what the rule said{counted}"
-                ecfr.append(entry(found, line))
+                ecfr.append(entry(found, line, "differs"))
             elif unit.pending and effective and day > effective and _known(found, effective):
                 lag = business_days(effective, day)
                 line = (
                     f"{unit.citation}: not yet in the eCFR, {lag} business "
                     f"day{'' if lag == 1 else 's'} after it took effect{counted}"
                 )
-                lagging.append((lag, number, entry(found, line)))
+                lagging.append((lag, number, entry(found, line, "lag")))
     oldest = [max(lagging, key=lambda x: (x[0], x[1]))[2]] if lagging else []
     return tuple(today + ecfr + due + soon + oldest)
 

@@ -168,6 +168,7 @@ class CalendarEntry:
     citation: str | None
     url: str
     line: str  # "takes effect today", "15 CFR 744.11: in the eCFR since today (...)"
+    kind: str = ""  # "effective", "soon", "comments", "in_ecfr", "differs", "lag"
     facets: Facets = field(default_factory=Facets)  # the rule's: who is sent the line
 
 
