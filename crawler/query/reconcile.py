@@ -82,10 +82,13 @@ def operations(
     for change in changed:
         where = _where(change)
         difference = tuple(c for c in against_rule if _touches(c, where))
-        fixed = any(  # a correction changed the node too, and the eCFR says what it said
-            any(_touches(change, [p]) for p in owns) and not any(_touches(c, where) for c in d)
-            for owns, d in against_corrections
-        )
+        fixes_here = [
+            d for owns, d in against_corrections if any(_touches(change, [p]) for p in owns)
+        ]
+        # a correction changed the node too, and the eCFR says what it said
+        fixed = any(not any(_touches(c, where) for c in d) for d in fixes_here)
+        if fixes_here and not fixed:  # what the eCFR says against the corrected text
+            difference = tuple(c for c in fixes_here[-1] if _touches(c, where))
         if not difference or fixed:
             status = Status.MATCHED
         elif not any(_touches(c, where) for c in against_prior):
