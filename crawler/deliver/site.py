@@ -26,6 +26,7 @@ from crawler.deliver.files import write_atomic
 from crawler.deliver.web.layout import (
     STATIC,
     Frame,
+    Links,
     SiteLinks,
     compare_file,
     day_file,
@@ -34,7 +35,7 @@ from crawler.deliver.web.layout import (
     unit_file,
 )
 from crawler.deliver.web.reader import Page, Reader
-from crawler.deliver.web.views import compare_page, day_page, rule_page, unit_page
+from crawler.deliver.web.views import compare_page, day_page, neighbours, rule_page, unit_page
 from crawler.diff.model import Op
 from crawler.digest.context import CfrChangeEntry, DocumentEntry, Report
 from crawler.digest.report import latest_report, stored_report
@@ -57,9 +58,9 @@ def write_site(store: Store, config: Config, report: Report | None = None) -> li
     documents = [e for s in report.sections for e in s.entries] + list(report.corrections)
     changes = [e for e in (*report.cfr_changes, *report.cfr_quiet) if e.from_date]
     units = {e.key for e in (*report.cfr_changes, *report.cfr_quiet) if e.op != Op.REMOVED}
-    stored = set(reader.unit_keys())
-    cited = {_cited(reader, r.citation) for e in documents for r in e.redlines}
-    units |= {k for k in cited if k in stored}
+    finder = Links(reader.unit_keys)  # the stored units, read once
+    cited = (finder.cited_key(r.citation) for e in documents for r in e.redlines)
+    units |= {k for k in cited if k}
     planned = {day_file(report.day)}
     planned |= {rule_file(e.number) for e in documents}
     planned |= {compare_file(e.key, e.from_date, e.to_date) for e in changes}
@@ -77,16 +78,14 @@ def write_site(store: Store, config: Config, report: Report | None = None) -> li
         if (folder / rule_file(number)).is_file() and store.document(fr_key(number)):
             written.append(_rule(reader, links, folder, reader.rule(number)))
     every = store.report_days()  # newest first
-    at = every.index(report.day) if report.day in every else -1
-    older = every[at + 1] if 0 <= at < len(every) - 1 else None
-    newer = every[at - 1] if at > 0 else None
+    newer, older = neighbours(every, report.day)
     written.append(
         write_atomic(folder / day_file(report.day), day_page(report, links, newer, older))
     )
     if older and (folder / day_file(older)).is_file():  # its link onward, to this day
         before = stored_report(store, date.fromisoformat(older))
         if before is not None:
-            page = day_page(before, links, report.day, _older(every, older))
+            page = day_page(before, links, report.day, neighbours(every, older)[1])
             written.append(write_atomic(folder / day_file(older), page))
     written.append(_index(store, config, folder, planned))
     return written
@@ -105,11 +104,6 @@ def _links(
     )
 
 
-def _cited(reader: Reader, citation: str) -> str:
-    links = SiteLinks(reader.unit_keys, "", lambda _: False, None)
-    return links.cited_key(citation) or ""
-
-
 def _compare(reader: Reader, links: SiteLinks, folder: Path, change: CfrChangeEntry) -> Path:
     found = reader.compare_change(change.key, change.from_date, change.to_date)
     page = compare_page(found, links, view="inline", only=False, full=True)
@@ -121,11 +115,6 @@ def _rule(reader: Reader, links: SiteLinks, folder: Path, entry: DocumentEntry) 
     timeline = reader.timeline(entry.number)
     page = rule_page(entry, reader.corrections(entry.number), links, timeline, today)
     return write_atomic(folder / rule_file(entry.number), page)
-
-
-def _older(every: list[str], day: str) -> str | None:
-    at = every.index(day)
-    return every[at + 1] if at < len(every) - 1 else None
 
 
 def _index(store: Store, config: Config, folder: Path, planned: set[str]) -> Path:

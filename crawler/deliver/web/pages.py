@@ -11,7 +11,14 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from crawler.deliver.web.layout import ALL_FEED, Frame, Links, render_page
 from crawler.deliver.web.reader import DATE, PAGE, Reader, Variant, paged
-from crawler.deliver.web.views import comparison, day_page, rendered, rule_page, unit_page
+from crawler.deliver.web.views import (
+    comparison,
+    day_page,
+    neighbours,
+    rendered,
+    rule_page,
+    unit_page,
+)
 from crawler.errors import NotCovered, UsageError
 from crawler.keys import ENTITY_LIST
 from crawler.query import entities
@@ -64,9 +71,7 @@ def _day_page(request: Request, day: str, every: list[str], section: str) -> Res
     report = _reader(request).report(day)
     if report is None:
         raise UsageError(f"no report for {day}")
-    at = every.index(day) if day in every else -1
-    newer = every[at - 1] if at > 0 else None
-    older = every[at + 1] if 0 <= at < len(every) - 1 else None
+    newer, older = neighbours(every, day)
     return HTMLResponse(day_page(report, links_of(request), newer, older, section))
 
 

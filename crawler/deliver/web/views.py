@@ -19,6 +19,14 @@ from crawler.query.timeline import Timeline
 from storage import DocumentRow, VersionRow
 
 
+def neighbours(every: list[str], day: str) -> tuple[str | None, str | None]:
+    """The days with a report after and before ``day`` (``every``: newest first)."""
+    at = every.index(day) if day in every else -1
+    newer = every[at - 1] if at > 0 else None
+    older = every[at + 1] if 0 <= at < len(every) - 1 else None
+    return newer, older
+
+
 def day_page(
     report: Report, links: Links, newer: str | None, older: str | None, section: str = "/days"
 ) -> str:
