@@ -12,8 +12,9 @@ from crawler.config import Config
 from crawler.digest.context import CalendarEntry
 from crawler.digest.select import Facets, document_facets
 from crawler.digest.topics import all_topics
-from crawler.keys import CFR, FR, fr_key, fr_number, is_projection, projection_parts
-from crawler.query.timeline import Timeline, business_days, timelines
+from crawler.keys import FR, fr_key, fr_number
+from crawler.query.reconcile import redlined_units
+from crawler.query.timeline import Timeline, business_days, timelines, when_said
 from crawler.records import DateKind, FrDocument, from_json
 from storage import Store
 
@@ -38,8 +39,8 @@ def calendar_for(store: Store, day: date, config: Config) -> tuple[CalendarEntry
         )
 
     dated = timelines(store, config, now, units=False)
-    shown = timelines(store, config, now)
-    redlined = {projection_parts(k)[1] for k in store.keys(CFR) if is_projection(k)}
+    redlined = redlined_units(store)
+    shown = timelines(store, config, now, redlined=redlined)
     today, soon, due, ecfr = [], [], [], []
     lagging: list[tuple[int, str, CalendarEntry]] = []
     for row in store.documents(prefix=FR):
@@ -52,41 +53,24 @@ def calendar_for(store: Store, day: date, config: Config) -> tuple[CalendarEntry
         if effective == day:
             today.append(entry(found, "takes effect today", "effective"))
         elif effective and day < effective <= day + timedelta(days=SOON):
-            soon.append(entry(found, f"takes effect {_in(effective, day)}", "soon"))
+            soon.append(entry(found, f"takes effect {when_said(effective, day)}", "soon"))
         for each in found.of(DateKind.COMMENTS_DUE):
             when = date.fromisoformat(each.day) if each.day else None
             if when and day <= when <= day + timedelta(days=SOON):
-                due.append(entry(found, f"comments due {_in(when, day)}", "comments"))
+                due.append(entry(found, f"comments due {when_said(when, day)}", "comments"))
         recent = effective and day - timedelta(days=RECENT) <= effective <= day
         if not recent or number not in redlined:
             continue
-        for unit in shown(number).units:
-            counted = f" ({unit.counted()})" if unit.counted() else ""
+        full = shown(number)
+        for unit in full.units:
             if unit.seen == day.isoformat():  # regwatch saw it today (whatever its eCFR date)
                 late = f" (its eCFR date {unit.since})" if unit.since != day.isoformat() else ""
-                line = f"{unit.citation}: in the eCFR from today{late}{counted}"
+                line = f"{unit.citation}: in the eCFR from today{late}{unit.operations_said}"
                 ecfr.append(entry(found, line, "in_ecfr"))
             elif unit.looked and not unit.pending and unit.latest_seen == day.isoformat():
-                line = f"{unit.citation}: the eCFR differs from what the rule said{counted}"
-                ecfr.append(entry(found, line, "differs"))
-            elif unit.pending and effective and day > effective and _known(found, effective):
+                ecfr.append(entry(found, unit.differs(), "differs"))
+            elif unit.pending and effective and day > effective and full.known_in_effect:
                 lag = business_days(effective, day)
-                line = (
-                    f"{unit.citation}: not yet in the eCFR, {lag} business "
-                    f"day{'' if lag == 1 else 's'} after it took effect{counted}"
-                )
-                lagging.append((lag, number, entry(found, line, "lag")))
+                lagging.append((lag, number, entry(found, unit.not_yet(lag), "lag")))
     oldest = [max(lagging, key=lambda x: (x[0], x[1]))[2]] if lagging else []
     return tuple(today + ecfr + due + soon + oldest)
-
-
-def _known(found: Timeline, effective: date) -> bool:
-    """The store checked the eCFR on or after the rule took effect: its absence is known."""
-    return found.checked is not None and found.checked >= effective.isoformat()
-
-
-def _in(when: date, day: date) -> str:
-    days = (when - day).days
-    if days == 0:
-        return "today"
-    return "tomorrow" if days == 1 else f"in {days} days ({when.isoformat()})"

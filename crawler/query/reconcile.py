@@ -22,7 +22,14 @@ from datetime import date
 from crawler.diff.cite import cited_diff
 from crawler.diff.model import DocumentDiff, FieldChange, NodeChange, Op
 from crawler.errors import RegwatchError
-from crawler.keys import fr_key, is_projection, projection_key, projection_parts, projections_of
+from crawler.keys import (
+    CFR,
+    fr_key,
+    is_projection,
+    projection_key,
+    projection_parts,
+    projections_of,
+)
 from crawler.query.lookup import History, Lookup
 from crawler.records import Node, ProjectionOp, from_json
 from storage import Store, VersionRow
@@ -251,6 +258,17 @@ def changed_paths(found: Redline) -> list[Path_]:
     base = found.prior or Node(found.projected.label, found.projected.kind)
     changed = _differences(found.unit, base, found.projected, substantive=False)
     return [p for c in changed for p in _where(c)]
+
+
+def redlined_units(store: Store) -> dict[str, list[str]]:
+    """Every FR document with a stored publication-day redline, and the units it amends
+    (one read of the store's CFR keys)."""
+    out: dict[str, list[str]] = {}
+    for key in store.keys(CFR):
+        if is_projection(key):
+            unit, number = projection_parts(key)
+            out.setdefault(number, []).append(unit)
+    return out
 
 
 def rules_of(store: Store, unit: str) -> list[str]:

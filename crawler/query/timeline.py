@@ -21,11 +21,19 @@ import holidays
 
 from crawler.config import Config
 from crawler.errors import NotCovered, UsageError
-from crawler.keys import CFR, FR, fr_key, fr_number, pi_key, projection_parts, readable
+from crawler.keys import FR, fr_key, fr_number, pi_key, readable
 from crawler.parse.rule_dates import DATES, filings, preamble_dates
 from crawler.query.coverage import checked
 from crawler.query.lookup import Lookup
-from crawler.query.reconcile import Operation, Redline, Status, reconcile, redline, rules_of
+from crawler.query.reconcile import (
+    Operation,
+    Redline,
+    Status,
+    reconcile,
+    redline,
+    redlined_units,
+    rules_of,
+)
 from crawler.records import DateKind, RuleDate
 from crawler.snapshot.rows import DELAYS
 from storage import DocumentRow, Store
@@ -60,6 +68,24 @@ class UnitState:
         if self.flagged:
             return True
         return bool(self.operations) and all(o.status == Status.NOT_YET for o in self.operations)
+
+    def not_yet(self, lag: int, checked: str | None = None) -> str:
+        """ "15 CFR 744.11: not yet in the eCFR (checked through D), 3 business days after
+        it took effect (3 operations: 3 not yet in the eCFR)"."""
+        seen = f" (checked through {checked})" if checked else ""
+        return (
+            f"{self.citation}: not yet in the eCFR{seen}, {lag} business "
+            f"day{'' if lag == 1 else 's'} after it took effect{self.operations_said}"
+        )
+
+    def differs(self) -> str:
+        return f"{self.citation}: the eCFR differs from what the rule said{self.operations_said}"
+
+    @property
+    def operations_said(self) -> str:
+        """ " (3 operations: 1 matched, ...)", or "" when there is nothing to count."""
+        counted = self.counted()
+        return f" ({counted})" if counted else ""
 
     def counted(self) -> str:
         """ "4 operations: 3 matched, 1 not yet in the eCFR"."""
@@ -99,12 +125,19 @@ class Timeline:
         given = [d.day for d in self.of(DateKind.EFFECTIVE) if d.day]
         return given[0] if given else None
 
+    @property
+    def known_in_effect(self) -> bool:
+        """The store checked the eCFR on or after the rule took effect: what the eCFR lacks
+        of it is known, not guessed."""
+        effective = self.effective
+        return effective is not None and self.checked is not None and self.checked >= effective
+
     def lag(self, today: date) -> int | None:
         """Business days since it took effect while a unit it amends is not in the eCFR
         (None: in effect nowhere yet, or every unit shown)."""
         if self.effective is None or date.fromisoformat(self.effective) > today:
             return None
-        if self.checked is None or self.checked < self.effective:  # not looked since: not known
+        if not self.known_in_effect:
             return None
         if not any(u.pending for u in self.units):
             return None
@@ -116,37 +149,32 @@ class Timeline:
         out: list[str] = []
         for due in self.of(DateKind.COMMENTS_DUE):
             if due.day and date.fromisoformat(due.day) >= today:
-                out.append(f"comments due {_when(date.fromisoformat(due.day), today)}")
+                out.append(f"comments due {when_said(date.fromisoformat(due.day), today)}")
         effective = self.effective
         if effective:
             day = date.fromisoformat(effective)
             if day >= today:
-                out.append(f"takes effect {_when(day, today)}")
+                out.append(f"takes effect {when_said(day, today)}")
             else:
                 out.append(f"in effect since {effective}")
         for unit in self.units if effective else ():  # a proposed rule amends nothing yet
-            counted = f" ({unit.counted()})" if unit.counted() else ""
             if unit.since:
-                out.append(f"{unit.citation}: in the eCFR since {unit.since}{counted}")
+                out.append(f"{unit.citation}: in the eCFR since {unit.since}{unit.operations_said}")
             elif not unit.looked:
                 out.append(
                     f"{unit.citation}: not known whether the eCFR shows it (regwatch holds "
                     "no eCFR text of it: its part is not watched, or not fetched yet)"
                 )
             elif not unit.pending:
-                out.append(f"{unit.citation}: the eCFR differs from what the rule said{counted}")
-            elif self.checked is not None and self.checked < (effective or ""):
+                out.append(unit.differs())
+            elif self.checked is not None and not self.known_in_effect:
                 out.append(
                     f"{unit.citation}: not known whether the eCFR shows it (checked only "
                     f"through {self.checked}, before it took effect)"
                 )
             elif effective and date.fromisoformat(effective) <= today:
                 lag = business_days(date.fromisoformat(effective), today)
-                seen = f" (checked through {self.checked})" if self.checked else ""
-                out.append(
-                    f"{unit.citation}: not yet in the eCFR{seen}, {lag} business "
-                    f"day{'' if lag == 1 else 's'} after it took effect{counted}"
-                )
+                out.append(unit.not_yet(lag, self.checked))
         return out
 
     def to_json(self, today: date) -> dict[str, Any]:
@@ -182,7 +210,8 @@ class Timeline:
         }
 
 
-def _when(day: date, today: date) -> str:
+def when_said(day: date, today: date) -> str:
+    """ "today", "tomorrow", "in 5 days (2026-12-07)"."""
     days = (day - today).days
     if days == 0:
         return "today"
@@ -192,22 +221,33 @@ def _when(day: date, today: date) -> str:
 
 
 def timelines(
-    store: Store, config: Config, now: datetime, units: bool = True
+    store: Store,
+    config: Config,
+    now: datetime,
+    units: bool = True,
+    redlined: dict[str, list[str]] | None = None,
 ) -> Callable[[str], Timeline]:
     """A maker of timelines over ``store`` (never fetching), as of ``now``; ``units``
     False: the dates only, not what the eCFR shows (no unit is read, and the filing is the
-    Public Inspection list's only: no XML is parsed for its FRDOC line)."""
+    Public Inspection list's only: no XML is parsed for its FRDOC line). ``redlined``
+    (reconcile.redlined_units) when the caller has read it already."""
     lookup = Lookup(store, config, now, fetch=False)
     cover = checked(store, "ecfr")
     last = min(cover.last, now.date().isoformat()) if cover else None
-    return lambda number: timeline(store, number, lookup, last, units)
+    amends = (redlined if redlined is not None else redlined_units(store)) if units else None
+    return lambda number: timeline(store, number, lookup, last, amends)
 
 
 def timeline(
-    store: Store, number: str, lookup: Lookup, checked: str | None, units: bool = True
+    store: Store,
+    number: str,
+    lookup: Lookup,
+    checked: str | None,
+    redlined: dict[str, list[str]] | None,
 ) -> Timeline:
     """FR Doc. ``number``'s timeline; ``checked``: the last day the store has checked the
-    eCFR."""
+    eCFR; ``redlined``: the units each rule amends, None for the dates only."""
+    units = redlined is not None
     row = store.document(fr_key(number))
     version = store.latest_version(fr_key(number))
     if row is None or version is None:
@@ -228,7 +268,8 @@ def timeline(
     as_of = lookup.now.date().isoformat()  # nothing published after the day asked about
     dates += list(_moved(store, row, as_of))
     dates += [d for d in _corrected(store, number) if (d.day or "") <= as_of]
-    shown = tuple(_units(store, number, row, lookup)) if units else ()
+    amended = redlined.get(number, []) if redlined is not None else []
+    shown = tuple(_units(store, number, row, lookup, amended))
     dates += [
         RuleDate(DateKind.IN_ECFR, u.since, f"{u.citation}: {u.how}", f"eCFR {u.citation}")
         for u in shown
@@ -288,7 +329,9 @@ def _corrected(store: Store, number: str) -> Iterator[RuleDate]:
             )
 
 
-def _units(store: Store, number: str, row: DocumentRow, lookup: Lookup) -> Iterator[UnitState]:
+def _units(
+    store: Store, number: str, row: DocumentRow, lookup: Lookup, amended: list[str]
+) -> Iterator[UnitState]:
     """Each unit its publication-day redlines amend; the first eCFR version from its
     publication on that shows it (its source note names the rule, or every operation of the
     rule on the unit is matched); and its operations against the latest eCFR text. As of
@@ -298,10 +341,7 @@ def _units(store: Store, number: str, row: DocumentRow, lookup: Lookup) -> Itera
     corrections = [fr_number(k) for k in store.linking_to(fr_key(number), "corrects")]
     until = lookup.now.date().isoformat()
     seen = _run_days(store)
-    for key in store.keys(CFR):
-        unit, of = projection_parts(key)
-        if of != number:
-            continue
+    for unit in amended:
         found = redline(store, unit, number)
         fixes = [r for r in (redline(store, unit, c) for c in corrections) if r is not None]
         others = _redlines_by_day(store, unit, number, corrections)
