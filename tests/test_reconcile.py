@@ -59,10 +59,6 @@ def test_rule_2014_06778_against_the_text_after_it_every_operation_matched_or_sh
     print(f"\nrule 2014-06778 on § 447.21 against eRegs v2014-06778: {dict(counts)}")
     assert len(found) >= 24  # at least one node per instruction
     assert counts[Status.MATCHED] == len(found)  # spacing and bare "Note:" headings aside
-    assert set(counts) <= {Status.MATCHED, Status.DIFFERENT}  # eRegs' text is after the rule
-    for each in found:
-        if each.status == Status.DIFFERENT:
-            assert each.difference, each.citation  # shown, never bare
     # against the text before the rule, nothing is in the eCFR yet
     before = operations(UNIT, projection.old, projection.new, old[UNIT])
     assert {o.status for o in before} == {Status.NOT_YET}
