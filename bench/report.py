@@ -91,18 +91,29 @@ def section(n: int, day: date, rng: random.Random) -> Node:
 
 
 def node_version(
-    key: str, kind: str, title: str, url: str, tree: Node, day: date, run: int
+    key: str,
+    kind: str,
+    title: str,
+    url: str,
+    tree: Node,
+    day: date,
+    run: int,
+    *,
+    source: str = "",
+    payload: str = "html",
+    meta: dict[str, object] | None = None,
 ) -> NewVersion:
+    """A version of ``tree`` in effect from ``day``, its payload the tree itself."""
     data = to_json(tree)
     return NewVersion(
         key=key,
         kind=kind,
-        source="",
+        source=source,
         title=title,
         url=url,
         published=day.isoformat(),
-        meta={"published": day.isoformat()},
-        raw={"html": data},
+        meta=meta if meta is not None else {"published": day.isoformat()},
+        raw={payload: data},
         tree=data,
         text_hash=text_hash(data),
         valid_from=day.isoformat(),

@@ -50,10 +50,10 @@ from tqdm import tqdm
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from regulation_gen import WORDS
+from report import node_version
 
 from crawler.keys import cfr_key, supplement_key
-from crawler.records import Node, to_json
-from crawler.snapshot.rows import text_hash
+from crawler.records import Node
 from crawler.snapshot.versioning import prepare
 from storage import NewVersion, RunStatus, SourceState, Store
 
@@ -106,21 +106,9 @@ def ccl(entries: list[Node]) -> Node:
 
 
 def new_version(key: str, kind: str, title: str, tree: Node, day: date, run: int) -> NewVersion:
-    data = to_json(tree)
-    return NewVersion(
-        key=key,
-        kind=kind,
-        source="ecfr",
-        title=title,
-        url=f"https://www.ecfr.gov/on/{day}/title-15",
-        published=day.isoformat(),
-        meta={"title": 15},
-        raw={"xml": data},
-        tree=data,
-        text_hash=text_hash(data),
-        valid_from=day.isoformat(),
-        fetched_at=f"{day}T10:30:00+00:00",
-        run=run,
+    url = f"https://www.ecfr.gov/on/{day}/title-15"
+    return node_version(
+        key, kind, title, url, tree, day, run, source="ecfr", payload="xml", meta={"title": 15}
     )
 
 
