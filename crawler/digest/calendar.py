@@ -16,7 +16,7 @@ from crawler.keys import FR, fr_key, fr_number
 from crawler.query.reconcile import redlined_units
 from crawler.query.timeline import Timeline, business_days, timelines, when_said
 from crawler.records import DateKind, FrDocument, from_json
-from storage import Store
+from storage import DocumentRow, Store
 
 SOON = 7  # days ahead a date is told
 RECENT = 90  # days back a rule's effective date may be for its eCFR state to be told
@@ -38,15 +38,17 @@ def calendar_for(store: Store, day: date, config: Config) -> tuple[CalendarEntry
             found.number, found.title, found.citation, found.url, line, kind, facets
         )
 
+    rows = [r for r in store.documents(prefix=FR) if r.published and r.published <= day.isoformat()]
+    moved = _moved(rows)
+    wanted = [r for r in rows if _may_matter(r, moved, day)]  # the others' timelines unread
+    if not wanted:
+        return ()
     dated = timelines(store, config, now, units=False)
     redlined = redlined_units(store)
     shown = timelines(store, config, now, redlined=redlined)
     today, soon, due, ecfr = [], [], [], []
     lagging: list[tuple[int, str, CalendarEntry]] = []
-    for row in store.documents(prefix=FR):
-        published = date.fromisoformat(row.published) if row.published else None
-        if published is None or not day - timedelta(days=SCANNED) <= published <= day:
-            continue
+    for row in wanted:
         number = fr_number(row.key)
         found = dated(number)
         effective = date.fromisoformat(found.effective) if found.effective else None
@@ -74,3 +76,31 @@ def calendar_for(store: Store, day: date, config: Config) -> tuple[CalendarEntry
                 lagging.append((lag, number, entry(found, unit.not_yet(lag), "lag")))
     oldest = [max(lagging, key=lambda x: (x[0], x[1]))[2]] if lagging else []
     return tuple(today + ecfr + due + soon + oldest)
+
+
+def _moved(rows: list[DocumentRow]) -> dict[str, str]:
+    """Each delayed rule's effective date as the latest notice moving it says (FR citation
+    -> ISO day), from the notices' listing metadata."""
+    out: dict[str, tuple[str, str]] = {}
+    for row in rows:
+        for delay in row.meta.get("delays", ()):
+            rule, to = delay.get("rule"), delay.get("to")
+            if rule and to and (row.published or "") >= out.get(rule, ("", ""))[0]:
+                out[rule] = (row.published or "", to)
+    return {rule: to for rule, (_, to) in out.items()}
+
+
+def _may_matter(row: DocumentRow, moved: dict[str, str], day: date) -> bool:
+    """Whether ``row`` can have a line on ``day``, from its listing alone (its effective
+    date and comment deadline: the FR API's, else its DATES paragraph's): published in the
+    last SCANNED days, and taking effect in the window the lines look at or with comments
+    due within SOON days. Cheap: the report's cost must follow the day, not the history."""
+    published = date.fromisoformat(row.published or "0001-01-01")
+    if not day - timedelta(days=SCANNED) <= published <= day:
+        return False
+    effective = moved.get(row.meta.get("citation") or "") or row.meta.get("effective_on")
+    due = row.meta.get("comments_close_on")
+    soon = (day + timedelta(days=SOON)).isoformat()
+    if effective and (day - timedelta(days=RECENT)).isoformat() <= effective <= soon:
+        return True
+    return bool(due and day.isoformat() <= due <= soon)
