@@ -109,6 +109,23 @@ def run(obj: Context, day: date | None) -> None:
 
 
 @main.command()
+@click.pass_obj
+def inspect(obj: Context) -> None:
+    """Poll the Federal Register's Public Inspection list now (the day's, Eastern time)
+    for the configured agencies: a filing never seen before, or one withdrawn, is kept as
+    an alert, mailed at once and put in the feeds. `regwatch schedule` runs it every
+    [schedule] inspect minutes in the FR's office hours. Exit status 3 when the poll failed."""
+    from crawler.jobs import daily as job
+
+    report = job.inspect(obj.config, utcnow(), utcnow, verbose=obj.verbose, env=os.environ)
+    _print_report(report)
+    for alert in report.alerts:
+        click.echo(f"alert: {alert.title}")
+    if not report.ok:
+        raise DegradedRun(_degraded_line(report))
+
+
+@main.command()
 @click.argument("source", required=False)
 @click.option(
     "--since", callback=_date, help="First day (default: 30 days before --until; eCFR: 2017-01-01)."
@@ -224,8 +241,9 @@ def diff(
     with no store."""
     from crawler.diff import views
     from crawler.diff.cite import UNOFFICIAL
+    from crawler.diff.provenance import NORMALISED
     from crawler.jobs.daily import open_store
-    from crawler.query.lookup import NORMALISED, Lookup
+    from crawler.query.lookup import Lookup
 
     if other is not None:
         _diff_files(citation, other, bool(from_day or to_day or rule), fmt, color)
@@ -619,14 +637,15 @@ def eccn(obj: Context, eccn: str) -> None:
 @click.option("--list", "show", is_flag=True, help="Show the jobs and their next run times.")
 @click.pass_obj
 def schedule(obj: Context, show: bool) -> None:
-    """Run the configured jobs ([schedule] in config.toml: the daily job, outbox retries) on
-    time, in the foreground, until SIGTERM; one scheduler per store."""
+    """Run the configured jobs ([schedule] in config.toml: the daily job, outbox retries,
+    the Public Inspection poll during the FR's office hours) on time, in the foreground,
+    until SIGTERM; one scheduler per store."""
     from crawler.jobs import schedule as scheduling
 
     config = obj.config
     if show:
-        for name, cron, when in scheduling.next_runs(config, utcnow()):
-            click.echo(f"{name:<6} {cron:<20} next: {when.isoformat() if when else 'never'}")
+        for name, said, when in scheduling.next_runs(config, utcnow()):
+            click.echo(f"{name:<7} {said:<48} next: {when.isoformat() if when else 'never'}")
         return
     scheduling.serve(config)
 

@@ -21,6 +21,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from crawler.errors import ConfigError
+from crawler.workdays import Hours
 from storage.engine import TargetError, is_url, target
 
 USER_AGENT = (
@@ -122,6 +123,10 @@ class ScheduleConfig:
 
     run: str = "30 6 * * *"  # the daily job (crawl, digest, feeds, mail)
     send: str = "15 * * * *"  # mail still waiting in the outbox (retries)
+    # the Public Inspection poll (`regwatch inspect`): every this many minutes (0: off)
+    # within ``inspect_hours`` Eastern on business days, whatever ``timezone`` says
+    inspect: int = 10
+    inspect_hours: str = "08:45-17:15"
     misfire_grace_hours: float = 24.0  # a job missed by less than this runs once on restart
 
 
@@ -241,6 +246,12 @@ def load(path: Path | None = None, env: typing.Mapping[str, str] | None = None) 
                 f"{where}: 'sources.ecfr.watches' entry {watch!r} is not "
                 'TITLE:PARTS, e.g. "15:730-774", "22:120-130" or "31:560,561"'
             )
+    Hours.parse(config.schedule.inspect_hours, f"{where}: 'schedule.inspect_hours'")
+    if config.schedule.inspect < 0:
+        raise ConfigError(
+            f"{where}: 'schedule.inspect' must be minutes between Public Inspection polls "
+            f"(0 turns them off), got {config.schedule.inspect!r}"
+        )
     for key in ("max_section_loss", "max_entity_loss"):
         if not 0 <= getattr(config.sources.ecfr, key) <= 1:
             raise ConfigError(

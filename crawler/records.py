@@ -232,6 +232,20 @@ class PublicInspectionDocument:
         return keys.pi_key(self.number)
 
 
+@dataclass(frozen=True)
+class InspectionList:
+    """One day's Public Inspection list as one fetch returned it. Complete when it holds as
+    many documents as its ``count`` says: only a complete list can show a withdrawal."""
+
+    available_on: date
+    count: int
+    documents: tuple[PublicInspectionDocument, ...]
+
+    @property
+    def complete(self) -> bool:
+        return self.count == len(self.documents)
+
+
 # --- parse: web pages (bis.gov) --------------------------------------------------------------
 
 

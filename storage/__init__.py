@@ -14,7 +14,7 @@ from storage.outcomes import (
     RunStatus,
     SourceState,
 )
-from storage.reports import AlertRow, NewAlert, ReportRow
+from storage.reports import AlertRow, InspectionListRow, NewAlert, ReportRow
 from storage.rows import (
     ChangeRow,
     DocumentRow,
@@ -48,6 +48,7 @@ __all__ = [
     "Held",
     "HeldFetchRow",
     "HeldStatus",
+    "InspectionListRow",
     "LockBusy",
     "NewAlert",
     "NewVersion",

@@ -14,7 +14,7 @@ from sqlalchemy import Engine, func, select, update
 from storage import sql
 from storage.outcomes import AlertKind
 from storage.rows import ChangeRow, from_mapping, once_more_on_race
-from storage.schema import alerts, changes, reports, versions
+from storage.schema import alerts, changes, inspection_lists, reports, versions
 
 
 @dataclass(frozen=True)
@@ -55,6 +55,20 @@ class NewAlert:
     at: str
     run: int
     detail: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class InspectionListRow:
+    """A Public Inspection list as one fetch returned it: the documents it held."""
+
+    id: int
+    run: int
+    day: str  # its available_on date
+    at: str
+    query: str  # the agencies asked for, comma-separated ("": every agency)
+    count: int  # how many documents the API said it holds
+    numbers: tuple[str, ...]
+    complete: bool  # it held as many as it said
 
 
 class ReportStore:
@@ -194,6 +208,63 @@ class ReportStore:
         with self.engine.connect() as conn:
             rows = conn.execute(select(alerts).where(alerts.c.day == day).order_by(alerts.c.id))
             return [from_mapping(AlertRow, r) for r in rows.mappings()]
+
+    # --- Public Inspection lists -----------------------------------------------------------
+
+    def record_inspection_list(
+        self, run: int, day: str, at: str, query: str, count: int, numbers: Sequence[str]
+    ) -> InspectionListRow:
+        """Keep a fetched list; it is complete when it held ``count`` documents."""
+        complete = count == len(numbers)
+        values = {
+            "run": run,
+            "day": day,
+            "at": at,
+            "query": query,
+            "count": count,
+            "numbers": json.dumps(list(numbers)),
+            "complete": complete,
+        }
+        with self._write() as conn:
+            new = conn.execute(inspection_lists.insert().values(**values)).inserted_primary_key
+        assert new is not None
+        return InspectionListRow(new[0], run, day, at, query, count, tuple(numbers), complete)
+
+    def inspection_lists(self, run: int) -> list[InspectionListRow]:
+        """The lists ``run`` fetched, in order."""
+        return self._lists(inspection_lists.c.run == run)
+
+    def complete_list_before(self, row: InspectionListRow) -> InspectionListRow | None:
+        """The latest complete list of ``row``'s day fetched before it with the same query
+        (the lists of two days are not compared: a filing leaves the list when it is
+        published, and a day's list is posted during the day)."""
+        found = self._lists(
+            (inspection_lists.c.query == row.query)
+            & (inspection_lists.c.day == row.day)
+            & (inspection_lists.c.id < row.id)
+            & inspection_lists.c.complete,
+            newest=True,
+        )
+        return found[0] if found else None
+
+    def _lists(self, where: Any, newest: bool = False) -> list[InspectionListRow]:
+        order = inspection_lists.c.id.desc() if newest else inspection_lists.c.id
+        query = select(inspection_lists).where(where).order_by(order)
+        with self.engine.connect() as conn:
+            rows = conn.execute(query.limit(1) if newest else query).mappings()
+            return [
+                InspectionListRow(
+                    r["id"],
+                    r["run"],
+                    r["day"],
+                    r["at"],
+                    r["query"],
+                    r["count"],
+                    tuple(json.loads(r["numbers"])),
+                    bool(r["complete"]),
+                )
+                for r in rows
+            ]
 
 
 def _latest(day: str) -> Any:

@@ -47,6 +47,7 @@ class VersionRow:
     text_hash: str
     tree_blob: str
     parser_version: int = 1  # the parser that made the tree (crawler.parse.version)
+    fetched_from: dict[str, str] = dataclasses.field(default_factory=dict)  # role -> URL
 
 
 @dataclass(frozen=True)
@@ -165,7 +166,7 @@ def from_mapping(cls: type[Row], mapping: RowMapping) -> Row:
     """Build a row from a SQLAlchemy row mapping, decoding JSON text columns and turning
     enum columns into their enum (a value the enum lacks is an error, never a bare str)."""
     values = dict(mapping)
-    for name in ("meta", "stats", "raw_blobs", "detail"):
+    for name in ("meta", "stats", "raw_blobs", "detail", "fetched_from"):
         if name in values and isinstance(values[name], str):
             values[name] = json.loads(values[name])
     enums = _enum_fields(cls)

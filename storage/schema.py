@@ -123,6 +123,8 @@ versions = Table(
     Column("tree_blob", String(64), ForeignKey("blobs.sha256"), nullable=False),
     # crawler.parse.version.PARSER_VERSION of the parser that made the tree (1: before it)
     Column("parser_version", Integer, nullable=False, default=1, server_default="1"),
+    # JSON {"json": url, "xml": url}: where each raw payload was fetched ({}: before r0004)
+    Column("fetched_from", Text, nullable=False, default="{}", server_default="{}"),
     UniqueConstraint("document", "text_hash", "valid_from"),
     UniqueConstraint("document", "seq"),
 )
@@ -232,3 +234,17 @@ alerts = Table(
     UniqueConstraint("kind", "target", "day"),  # seen twice in a day: one alert
 )
 Index("alerts_day", alerts.c.day)
+
+inspection_lists = Table(  # each Public Inspection list fetched whole, as it was (r0004)
+    "inspection_lists",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("run", Integer, ForeignKey("runs.id"), nullable=False),
+    Column("day", String, nullable=False),  # the list's available_on date (ISO)
+    Column("at", String, nullable=False),  # when it was fetched
+    Column("query", Text, nullable=False),  # the agencies asked for, comma-separated
+    Column("count", Integer, nullable=False),  # how many documents the API said it holds
+    Column("numbers", Text, nullable=False),  # JSON: the document numbers it held
+    Column("complete", Boolean, nullable=False),  # it held as many as it said
+)
+Index("inspection_lists_query", inspection_lists.c.query, inspection_lists.c.id)

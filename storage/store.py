@@ -109,6 +109,7 @@ class NewVersion:
     parser_version: int = 1  # the parser that made ``tree`` (stamped by the snapshot stage)
     diff: bytes | None = None  # the change from the previous version as JSON (node trees)
     search_text: str = ""  # its words for the full-text index ("" : not indexed)
+    fetched_from: dict[str, str] = field(default_factory=dict)  # raw role -> URL fetched
 
 
 @dataclass(frozen=True)
@@ -611,6 +612,7 @@ class Store(ReportStore):
                 text_hash=new.text_hash,
                 tree_blob=tree,
                 parser_version=new.parser_version,
+                fetched_from=json.dumps(new.fetched_from, sort_keys=True),
             ),
         ).inserted_primary_key[0]
         search.add(conn, version, new.search_text)

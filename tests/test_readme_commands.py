@@ -142,6 +142,7 @@ CASES: dict[str, tuple[Call, ...]] = {
     "regwatch digest --date D": (
         Call(("digest", "--date", "2026-10-08"), 0, ("2026-10-08.txt", "2026-10-08.html")),
     ),
+    "regwatch inspect": (Call(("inspect",), 0, ("federal_register: ok (no window;",)),),
     "regwatch send": (
         Call(("send",), 0, ("email: 0 sent, 0 failed",)),
         Call(("send", "--list"), 0, ("nothing waits in the outbox",)),

@@ -9,11 +9,14 @@ eCFR change no rule explains."""
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import json
 from collections import Counter
 from datetime import UTC, date, datetime
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+from urllib.request import Request, urlopen
 
 import pytest
 from click.testing import CliRunner
@@ -24,6 +27,7 @@ from crawler import config as config_module
 from crawler.amend import project
 from crawler.cli import main
 from crawler.demo import replay
+from crawler.demo.replay import Corpus, ReplayServer
 from crawler.diff.cite import cited_diff
 from crawler.parse.cfr_units import units
 from crawler.parse.ecfr_xml import parse_ecfr_xml
@@ -39,6 +43,8 @@ from crawler.query.reconcile import (
 )
 from crawler.records import Node
 from storage import Store
+
+GZ = "Accept-Encoding"
 
 RULE = "2014-06778_ATF_27CFR447_original.xml"
 UNIT = "cfr:27:447.21"
@@ -166,3 +172,15 @@ def test_a_redline_says_what_was_compared_so_anyone_can_check_it(demo_tour: Demo
     assert provenance["to"]["normalised_sha256"] == hashlib.sha256(tree).hexdigest()
     text = CliRunner().invoke(main, ["--config", str(tour / "demo.toml"), "diff", "744.11"], env={})
     assert f"xml sha256 {provenance['to']['payload_sha256']['xml']}" in text.output
+    # each side names the URL it was fetched from: fetching it again gives those bytes
+    with ReplayServer(Corpus.demo()) as server:
+        for side in ("from", "to"):
+            url = urlsplit(provenance[side]["fetched_from"]["xml"])
+            again = Request(f"{server.base}{url.path}?{url.query}", headers={GZ: "gzip"})
+            with urlopen(again) as answer:
+                body = answer.read()
+                if answer.headers.get("Content-Encoding") == "gzip":
+                    body = gzip.decompress(body)
+            assert url.query == "part=744"
+            assert hashlib.sha256(body).hexdigest() == provenance[side]["payload_sha256"]["xml"]
+            assert f" from {urlunsplit(url)};" in text.output

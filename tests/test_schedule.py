@@ -93,7 +93,9 @@ def test_a_thirty_hour_outage_gives_one_catch_up_run(tmp_path: Path):
 
 def test_one_scheduler_per_store_and_sigterm_exits_cleanly(tmp_path: Path):
     config = tmp_path / "regwatch.toml"
-    config.write_text('[schedule]\nrun = "0 3 1 1 *"\nsend = ""\n[sources.ecfr]\nenabled = false\n')
+    config.write_text(
+        '[schedule]\nrun = "0 3 1 1 *"\nsend = ""\ninspect = 0\n[sources.ecfr]\nenabled = false\n'
+    )
     command = [sys.executable, "-m", "crawler", "--config", str(config), "schedule"]
     first = subprocess.Popen(
         command, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
@@ -127,7 +129,7 @@ def test_the_scheduler_runs_three_crawls_in_a_row_in_subprocesses(tmp_path: Path
         # every second (a second that falls due while a crawl runs is skipped: one at a
         # time), the eCFR only: three short crawls, back to back
         config.write_text(
-            '[schedule]\nrun = "* * * * * *"\nsend = ""\n[http]\npolite = false\n'
+            '[schedule]\nrun = "* * * * * *"\nsend = ""\ninspect = 0\n[http]\npolite = false\n'
             "[sources.federal_register]\nenabled = false\n"
             f'[sources.ecfr]\napi_base = "{server.base}/api/versioner/v1"\n'
             'watches = ["15:744"]\n'
@@ -169,7 +171,7 @@ def test_list_shows_the_jobs_and_their_next_run_times(tmp_path: Path):
     from crawler.cli import main
 
     config = tmp_path / "regwatch.toml"
-    config.write_text('[schedule]\nrun = "30 6 * * 1-5"\nsend = ""\n')
+    config.write_text('[schedule]\nrun = "30 6 * * 1-5"\nsend = ""\ninspect = 0\n')
     result = CliRunner().invoke(main, ["--config", str(config), "schedule", "--list"])
     assert result.exit_code == 0, result.output
     [line] = result.output.splitlines()
@@ -204,7 +206,7 @@ def test_on_postgresql_a_second_scheduler_stands_by_and_takes_over_after_kill_9(
 ):
     config = tmp_path / "regwatch.toml"
     config.write_text(
-        f'[store]\nurl = "{pg_url}"\n[schedule]\nrun = "0 3 1 1 *"\nsend = ""\n'
+        f'[store]\nurl = "{pg_url}"\n[schedule]\nrun = "0 3 1 1 *"\nsend = ""\ninspect = 0\n'
         "[sources.ecfr]\nenabled = false\n"
     )
     command = [sys.executable, "-m", "crawler", "--config", str(config), "schedule"]
@@ -242,7 +244,7 @@ def test_on_postgresql_a_scheduler_that_loses_its_lock_stops(tmp_path: Path, pg_
 
     config = tmp_path / "regwatch.toml"
     config.write_text(
-        f'[store]\nurl = "{pg_url}"\n[schedule]\nrun = "0 3 1 1 *"\nsend = ""\n'
+        f'[store]\nurl = "{pg_url}"\n[schedule]\nrun = "0 3 1 1 *"\nsend = ""\ninspect = 0\n'
         "[sources.ecfr]\nenabled = false\n"
     )
     command = [sys.executable, "-m", "crawler", "--config", str(config), "schedule"]

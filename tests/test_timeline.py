@@ -19,7 +19,8 @@ from crawler.cli import main
 from crawler.parse.fr_xml import parse_fr_xml
 from crawler.parse.rule_dates import preamble_dates
 from crawler.query.reconcile import Status
-from crawler.query.timeline import Timeline, UnitState, business_days, timelines, upcoming
+from crawler.query.timeline import Timeline, UnitState, timelines, upcoming
+from crawler.workdays import business_days
 from storage import Store
 
 NOW = datetime(2026, 10, 14, 15, tzinfo=UTC)

@@ -256,6 +256,18 @@ def write_feeds(store: Store, config: Config, report: Report | None = None) -> l
     has already, which are kept as written (never built or rendered again)."""
     report = report or latest_report(store)
     new = report_items(report) if report is not None else []
+    return add_to_feeds(store, config, new, report.day if report is not None else None)
+
+
+def write_alerts(store: Store, config: Config, alerts: list[AlertEntry], day: str) -> list[Path]:
+    """Alerts found outside the daily rhythm (a filing seen by the intraday poll), added to
+    the feeds at once; the day's report carries them later under the same ids (one entry)."""
+    return add_to_feeds(store, config, [_alert(a) for a in alerts], day)
+
+
+def add_to_feeds(store: Store, config: Config, new: list[FeedItem], day: str | None) -> list[Path]:
+    """``new`` added to the entries each feed has already (kept as written); a feed not
+    written yet is seeded first from the reports kept before ``day``."""
     feeds: list[tuple[str, str, Callable[[FeedItem], bool]]] = [
         ("all", "regwatch: everything", lambda item: True)
     ]
@@ -279,7 +291,7 @@ def write_feeds(store: Store, config: Config, report: Report | None = None) -> l
             kept = {fmt: etree.fromstring(texts[fmt].encode(), PARSER) for fmt in FORMATS}
         else:  # a feed not written yet: seeded from the reports the store keeps
             if not seeded:
-                seeded.append(_seed(store, report))
+                seeded.append(_seed(store, day))
             seed = [i for i in seeded[0] if wanted(i)]
             kept = {fmt: _parsed(seed, name, title, config, fmt) for fmt in FORMATS}
         fresh = {fmt: _parsed(added, name, title, config, fmt) for fmt in FORMATS}
@@ -378,14 +390,14 @@ def _wants(subscription: SubscriptionConfig) -> Callable[[FeedItem], bool]:
     return lambda item: matches(subscription, item.facets)
 
 
-def _seed(store: Store, report: Report | None) -> list[FeedItem]:
-    """The items of the reports kept before ``report``'s day (newest first, a year back)."""
-    if report is None:
+def _seed(store: Store, day: str | None) -> list[FeedItem]:
+    """The items of the reports kept before ``day`` (newest first, a year back)."""
+    if day is None:
         return []
     items: list[FeedItem] = []
-    for n, row in enumerate(store.recent_reports(report.day)):
+    for n, row in enumerate(store.recent_reports(day)):
         if n > SEED_DAYS:
             break
-        if row.day != report.day:
+        if row.day != day:
             items += report_items(decode(store.blob(row.report_blob)))
     return items

@@ -19,6 +19,7 @@ NOUNS = {MAIL: "sent"}
 LOUD = (
     AlertKind.SOURCE_MOVED,
     AlertKind.SOURCE_MISSING,
+    AlertKind.WITHDRAWN,
 )  # what the count of a line that is not a source counts
 
 
@@ -33,6 +34,7 @@ class Day:
     retrying: tuple[RetryRow, ...] = ()  # documents that failed and are not stored yet
     notices: tuple[AlertEntry, ...] = ()  # the day's alert records
     mailed: int = 0  # messages of the day's digests sent so far (whichever run sent them)
+    polls: str = ""  # the Public Inspection polls that failed during the day, in one line
 
 
 @dataclass(frozen=True)
@@ -70,7 +72,8 @@ def build_report(day: Day, parts: tuple[SourcePart, ...], tz: ZoneInfo) -> Repor
         web_quiet=tuple(e for p in every for e in p.web_quiet),
         alerts=tuple(a.line for a in day.notices if a.kind in LOUD)
         + tuple(line for p in every for line in p.alerts)
-        + tuple(retry_alert(r, tz) for r in day.retrying),
+        + tuple(retry_alert(r, tz) for r in day.retrying)
+        + ((day.polls,) if day.polls else ()),
         notices=day.notices,
         parts=tuple(PartRef(p.name, p.partial or p.name, p.title or p.name) for p in parts),
     )

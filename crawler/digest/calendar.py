@@ -14,8 +14,9 @@ from crawler.digest.select import Facets, document_facets
 from crawler.digest.topics import all_topics
 from crawler.keys import FR, fr_key, fr_number
 from crawler.query.reconcile import redlined_units
-from crawler.query.timeline import Timeline, business_days, timelines, when_said
+from crawler.query.timeline import Timeline, timelines, when_said
 from crawler.records import DateKind, FrDocument, from_json
+from crawler.workdays import business_days
 from storage import DocumentRow, Store
 
 SOON = 7  # days ahead a date is told

@@ -106,6 +106,9 @@ class CfrChangeEntry:
     summary: str = ""  # "Entity List: 7 added (Iran 7), 1 removed (China 1)" and the like
     official: tuple[OfficialLink, ...] = ()  # the eCFR is unofficial: the FR text behind it
     stored: str = ""  # when regwatch stored the new version
+    # what was compared, a line per side (crawler.diff.provenance): versions, fetch URLs and
+    # times, sha256 of each payload as fetched and of the normalised text
+    provenance: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -180,6 +183,7 @@ class InspectionEntry:
     url: str
     publication_date: str  # scheduled publication, ISO or ""
     special_filing: bool
+    withdrawn: bool = False  # a later complete list of the day lacked it, unpublished
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ from typing import ClassVar
 from crawler.diff import stored as stored_diff
 from crawler.diff.cite import official_links
 from crawler.diff.model import DocumentDiff, Op
+from crawler.diff.provenance import provenance, provenance_line
 from crawler.diff.views import text_view
 from crawler.digest.context import CfrChangeEntry, CitedDocument
 from crawler.digest.select import change_facets
@@ -35,6 +36,7 @@ class UnitChange:
     to_date: str
     stored: str
     caused_by: tuple[CitedDocument, ...]
+    provenance: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -72,6 +74,10 @@ class EcfrDigest(SourceDigest):
                     to_date=new_version.valid_from,
                     stored=new_version.fetched_at,
                     caused_by=_cited(store, old, new),
+                    provenance=(
+                        provenance_line("from", provenance(old_version, old)),
+                        provenance_line("to", provenance(new_version, new)),
+                    ),
                 )
             )
         last = max(scope.runs, default=0)
@@ -109,6 +115,7 @@ def _entry(change: UnitChange, topics: tuple[Topic, ...]) -> CfrChangeEntry:
         summary=entity_summary(diff) if row.key == ENTITY_LIST else "",
         official=official_links(row.key, tuple((d.citation, d.url) for d in change.caused_by)),
         stored=change.stored,
+        provenance=change.provenance,
     )
 
 

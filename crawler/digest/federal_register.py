@@ -5,6 +5,7 @@ Public Inspection list."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import ClassVar
 
 from crawler.diff.cite import cited_diff, pin_cite
@@ -27,13 +28,15 @@ from crawler.keys import (
     PI,
     fr_key,
     is_projection,
+    pi_key,
     pi_number,
     projection_parts,
     readable,
     unit_label,
 )
 from crawler.records import FrDocument, Node, ProjectionOp, from_json, removed_unit
-from storage import AlertKind, DocumentRow, NewAlert, Store
+from crawler.workdays import EASTERN
+from storage import AlertKind, DocumentRow, InspectionListRow, NewAlert, Store
 
 KIND_ORDER = (
     ("Rule", "Final rules"),
@@ -75,6 +78,7 @@ class Records:
     originals: dict[str, DocumentRow] = field(default_factory=dict)  # corrected key -> row
     changes: tuple[tuple[DocumentRow, tuple[str, ...], bool], ...] = ()  # fields, substantive
     inspection: tuple[DocumentRow, ...] = ()
+    withdrawn: frozenset[str] = frozenset()  # filings withdrawn that day (keys)
     redlines: dict[str, tuple[RedlineRecord, ...]] = field(default_factory=dict)  # by number
 
 
@@ -110,6 +114,9 @@ class FederalRegisterDigest(SourceDigest):
             originals=originals,
             changes=tuple(changes),
             inspection=tuple(store.documents(published=iso, prefix=PI)),
+            withdrawn=frozenset(
+                a.target for a in store.alerts_on(iso) if a.kind == AlertKind.WITHDRAWN
+            ),
             redlines={n: r for n, r in _redlines(store, wanted).items() if r},
         )
 
@@ -134,20 +141,31 @@ class FederalRegisterDigest(SourceDigest):
                 if real
             ),
             quiet_changes=sum(1 for *_, real in records.changes if not real),
-            inspection=tuple(_inspection(r) for r in records.inspection),
+            inspection=tuple(
+                _inspection(r, r.key in records.withdrawn) for r in records.inspection
+            ),
         )
 
     def alerts(self, store: Store, scope: Scope, source: Source, at: str) -> list[NewAlert]:
-        """A filing first seen on the Public Inspection list by the day's runs."""
+        """A filing first seen on the Public Inspection list by the scope's runs, and one a
+        later complete list of the same day lacks that was not published (withdrawn)."""
         run = max(scope.runs, default=0)
+        return self._filings(store, scope, source, at, run) + [
+            _withdrawal(store, number, lst, source.name, scope.day.isoformat(), at)
+            for each in scope.runs
+            for lst in store.inspection_lists(each)
+            for number in withdrawn(store, lst)
+        ]
+
+    def _filings(
+        self, store: Store, scope: Scope, source: Source, at: str, run: int
+    ) -> list[NewAlert]:
         return [
             NewAlert(
                 AlertKind.FILING,
                 source.name,
                 row.key,
-                f"on public inspection: {row.title} ({row.kind}, FR Doc. {pi_number(row.key)}"
-                + (f", to be published {day}" if (day := row.meta.get("publication_date")) else "")
-                + ")",
+                f"on public inspection: {row.title} ({_filed(row)})",
                 scope.day.isoformat(),
                 at,
                 row.first_run or run,
@@ -159,6 +177,65 @@ class FederalRegisterDigest(SourceDigest):
 
 
 DIGEST = FederalRegisterDigest()
+
+
+def _filed(row: DocumentRow) -> str:
+    """'Rule, FR Doc. 2026-22003, special filing 2026-10-06 11:10 Eastern, to be published
+    2026-10-07': what a filing's alert says of it."""
+    said = [row.kind, f"FR Doc. {pi_number(row.key)}"]
+    filed = str(row.meta.get("filed_at") or "")
+    try:
+        when = datetime.fromisoformat(filed).astimezone(EASTERN)
+    except ValueError:
+        when = None
+    kind = "special filing" if row.meta.get("special_filing") else "filed"
+    if when is not None:
+        said.append(f"{kind} {when:%Y-%m-%d %H:%M} Eastern")
+    elif row.meta.get("special_filing"):
+        said.append(kind)
+    if day := row.meta.get("publication_date"):
+        said.append(f"to be published {day}")
+    return ", ".join(said)
+
+
+def withdrawn(store: Store, listed: InspectionListRow) -> list[str]:
+    """The numbers of the filings the last complete list of the same day held that the
+    complete list ``listed`` lacks, and that were not published: no FR document stored under
+    the number, and not yet due (a filing leaves the list when its publication day comes).
+    A list that was not complete, or a fetch that failed (no list), shows no withdrawal."""
+    before = store.complete_list_before(listed) if listed.complete else None
+    if before is None:
+        return []
+    out = []
+    for number in sorted(set(before.numbers) - set(listed.numbers)):
+        if store.document(fr_key(number)) is not None:
+            continue  # published
+        filing = store.document(pi_key(number))
+        due = filing.meta.get("publication_date") if filing else None
+        if due and str(due) <= listed.day:
+            continue  # its day has come: published, not withdrawn
+        out.append(number)
+    return out
+
+
+def _withdrawal(
+    store: Store, number: str, listed: InspectionListRow, source: str, day: str, at: str
+) -> NewAlert:
+    filing = store.document(pi_key(number))
+    title = filing.title if filing else f"FR Doc. {number}"
+    due = filing.meta.get("publication_date") if filing else None
+    return NewAlert(
+        AlertKind.WITHDRAWN,
+        source,
+        pi_key(number),
+        f"withdrawn from public inspection: {title} (FR Doc. {number}"
+        + (f", was to be published {due}" if due else "")
+        + f"; not on the list of {listed.day} as fetched at {listed.at})",
+        day,
+        at,
+        listed.run,
+        {"url": filing.url} if filing else {},
+    )
 
 
 def document_entry(store: Store, row: DocumentRow, scope: Scope) -> DocumentEntry:
@@ -281,7 +358,7 @@ def _cfr(part: str) -> str:
     return f"{title} CFR {number}"
 
 
-def _inspection(row: DocumentRow) -> InspectionEntry:
+def _inspection(row: DocumentRow, withdrawn: bool) -> InspectionEntry:
     return InspectionEntry(
         number=pi_number(row.key),
         kind=row.kind,
@@ -289,6 +366,7 @@ def _inspection(row: DocumentRow) -> InspectionEntry:
         url=row.url,
         publication_date=row.meta.get("publication_date") or "",
         special_filing=bool(row.meta.get("special_filing")),
+        withdrawn=withdrawn,
     )
 
 

@@ -7,7 +7,7 @@ import dataclasses
 import hashlib
 import json
 import logging
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -20,13 +20,15 @@ from crawler.digest.render import render
 from crawler.digest.source import Part, Scope, digests
 from crawler.digest.topics import all_topics
 from crawler.fetch.spiders import enabled
+from crawler.keys import readable
 from crawler.parse.text import one_line
 from crawler.records import from_json, to_json, to_jsonable
-from storage import AlertRow, NewAlert, OutboxState, RunRow, Store
+from storage import AlertRow, NewAlert, OutboxState, RunRow, RunStatus, Store
 
 log = logging.getLogger(__name__)
 
 DAILY = "daily"  # the runs whose findings make a day's report
+INSPECTION = "inspection"  # the intraday Public Inspection polls (`regwatch inspect`)
 
 
 def _daily_runs(store: Store, day: date) -> list[RunRow]:
@@ -53,13 +55,37 @@ def _day(store: Store, day: date, config: Config, daily: list[RunRow]) -> Day:
         retrying=tuple(r for r in store.retry_list() if r.first_failed <= last_started),
         notices=tuple(alert_entry(a) for a in store.alerts_on(iso)),
         mailed=sum(1 for row in store.outbox(f"{iso}/") if row.status == OutboxState.SENT),
+        polls=_polls(store, iso, ZoneInfo(config.timezone)),
+    )
+
+
+def _polls(store: Store, iso: str, tz: ZoneInfo) -> str:
+    """A line for the day's Public Inspection polls (`regwatch inspect`) that failed: a
+    filing they would have seen was alerted only by a later poll, or not at all."""
+    polls = [r for r in store.runs_on(iso) if r.kind == INSPECTION]
+    bad = [r for r in polls if r.status in (RunStatus.FAILED, RunStatus.DEGRADED)]
+    if not bad:
+        return ""
+    last = bad[-1]
+    errors = store.errors([last.id])
+    why = f": {readable(errors[0].target)}: {errors[0].message}" if errors else ""
+    at = datetime.fromisoformat(last.started).astimezone(tz)
+    return one_line(
+        f"Public Inspection: {len(bad)} of the day's {len(polls)} polls did not see the whole "
+        f"list (the last at {at:%H:%M %Z}{why})",
+        400,
     )
 
 
 def day_scope(store: Store, day: date, config: Config) -> Scope:
     """The day's daily runs and what they stored: read once by the daily job, for the
     day's alerts and its report."""
-    runs = tuple(r.id for r in _daily_runs(store, day))
+    return runs_scope(store, tuple(r.id for r in _daily_runs(store, day)), day, config)
+
+
+def runs_scope(store: Store, runs: tuple[int, ...], day: date, config: Config) -> Scope:
+    """What ``runs`` stored, as the report of ``day`` would read it (a run outside the
+    daily rhythm, for its alerts)."""
     return Scope(
         day=day,
         runs=runs,

@@ -130,7 +130,12 @@ class EcfrClient:
 
     def part_xml(self, title: int, part: str, day: date) -> tuple[str, bytes]:
         path = f"full/{day.isoformat()}/title-{title}.xml"
-        return f"{self.base}/{path}?part={part}", self._get(path, {"part": part})
+        return part_url(self.base, title, part, day), self._get(path, {"part": part})
+
+
+def part_url(base: str, title: int, part: str, day: date) -> str:
+    """The versioner API's URL of one part's XML as it stood on ``day``."""
+    return f"{base.rstrip('/')}/full/{day.isoformat()}/title-{title}.xml?part={part}"
 
 
 class _PolicyRedirects(urllib.request.HTTPRedirectHandler):

@@ -32,6 +32,7 @@ class FetchedPublicInspection:
     url: str
     body: bytes
     fetched_at: str
+    query: str = ""  # the agencies asked for, comma-separated ("": every agency)
 
 
 @dataclass(frozen=True)

@@ -18,13 +18,16 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from crawler.clock import stamp
 from crawler.config import Config
-from crawler.errors import Busy, CrawlFailed, StorageError, bug_line
+from crawler.errors import Busy, CrawlFailed, StorageError, UsageError, bug_line
 from crawler.fetch.spiders import SOURCES, enabled
 from crawler.jobs.crawl import CrawlRequest, run_crawl
 from crawler.records import SourceState
+from crawler.snapshot.federal_register import NAME as FEDERAL_REGISTER
 from crawler.snapshot.source import every as every_snapshot
 from crawler.snapshot.source import snapshot_of
+from crawler.workdays import EASTERN
 from storage import (
+    AlertRow,
     ErrorKind,
     ErrorRow,
     Held,
@@ -52,6 +55,7 @@ class RunReport:
     sources: tuple[RunSourceRow, ...]
     errors: tuple[ErrorRow, ...]
     digest: tuple[Path, ...]
+    alerts: tuple[AlertRow, ...] = ()  # the alerts the run kept
 
     @property
     def ok(self) -> bool:
@@ -161,7 +165,7 @@ def _closed(
 ) -> RunReport:
     status = _close(store, run, clock)
     sources, errors = tuple(store.run_sources([run])), tuple(store.errors([run]))
-    return RunReport(run, status, sources, errors, digest)
+    return RunReport(run, status, sources, errors, digest, tuple(store.alerts_of_run(run)))
 
 
 def _report(
@@ -380,6 +384,37 @@ def backfill(
         return _closed(store, run, clock, ())
 
 
+def inspect(
+    config: Config,
+    now: datetime,
+    clock: Callable[[], datetime],
+    *,
+    verbose: bool = False,
+    command: str = "inspect",
+    env: Mapping[str, str] | None = None,
+) -> RunReport:
+    """The intraday Public Inspection poll: fetch today's list (Eastern) for the configured
+    agencies, keep each filing and the list as fetched, and alert at once (mail through the
+    outbox, a feed entry) on a filing never seen before and on one withdrawn (a later
+    complete list of the day lacks it, and it was not published). A poll that fails is an
+    error on its run; it never reports a withdrawal."""
+    fr = config.sources.federal_register
+    if not (fr.enabled and fr.public_inspection):
+        raise UsageError(
+            "regwatch inspect: the Federal Register's Public Inspection is turned off in the "
+            "config ([sources.federal_register] enabled and public_inspection)"
+        )
+    today = now.astimezone(EASTERN).date()
+    day = today.isoformat()
+    with _run(config, [FEDERAL_REGISTER], "inspection", today, now, command) as (store, run):
+        store.source_started(run, FEDERAL_REGISTER, stamp(now), None, None)  # no window
+        args = {"since": day, "until": day, "public_inspection_on": day, "inspection_only": "1"}
+        request = CrawlRequest(FEDERAL_REGISTER, args)
+        _crawl(store, run, config, now, clock, [request], verbose, False)
+        _alerts(store, config, run, now, clock, env, own=True)
+        return _closed(store, run, clock, ())
+
+
 def _alerts(
     store: Store,
     config: Config,
@@ -387,20 +422,30 @@ def _alerts(
     now: datetime,
     clock: Callable[[], datetime],
     env: Mapping[str, str] | None,
+    *,
+    own: bool = False,
 ) -> None:
     """What a run outside the daily rhythm found to alert about (a watched page moved or
-    missing): kept as alert records, and mailed on their own through the outbox (sent now
-    when ``env`` is given, else by the next `regwatch send`)."""
+    missing; with ``own``, what the run itself stored: a new filing, a withdrawal): kept as
+    alert records, mailed on their own through the outbox (sent now when ``env`` is given,
+    else by the next `regwatch send`), and put in the feeds."""
     from crawler.deliver.email import queue_alerts, send_due
-    from crawler.digest.report import make_report, record_alerts
+    from crawler.deliver.feeds import write_alerts
+    from crawler.digest.report import alert_entry, make_report, record_alerts, runs_scope
 
     at = stamp(clock())
     day = now.astimezone(ZoneInfo(config.timezone)).date()
-    record_alerts(store, run, day, config, at)
+    scope = runs_scope(store, (run,), day, config) if own else None
+    record_alerts(store, run, day, config, at, scope)
     alerts = store.alerts_of_run(run)
     if alerts and store.report(day.isoformat()) is not None:
         # the day's report was made already: its next revision says them, in every channel
         _render(store, config, run, [make_report(store, day, config, run, at)], clock)
+    elif alerts:  # no report yet: the feeds now, the report later (the same entries)
+        entries = [alert_entry(a) for a in alerts]
+        feeds = config.root / config.output.feeds
+        write = partial(write_alerts, store, config, entries, day.isoformat())
+        _output(store, run, feeds, write, clock)
     if not alerts or not mail_enabled(config):
         return
     queue_alerts(store, config, alerts, now)

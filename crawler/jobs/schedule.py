@@ -3,10 +3,12 @@
 Each job runs the matching CLI command in its own process (a crawl needs a fresh Twisted
 reactor). Jobs live in the project's database (APScheduler's SQLAlchemy job store), are
 coalesced and have a misfire grace of a day: a job that fell due while the scheduler was
-down runs once when it comes back, never twice. One scheduler per store: on SQLite a second
-one refuses to start; on PostgreSQL (schedulers on several machines) a second one is a
-standby that waits on the store's ``scheduler`` advisory lock and takes over when the active
-one dies (kill -9 included). SIGTERM lets the running job finish, then exits.
+down runs once when it comes back, never twice (the Public Inspection poll, every few
+minutes in the FR's office hours, has a grace of one interval: a missed poll is not worth
+running late; the next one fetches the whole list anyway). One scheduler per store: on
+SQLite a second one refuses to start; on PostgreSQL (schedulers on several machines) a second
+one is a standby that waits on the store's ``scheduler`` advisory lock and takes over when
+the active one dies (kill -9 included). SIGTERM lets the running job finish, then exits.
 """
 
 from __future__ import annotations
@@ -24,14 +26,17 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from apscheduler.schedulers.blocking import BlockingScheduler
+from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
 
 from crawler.config import Config
 from crawler.errors import Busy, ConfigError, RegwatchError
+from crawler.jobs.hours import OfficeHours
+from crawler.workdays import Hours
 from storage import Held, LockBusy, Store
 from storage.engine import target
 
-JOBS = ("run", "send")
+JOBS = ("run", "send")  # cron jobs; ``inspect`` runs on the FR's office hours
 _DAYS = ["sun", "mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 
 
@@ -44,8 +49,9 @@ class SchedulerBusy(RegwatchError):
 @dataclass(frozen=True)
 class PlannedJob:
     name: str
-    cron: str
-    trigger: CronTrigger
+    when: str  # as config.toml says it
+    trigger: BaseTrigger
+    grace: int | None = None  # seconds; None: [schedule] misfire_grace_hours
 
 
 def trigger(cron: str, timezone: str) -> CronTrigger:
@@ -96,12 +102,16 @@ def planned(config: Config) -> list[PlannedJob]:
         cron = getattr(config.schedule, name)
         if cron:
             jobs.append(PlannedJob(name, cron, trigger(cron, config.timezone)))
+    if config.schedule.inspect:  # a poll missed while down is not worth running late
+        hours = Hours.parse(config.schedule.inspect_hours, "schedule.inspect_hours")
+        poll = OfficeHours(config.schedule.inspect, hours)
+        jobs.append(PlannedJob("inspect", str(poll), poll, grace=config.schedule.inspect * 60))
     return jobs
 
 
 def next_runs(config: Config, now: datetime) -> list[tuple[str, str, datetime | None]]:
-    """(job, cron, next fire time) for `regwatch schedule --list`."""
-    return [(j.name, j.cron, j.trigger.get_next_fire_time(None, now)) for j in planned(config)]
+    """(job, when, next fire time) for `regwatch schedule --list`."""
+    return [(j.name, j.when, j.trigger.get_next_fire_time(None, now)) for j in planned(config)]
 
 
 def standby(store: Store, label: str, stopped: list[int]) -> Held | None:
@@ -207,6 +217,7 @@ def serve(config: Config) -> None:
             id=job.name,
             name=f"regwatch {job.name}",
             replace_existing=True,
+            **({"misfire_grace_time": job.grace} if job.grace is not None else {}),
         )
 
     def started(_event: Any) -> None:

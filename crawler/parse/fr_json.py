@@ -25,7 +25,12 @@ from crawler.parse.expect import (
 )
 from crawler.parse.fr_xml import rin_numbers
 from crawler.parse.text import squash
-from crawler.records import FrDocument, FrXmlDocument, PublicInspectionDocument
+from crawler.records import (
+    FrDocument,
+    FrXmlDocument,
+    InspectionList,
+    PublicInspectionDocument,
+)
 
 _DOC_IN_URL = re.compile(r"/documents/([A-Za-z0-9-]+)\.json")
 _NUMBER = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]{0,39}", re.ASCII)
@@ -169,10 +174,16 @@ def parse_public_inspection(
     data: bytes, available_on: date, what: str
 ) -> list[PublicInspectionDocument]:
     """The ``public-inspection-documents.json`` list for one day."""
+    return list(parse_inspection_list(data, available_on, what).documents)
+
+
+def parse_inspection_list(data: bytes, available_on: date, what: str) -> InspectionList:
+    """The list with the count the API gives for it (``results`` is left out when 0)."""
     obj = load_object(data, what, "count")
-    expect_int(obj, "count", what)
+    count = expect_int(obj, "count", what)
     rows = objects(obj, "results", what)
-    return [_inspection(r, available_on, f"{what} result {i}") for i, r in enumerate(rows, 1)]
+    docs = tuple(_inspection(r, available_on, f"{what} result {i}") for i, r in enumerate(rows, 1))
+    return InspectionList(available_on, count, docs)
 
 
 def _inspection(row: JsonObject, available_on: date, what: str) -> PublicInspectionDocument:

@@ -82,8 +82,14 @@ def slug(text: str, empty: str = "") -> str:
 
 
 def one_line(text: str, limit: int = 200) -> str:
-    """Text fit for one line (a mail header, an error line): no CR/LF, squashed, bounded."""
-    return " ".join(text.split())[:limit]
+    """Text fit for one line (a mail header, an error line): no CR/LF, squashed, bounded
+    (a longer text is cut at a word and ends in an ellipsis)."""
+    line = " ".join(text.split())
+    if len(line) <= limit:
+        return line
+    cut = line[: limit - 1]
+    word = cut.rsplit(" ", 1)[0]
+    return (word if len(word) > limit // 2 else cut).rstrip(" ,;:") + "\u2026"
 
 
 def squash(text: str) -> str:

@@ -15,6 +15,7 @@ from crawler.clock import stamp
 from crawler.config import Config
 from crawler.diff import DocumentDiff
 from crawler.diff.cite import UNOFFICIAL, OfficialLink, cited_diff, fr_sources, official_links
+from crawler.diff.provenance import NORMALISED, provenance, provenance_line
 from crawler.digest.source import change_diff
 from crawler.errors import Busy, FetchError, NotCovered, NotStored, UsageError
 from crawler.fetch.ecfr_client import EcfrClient
@@ -39,14 +40,6 @@ from storage import LockBusy, RunStatus, Store, VersionRow
 TreeCache = Callable[[Hashable, Callable[[], Node]], Node]
 
 
-# how the normalised hash is made, for anyone who checks it (crawler.snapshot.rows.text_hash)
-NORMALISED = (
-    "normalised_sha256 is the sha256 of the parsed text as canonical JSON (keys sorted, no "
-    "spaces, whitespace squashed within each text), the form regwatch compares; "
-    "payload_sha256 is the sha256 of each payload exactly as fetched"
-)
-
-
 @dataclass(frozen=True)
 class Side:
     version: VersionRow
@@ -57,17 +50,8 @@ class Side:
         return self.version.valid_from
 
     def provenance(self) -> dict[str, Any]:
-        """What anyone needs to check this side: the version, when it was fetched, the
-        sha256 of each raw payload exactly as fetched (the eCFR API's part XML; the FR
-        document's JSON and XML), and the hash of its normalised text (NORMALISED)."""
-        return {
-            "version": self.version.seq,
-            "in_effect_from": self.version.valid_from,
-            "fetched_at": self.version.fetched_at,
-            "payload_sha256": dict(sorted(self.version.raw_blobs.items())),
-            "normalised_sha256": self.version.text_hash,
-            "sources": sorted(fr_citations(self.tree)),
-        }
+        """What anyone needs to check this side (crawler.diff.provenance)."""
+        return provenance(self.version, self.tree)
 
 
 @dataclass(frozen=True)
@@ -103,17 +87,9 @@ class Comparison:
 
     def provenance_lines(self) -> list[str]:
         """The provenance as a reader is shown it under a redline, one line per side."""
-        out = []
-        for name, side in (("from", self.old), ("to", self.new)):
-            said = side.provenance()
-            payloads = ", ".join(f"{k} sha256 {v}" for k, v in said["payload_sha256"].items())
-            sources = f"; source note: {', '.join(said['sources'])}" if said["sources"] else ""
-            out.append(
-                f"{name}: v{said['version']} in effect from {said['in_effect_from']}, fetched "
-                f"{said['fetched_at']}; {payloads or 'no payload'}; normalised sha256 "
-                f"{said['normalised_sha256']}{sources}"
-            )
-        return out
+        return [
+            provenance_line(n, s.provenance()) for n, s in (("from", self.old), ("to", self.new))
+        ]
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,7 @@ it), corrected, and the day the eCFR first showed it in each unit it amends (the
 source note names the rule). `regwatch rule`, `regwatch upcoming`, the rule's page.
 
 Business days are weekdays that are not US federal holidays (the ``holidays`` package's
-calendar, observed days included): the eCFR's lag is counted in them."""
+calendar, observed days included; crawler.workdays): the eCFR's lag is counted in them."""
 
 from __future__ import annotations
 
@@ -13,11 +13,8 @@ import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from functools import cache
 from typing import Any
 from zoneinfo import ZoneInfo
-
-import holidays
 
 from crawler.config import Config
 from crawler.errors import NotCovered, UsageError
@@ -36,6 +33,7 @@ from crawler.query.reconcile import (
 )
 from crawler.records import DateKind, RuleDate
 from crawler.snapshot.rows import DELAYS
+from crawler.workdays import business_days
 from storage import DocumentRow, Store
 
 EASTERN = ZoneInfo("America/New_York")
@@ -432,24 +430,3 @@ def upcoming(
         if found.effective and today <= date.fromisoformat(found.effective) <= until:
             out.append(found)
     return sorted(out, key=lambda t: (t.effective or "", t.number))
-
-
-@cache
-def _holidays(year: int) -> frozenset[date]:
-    """The federal holidays observed in ``year`` (New Year's Day on a Saturday is observed
-    the Friday before, in the year before: the next year's calendar is asked too)."""
-    both = holidays.country_holidays("US", years=(year, year + 1))
-    return frozenset(day for day in both if day.year == year)
-
-
-def is_business_day(day: date) -> bool:
-    return day.weekday() < 5 and day not in _holidays(day.year)
-
-
-def business_days(start: date, end: date) -> int:
-    """Business days after ``start`` through ``end`` (0 when ``end`` is not later)."""
-    count, day = 0, start
-    while day < end:
-        day += timedelta(days=1)
-        count += is_business_day(day)
-    return count

@@ -16,6 +16,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from crawler.clock import stamp
 from crawler.config import Config, EcfrConfig
 from crawler.errors import UsageError, bug_line
+from crawler.fetch.ecfr_client import part_url
 from crawler.fetch.items import FetchedCfrPart
 from crawler.keys import CFR, cfr_key, title_part
 from crawler.parse.ecfr_json import FIRST_DAY
@@ -81,7 +82,8 @@ def review_held(store: Store, run: int, ecfr: EcfrConfig) -> Counter[str]:
         title, part = title_part(row.document)
         day = date.fromisoformat(row.valid_from)
         body = store.blob(row.raw_blob)
-        item = FetchedCfrPart(NAME, int(title), part, day, "", body, row.fetched_at)
+        url = part_url(ecfr.api_base, int(title), part, day)  # where the spider fetched it
+        item = FetchedCfrPart(NAME, int(title), part, day, url, body, row.fetched_at)
         counts.update(store_cfr_part(store, item, run, ecfr))
     _restate(store, run, counts)
     return counts

@@ -4,6 +4,7 @@ the last window that went without error; publication-day redlines once a run is 
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections import Counter
 from collections.abc import Callable, Mapping
@@ -12,10 +13,10 @@ from typing import Any, ClassVar
 
 from crawler.clock import stamp
 from crawler.config import Config
-from crawler.errors import bug_line
+from crawler.errors import ParseError, bug_line
 from crawler.fetch.items import FetchedDocument, FetchedPublicInspection
 from crawler.keys import FR, PI, fr_key
-from crawler.parse.fr_json import parse_document, parse_public_inspection
+from crawler.parse.fr_json import parse_document, parse_inspection_list, parse_public_inspection
 from crawler.parse.fr_xml import parse_document_xml
 from crawler.records import Outcome, to_json
 from crawler.snapshot.rows import fr_version, pi_version
@@ -42,19 +43,31 @@ def _document(item: FetchedDocument, w: Writer) -> Outcome:
         source=item.source,
         reference_for=item.reference_for,
     )
-    outcome = snapshot(w.store, new)
+    urls = {"json": item.json_url} | ({"xml": item.xml_url} if item.xml_url else {})
+    outcome = snapshot(w.store, dataclasses.replace(new, fetched_from=urls))
     w.save_validators(item.validators)
     return outcome
 
 
 def _public_inspection(item: FetchedPublicInspection, w: Writer) -> Counter[str]:
-    docs = parse_public_inspection(
-        item.body, item.available_on, f"public inspection {item.available_on}"
-    )
+    """Each filing as a version of its own, then the list as fetched (kept last: a list is
+    on record only once every filing it holds is). A list shorter than its count is kept
+    as incomplete, and is an error: it cannot show what was withdrawn."""
+    what = f"public inspection {item.available_on}"
+    found = parse_inspection_list(item.body, item.available_on, what)
     outcomes: Counter[str] = Counter()
-    for doc in docs:
+    for doc in found.documents:
         new = pi_version(doc, item.body, run=w.run, fetched_at=item.fetched_at, source=item.source)
+        new = dataclasses.replace(new, fetched_from={"json": item.url})
         outcomes[f"{INSPECTION}{snapshot(w.store, new)}"] += 1
+    numbers = [doc.number for doc in found.documents]
+    day = item.available_on.isoformat()
+    w.store.record_inspection_list(w.run, day, item.fetched_at, item.query, found.count, numbers)
+    if not found.complete:
+        raise ParseError(
+            f"the API counts {found.count} documents but listed {len(numbers)}; "
+            "filings it left out are not seen, and no withdrawal is judged from it"
+        )
     return outcomes
 
 
@@ -80,6 +93,8 @@ class FederalRegister(Snapshot):
     def target(self, item: Any) -> str:
         if isinstance(item, FetchedDocument):
             return fr_key(item.number)
+        if isinstance(item, FetchedPublicInspection):  # as the spider names its request
+            return f"public inspection {item.available_on}"
         return super().target(item)
 
     def store(self, item: Any, writer: Writer) -> Counter[str]:

@@ -20,6 +20,7 @@ from scrapy.http import Response
 
 from crawler.config import EcfrConfig
 from crawler.errors import ParseError
+from crawler.fetch.ecfr_client import part_url
 from crawler.fetch.items import CrawlError, FetchedCfrPart, WindowCounted
 from crawler.fetch.spiders.base import RegwatchSpider
 from crawler.keys import cfr_key
@@ -209,7 +210,7 @@ class EcfrSpider(RegwatchSpider[EcfrConfig]):
     def _part(
         self, title: int, part: str, day: date, removed: tuple[tuple[str, str], ...] = ()
     ) -> scrapy.Request:
-        url = f"{self.cfg.api_base}/full/{day.isoformat()}/title-{title}.xml?part={part}"
+        url = part_url(self.cfg.api_base, title, part, day)
         request = self._request(
             url,
             self.parse_part,

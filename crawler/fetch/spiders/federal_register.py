@@ -50,12 +50,14 @@ class FederalRegisterSpider(RegwatchSpider[FederalRegisterConfig]):
         since: str,
         until: str,
         public_inspection_on: str | None = None,
+        inspection_only: str = "",
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         self.since = date.fromisoformat(since)
         self.until = date.fromisoformat(until)
         self.pi_day = date.fromisoformat(public_inspection_on) if public_inspection_on else None
+        self.inspection_only = bool(inspection_only)  # the intraday poll: the list alone
         self.requested: set[str] = set()
 
     @classmethod
@@ -69,10 +71,11 @@ class FederalRegisterSpider(RegwatchSpider[FederalRegisterConfig]):
         return spider
 
     async def start(self) -> AsyncIterator[Any]:
-        yield self._search(self.since, self.until, 1, set())
-        for target in self.retrying():  # documents that failed in earlier runs
-            for request in self._document(fr_number(target)):
-                yield request
+        if not self.inspection_only:
+            yield self._search(self.since, self.until, 1, set())
+            for target in self.retrying():  # documents that failed in earlier runs
+                for request in self._document(fr_number(target)):
+                    yield request
         if self.pi_day and self.cfg.public_inspection:
             yield self._public_inspection(self.pi_day)
 
@@ -271,11 +274,16 @@ class FederalRegisterSpider(RegwatchSpider[FederalRegisterConfig]):
             callback=self.parse_public_inspection,
             errback=self.failed,
             cb_kwargs={"day": day},
-            meta={"download_slot": API_SLOT, "target": f"public inspection {day}"},
+            meta={
+                "download_slot": API_SLOT,
+                "target": f"public inspection {day}",
+                "fatal": self.inspection_only,  # the poll's one request: it found nothing
+            },
         )
 
     def parse_public_inspection(self, response: Response, day: date) -> Iterator[Any]:
-        yield FetchedPublicInspection(self.name, day, response.url, response.body, self.now)
+        query = ",".join(sorted(self.cfg.agencies))
+        yield FetchedPublicInspection(self.name, day, response.url, response.body, self.now, query)
 
     # --- failures ------------------------------------------------------------------------
 
