@@ -76,4 +76,6 @@ class AlertKind(enum.StrEnum):
     SOURCE_MOVED = "source moved"  # a watched page answered 301/308 with a new address
     SOURCE_MISSING = "source missing"  # a watched page answered 404/410
     FILING = "filing"  # a Public Inspection filing seen during the day
-    WITHDRAWN = "withdrawn"  # a filing a later complete list lacks, and not published
+    WITHDRAWN = "withdrawn"  # a filing later complete lists lack, and not published
+    RESTORED = "back on public inspection"  # a filing reported withdrawn, listed again
+    POLL_FAILED = "poll failed"  # the day's first Public Inspection poll that could not look

@@ -15,6 +15,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from email import message_from_bytes, policy
 
 import pytest
+from apscheduler.schedulers.background import BackgroundScheduler
 from conftest import mailing, on_store, point_at, run_day
 from test_email import Inbox, serve
 
@@ -23,7 +24,7 @@ from crawler.demo.replay import Corpus, Fault, ReplayServer
 from crawler.jobs import daily as job
 from crawler.jobs import schedule as scheduling
 from crawler.jobs.hours import OfficeHours
-from crawler.workdays import EASTERN, Hours
+from crawler.workdays import EASTERN, Hours, is_business_day
 from storage import AlertKind, Store
 
 DAY = date(2026, 10, 6)  # a Tuesday (EDT: UTC-4)
@@ -66,6 +67,13 @@ LATER = filing(
     "2026-10-06T08:45:00.000-04:00",
     False,
 )
+UNVERIFIED = filing(
+    "2026-22004",
+    "Revisions to the Unverified List",
+    date(2026, 10, 8),
+    "2026-10-06T08:45:00.000-04:00",
+    False,
+)
 SPECIAL = filing(
     "2026-22003",
     "Temporary Denial Order: Special Filing",
@@ -98,13 +106,15 @@ def server():
 
 
 def test_a_day_of_polls_alerts_each_filing_and_withdrawal_once(server, tmp_path, store_at):
+    """The daily job at 07:30, then the day's polls, then the next day's: each alert is
+    mailed once, by the poll that first can say it, and is in the feeds and the digest."""
     config = on_store(
         mailing(point_at(config_module.load(None, env={}), server, tmp_path)), store_at
     )
     lists = server.corpus.public_inspection
     inbox = Inbox()
     controller = serve(config, inbox)
-    said: dict[str, list[str]] = {}  # when (Eastern) -> the subjects mailed by that poll
+    said: dict[str, list[str]] = {}  # when (Eastern) -> what the alerts it mailed say
 
     def poll(day: date, hh: int, mm: int) -> job.RunReport:
         now = eastern(day, hh, mm)
@@ -114,33 +124,34 @@ def test_a_day_of_polls_alerts_each_filing_and_withdrawal_once(server, tmp_path,
         return report
 
     try:
-        lists[DAY.isoformat()] = listed(REGULAR, LATER)
+        lists[DAY.isoformat()] = listed()  # nothing filed yet at 07:30
+        assert run_day(config, DAY).ok  # the day's report exists before the polls
+        lists[DAY.isoformat()] = listed(REGULAR, LATER, UNVERIFIED)
         first = poll(DAY, 10, 50)
         again = poll(DAY, 11, 0)
-        lists[DAY.isoformat()] = listed(REGULAR, LATER, SPECIAL)  # filed at 11:10
+        lists[DAY.isoformat()] = listed(REGULAR, LATER, UNVERIFIED, SPECIAL)  # filed 11:10
         special = poll(DAY, 11, 10)
         restarted = poll(DAY, 11, 20)  # a scheduler restarted: the same list again
-        lists[DAY.isoformat()] = listed(REGULAR, SPECIAL)  # LATER withdrawn ...
+        lists[DAY.isoformat()] = listed(REGULAR, SPECIAL)  # two withdrawn ...
         server.faults.append(Fault(r"public-inspection-documents", status=503))
         failed = poll(DAY, 12, 0)  # ... but this poll cannot see the list
-        server.faults[:] = [
-            Fault(
-                r"public-inspection-documents",
-                body=json.dumps({"count": 3, "results": [REGULAR, SPECIAL]}).encode(),
-            )
-        ]
+        body = json.dumps({"count": 3, "results": [REGULAR, SPECIAL]}).encode()
+        server.faults[:] = [Fault(r"public-inspection-documents", body=body)]
         short = poll(DAY, 12, 10)  # ... nor this one, which gets 2 of the 3 it counts
         server.faults.clear()
-        withdrawal = poll(DAY, 14, 0)
-        after = poll(DAY, 14, 10)
-        # the next day: the 08:45 list no longer holds REGULAR, published that day
+        once = poll(DAY, 14, 0)  # one complete list lacks them: maybe a stale copy
+        withdrawal = poll(DAY, 14, 10)  # two do
+        after = poll(DAY, 14, 20)
+        lists[DAY.isoformat()] = listed(REGULAR, LATER, SPECIAL)  # one is back
+        back = poll(DAY, 15, 0)
+        # the next day: its lists no longer hold REGULAR, published that day
         lists[NEXT.isoformat()] = listed(REGULAR, SPECIAL)
+        nextday = run_day(config, NEXT)
         poll(NEXT, 8, 30)
         lists[NEXT.isoformat()] = listed(SPECIAL)
-        published = poll(NEXT, 8, 45)
-        sent = job.send(config, eastern(NEXT, 9, 0), {})  # nothing is left to send
-        alerts_mailed = list(inbox.messages)
-        daily = run_day(config, DAY)  # the day's digest, made after the polls
+        poll(NEXT, 8, 45)
+        published = poll(NEXT, 9, 0)
+        sent = job.send(config, eastern(NEXT, 9, 5), {})  # nothing is left to send
     finally:
         controller.stop()
 
@@ -152,6 +163,8 @@ def test_a_day_of_polls_alerts_each_filing_and_withdrawal_once(server, tmp_path,
         "on public inspection: Export Administration Regulations: Revisions "
         "to License Exception ENC (Proposed Rule, FR Doc. 2026-22001, filed 2026-10-06 08:45 "
         "Eastern, to be published 2026-10-07)",
+        "on public inspection: Revisions to the Unverified List (Proposed Rule, FR Doc. "
+        "2026-22004, filed 2026-10-06 08:45 Eastern, to be published 2026-10-08)",
     ]
     assert said["2026-10-06 11:00"] == []
     # the special filing of 11:10 is mailed by the 11:10 poll, before 11:30
@@ -161,58 +174,87 @@ def test_a_day_of_polls_alerts_each_filing_and_withdrawal_once(server, tmp_path,
         "published 2026-10-07)"
     ]
     assert said["2026-10-06 11:20"] == []
-    # a failed fetch and a list shorter than its count are errors, never a withdrawal
-    assert not failed.ok and said["2026-10-06 12:00"] == []
-    assert [e.target for e in failed.errors] == ["public inspection 2026-10-06"]
+    # a failed fetch and a list shorter than its count are errors, never a withdrawal; the
+    # first poll of the day that cannot look is an alert itself (once a day)
+    assert not failed.ok and [e.target for e in failed.errors] == ["public inspection 2026-10-06"]
+    [poll_failed] = said["2026-10-06 12:00"]
+    assert re.fullmatch(
+        r"Public Inspection poll failed at 12:00 Eastern \(public inspection 2026-10-06: HTTP "
+        r"503 from 127\.0\.0\.1:\d+/api/v1/public-inspection-documents\.json after 3 tries\): "
+        r"filings made meanwhile are alerted when a poll next sees the whole list",
+        poll_failed,
+    ), poll_failed
     assert not short.ok and said["2026-10-06 12:10"] == []
     assert any("counts 3 documents but listed 2" in e.message for e in short.errors)
-    assert said["2026-10-06 14:00"] == [
-        "withdrawn from public inspection: Additions to the Entity List; "
-        "Revisions of Entries (FR Doc. 2026-22002, was to be published 2026-10-08; not on "
-        "the list of 2026-10-06 as fetched at 2026-10-06T18:00:00+00:00)"
+    assert once.ok and said["2026-10-06 14:00"] == []
+    assert sorted(said["2026-10-06 14:10"]) == [
+        "withdrawn from public inspection: Additions to the Entity List; Revisions of Entries "
+        "(FR Doc. 2026-22002, was to be published 2026-10-08; not on the lists of 2026-10-06 "
+        "since it was fetched at 2026-10-06T18:10:00+00:00)",
+        "withdrawn from public inspection: Revisions to the Unverified List (FR Doc. "
+        "2026-22004, was to be published 2026-10-08; not on the lists of 2026-10-06 since it "
+        "was fetched at 2026-10-06T18:10:00+00:00)",
     ]
-    assert withdrawal.ok and [a.kind for a in withdrawal.alerts] == [AlertKind.WITHDRAWN]
-    assert said["2026-10-06 14:10"] == [] and after.alerts == ()
+    assert withdrawal.ok and {a.kind for a in withdrawal.alerts} == {AlertKind.WITHDRAWN}
+    assert said["2026-10-06 14:20"] == [] and after.alerts == ()
+    assert said["2026-10-06 15:00"] == [
+        "back on public inspection: Additions to the Entity List; Revisions of Entries (FR "
+        "Doc. 2026-22002, reported withdrawn earlier; on the list of 2026-10-06 as fetched at "
+        "2026-10-06T19:00:00+00:00)"
+    ]
+    assert back.ok
     # a filing that leaves the list on its publication day was published, not withdrawn
-    assert published.ok and said["2026-10-07 08:45"] == [] and published.alerts == ()
+    assert said["2026-10-07 08:45"] == [] and said["2026-10-07 09:00"] == []
+    assert published.ok and published.alerts == ()
     assert sent.sent == 0
-    assert Counter(tuple(to) for to, _ in alerts_mailed) == {("a@x.org",): 4}
-    assert daily.ok and len(inbox.messages) == 5  # the digest: no alert mailed again
+    alerts = [raw for _, raw in inbox.messages if b"Message-ID: <alert." in raw]
+    assert len(alerts) == 8 and len(inbox.messages) == 8 + 2  # and the two days' digests
+    assert {tuple(to) for to, _ in inbox.messages} == {("a@x.org",)}
+    # the day's report, made before the polls, says what they found in its next revision
     digest = " ".join((config.digest_dir / f"{DAY}.txt").read_text().split())
-    assert "!! withdrawn from public inspection: Additions to the Entity List" in digest
+    assert "!! withdrawn from public inspection: Revisions to the Unverified List" in digest
+    assert "!! back on public inspection: Additions to the Entity List" in digest
     assert (
-        "!! Public Inspection: 2 of the day's 8 polls did not see the whole list (the last at "
-        "12:10 EDT: public inspection 2026-10-06: the API counts 3 documents but listed 2;"
-    ) in digest
-    assert (
-        "* Additions to the Entity List; Revisions of Entries Proposed Rule, FR Doc. "
-        "2026-22002, to be published 2026-10-08 -- WITHDRAWN: no longer on the list" in digest
+        "* Revisions to the Unverified List Proposed Rule, FR Doc. 2026-22004, to be published "
+        "2026-10-08 -- WITHDRAWN: no longer on the list, not published" in digest
     )
-    # each alert is one entry in the feeds, made before the day's report, kept by it
+    assert "2026-22002, to be published 2026-10-08 -- WITHDRAWN" not in digest  # it is back
+    # the next day's digest (its job runs before that day's polls) counts the failed polls
+    assert nextday.ok
+    following = " ".join((config.digest_dir / f"{NEXT}.txt").read_text().split())
+    assert (
+        "!! Public Inspection: 2 of 10 polls since 2026-10-06 did not see the whole list (the "
+        "last at 2026-10-06 12:10 EDT: public inspection 2026-10-06: the API counts 3 "
+        "documents but listed 2;"
+    ) in following
+    # each alert is one entry in the feeds
     feed = (config.root / config.output.feeds / "all.atom").read_text()
     titles = re.findall(r"<title>Alert: ([^<]*)</title>", feed)
-    assert Counter(t[:30] for t in titles) == {
-        "on public inspection: Addition": 1,
-        "on public inspection: Export A": 1,
-        "on public inspection: Temporar": 1,
-        "withdrawn from public inspecti": 1,
+    assert Counter(t.split(":")[0] for t in titles) == {
+        "on public inspection": 4,
+        "withdrawn from public inspection": 2,
+        "back on public inspection": 1,
+        "Public Inspection poll failed at 12": 1,
     }
+    assert len(set(titles)) == len(titles)
     store = Store.open(config.store_url)
     try:
-        runs = [r for r in store.runs_on(DAY.isoformat()) if r.kind == "inspection"]
+        runs = store.runs_on(DAY.isoformat())
         kept = [
             [(x.count, len(x.numbers), x.complete) for x in store.inspection_lists(r.id)]
             for r in runs
         ]
     finally:
         store.close()
-    # each poll's list as fetched; the failed fetch kept none, the short one kept incomplete
-    assert (
-        kept
-        == [[(2, 2, True)]] * 2
+    # each run's list as fetched; the failed fetch kept none, the short one kept incomplete
+    assert [r.kind for r in runs] == ["daily"] + ["inspection"] * 10
+    assert kept == (
+        [[(0, 0, True)]]
         + [[(3, 3, True)]] * 2
+        + [[(4, 4, True)]] * 2
         + [[], [(3, 2, False)]]
-        + [[(2, 2, True)]] * 2
+        + [[(2, 2, True)]] * 3
+        + [[(3, 3, True)]]
     )
 
 
@@ -290,5 +332,36 @@ def test_the_schedule_plans_the_poll_with_a_grace_of_one_interval(tmp_path):
     when = {name: at for name, _, at in scheduling.next_runs(config, saturday)}["inspect"]
     # Monday 2026-10-12 is Columbus Day, a federal holiday: Tuesday 08:45 EDT
     assert when == datetime(2026, 10, 13, 12, 45, tzinfo=UTC)
+    assert poll.store == "memory"  # never kept: turned off, it is gone at the next start
     off = dataclasses.replace(config, schedule=dataclasses.replace(config.schedule, inspect=0))
     assert "inspect" not in {j.name for j in scheduling.planned(off)}
+    fr = dataclasses.replace(config.sources.federal_register, public_inspection=False)
+    no_pi = dataclasses.replace(
+        config, sources=dataclasses.replace(config.sources, federal_register=fr)
+    )
+    assert "inspect" not in {j.name for j in scheduling.planned(no_pi)}
+
+
+def test_apscheduler_fires_the_poll_at_the_triggers_times():
+    """The trigger as APScheduler itself uses it: a paused scheduler's job, its next run
+    time after each fire (what the scheduler computes when a run is done)."""
+    scheduler = BackgroundScheduler(timezone=EASTERN)
+    scheduler.start(paused=True)
+    try:
+        job = scheduler.add_job(print, OfficeHours(10, HOURS), id="inspect")
+        first = job.next_run_time
+        later = job.trigger.get_next_fire_time(first, first + timedelta(minutes=95))
+    finally:
+        scheduler.shutdown(wait=False)
+    now = datetime.now(EASTERN)
+    assert first is not None and first >= now - timedelta(seconds=1)
+    local = first.astimezone(EASTERN)
+    assert is_business_day(local.date()) and time(8, 45) <= local.time() <= time(17, 15)
+    assert (local.hour * 60 + local.minute - 525) % 10 == 0 and local.second == 0
+    assert later is not None
+    if local.time() < time(17, 15):
+        assert later - first == timedelta(minutes=10)
+    else:  # the day's last poll: the next is the next business day's first
+        assert later.astimezone(EASTERN).time() == time(8, 45) and later - first > timedelta(
+            hours=15
+        )

@@ -20,6 +20,7 @@ LOUD = (
     AlertKind.SOURCE_MOVED,
     AlertKind.SOURCE_MISSING,
     AlertKind.WITHDRAWN,
+    AlertKind.RESTORED,
 )  # what the count of a line that is not a source counts
 
 

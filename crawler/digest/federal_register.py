@@ -36,7 +36,7 @@ from crawler.keys import (
 )
 from crawler.records import FrDocument, Node, ProjectionOp, from_json, removed_unit
 from crawler.workdays import EASTERN
-from storage import AlertKind, DocumentRow, InspectionListRow, NewAlert, Store
+from storage import AlertKind, AlertRow, DocumentRow, InspectionListRow, NewAlert, Store
 
 KIND_ORDER = (
     ("Rule", "Final rules"),
@@ -114,9 +114,7 @@ class FederalRegisterDigest(SourceDigest):
             originals=originals,
             changes=tuple(changes),
             inspection=tuple(store.documents(published=iso, prefix=PI)),
-            withdrawn=frozenset(
-                a.target for a in store.alerts_on(iso) if a.kind == AlertKind.WITHDRAWN
-            ),
+            withdrawn=_still_withdrawn(store.alerts_on(iso)),
             redlines={n: r for n, r in _redlines(store, wanted).items() if r},
         )
 
@@ -147,15 +145,27 @@ class FederalRegisterDigest(SourceDigest):
         )
 
     def alerts(self, store: Store, scope: Scope, source: Source, at: str) -> list[NewAlert]:
-        """A filing first seen on the Public Inspection list by the scope's runs, and one a
-        later complete list of the same day lacks that was not published (withdrawn)."""
+        """A filing first seen on the Public Inspection list by the scope's runs; one that
+        two later complete lists of the same day lack, not published (withdrawn); one
+        withdrawn that a later complete list holds again. Each is kept by the latest run
+        (the one recording it: alerts a killed run never recorded are recorded now)."""
         run = max(scope.runs, default=0)
-        return self._filings(store, scope, source, at, run) + [
-            _withdrawal(store, number, lst, source.name, scope.day.isoformat(), at)
-            for each in scope.runs
-            for lst in store.inspection_lists(each)
-            for number in withdrawn(store, lst)
-        ]
+        iso = scope.day.isoformat()
+        lists = [lst for each in scope.runs for lst in store.inspection_lists(each)]
+        said = store.alerts_on(iso)
+        return (
+            self._filings(store, scope, source, at, run)
+            + [
+                _withdrawal(store, number, lst, source.name, iso, at, run)
+                for lst in lists
+                for number in withdrawn(store, lst)
+            ]
+            + [
+                _restored(store, number, lst, source.name, iso, at, run)
+                for lst in lists
+                for number in restored(lst, said)
+            ]
+        )
 
     def _filings(
         self, store: Store, scope: Scope, source: Source, at: str, run: int
@@ -168,7 +178,7 @@ class FederalRegisterDigest(SourceDigest):
                 f"on public inspection: {row.title} ({_filed(row)})",
                 scope.day.isoformat(),
                 at,
-                row.first_run or run,
+                run,
                 {"url": row.url},
             )
             for row in scope.first_seen(store, source)
@@ -199,27 +209,71 @@ def _filed(row: DocumentRow) -> str:
 
 
 def withdrawn(store: Store, listed: InspectionListRow) -> list[str]:
-    """The numbers of the filings the last complete list of the same day held that the
-    complete list ``listed`` lacks, and that were not published: no FR document stored under
-    the number, and not yet due (a filing leaves the list when its publication day comes).
-    A list that was not complete, or a fetch that failed (no list), shows no withdrawal."""
+    """The numbers of the filings a complete list of the day held that the next two
+    complete lists of the same day and agencies lack (``listed`` the second: one list that
+    lacks a filing may be a stale copy), and that were not published: no FR document stored
+    under the number, and not yet due on the day the list was fetched (a filing leaves the
+    list when its publication day comes). A list that was not complete, or a fetch that
+    failed (no list), shows no withdrawal."""
     before = store.complete_list_before(listed) if listed.complete else None
-    if before is None:
+    earlier = store.complete_list_before(before) if before is not None else None
+    if before is None or earlier is None:
         return []
+    today = max(
+        listed.day, datetime.fromisoformat(listed.at).astimezone(EASTERN).date().isoformat()
+    )
     out = []
-    for number in sorted(set(before.numbers) - set(listed.numbers)):
+    for number in sorted(set(earlier.numbers) - set(before.numbers) - set(listed.numbers)):
         if store.document(fr_key(number)) is not None:
             continue  # published
         filing = store.document(pi_key(number))
         due = filing.meta.get("publication_date") if filing else None
-        if due and str(due) <= listed.day:
+        if due and str(due) <= today:
             continue  # its day has come: published, not withdrawn
         out.append(number)
     return out
 
 
+def _still_withdrawn(said: list[AlertRow]) -> frozenset[str]:
+    """The keys of filings reported withdrawn and not back on the list since."""
+    out: set[str] = set()
+    for alert in sorted(said, key=lambda a: a.at):
+        if alert.kind == AlertKind.WITHDRAWN:
+            out.add(alert.target)
+        elif alert.kind == AlertKind.RESTORED:
+            out.discard(alert.target)
+    return frozenset(out)
+
+
+def restored(listed: InspectionListRow, said: list[AlertRow]) -> list[str]:
+    """The numbers of filings reported withdrawn (``said``: the day's alerts) before this
+    complete list, which holds them again."""
+    if not listed.complete:
+        return []
+    gone = {a.target for a in said if a.kind == AlertKind.WITHDRAWN and a.at <= listed.at}
+    return sorted(n for n in listed.numbers if pi_key(n) in gone)
+
+
+def _restored(
+    store: Store, number: str, listed: InspectionListRow, source: str, day: str, at: str, run: int
+) -> NewAlert:
+    filing = store.document(pi_key(number))
+    title = filing.title if filing else f"FR Doc. {number}"
+    return NewAlert(
+        AlertKind.RESTORED,
+        source,
+        pi_key(number),
+        f"back on public inspection: {title} (FR Doc. {number}, reported withdrawn earlier; "
+        f"on the list of {listed.day} as fetched at {listed.at})",
+        day,
+        at,
+        run,
+        {"url": filing.url} if filing else {},
+    )
+
+
 def _withdrawal(
-    store: Store, number: str, listed: InspectionListRow, source: str, day: str, at: str
+    store: Store, number: str, listed: InspectionListRow, source: str, day: str, at: str, run: int
 ) -> NewAlert:
     filing = store.document(pi_key(number))
     title = filing.title if filing else f"FR Doc. {number}"
@@ -230,10 +284,10 @@ def _withdrawal(
         pi_key(number),
         f"withdrawn from public inspection: {title} (FR Doc. {number}"
         + (f", was to be published {due}" if due else "")
-        + f"; not on the list of {listed.day} as fetched at {listed.at})",
+        + f"; not on the lists of {listed.day} since it was fetched at {listed.at})",
         day,
         at,
-        listed.run,
+        run,
         {"url": filing.url} if filing else {},
     )
 

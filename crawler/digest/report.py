@@ -7,13 +7,13 @@ import dataclasses
 import hashlib
 import json
 import logging
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from crawler.config import Config
 from crawler.deliver.files import write_atomic
-from crawler.digest.build import LOUD, MAIL, Day, SourcePart, build_report, source_lines
+from crawler.digest.build import MAIL, Day, SourcePart, build_report, source_lines
 from crawler.digest.calendar import calendar_for
 from crawler.digest.context import AlertEntry, Report
 from crawler.digest.render import render
@@ -22,13 +22,16 @@ from crawler.digest.topics import all_topics
 from crawler.fetch.spiders import enabled
 from crawler.keys import readable
 from crawler.parse.text import one_line
-from crawler.records import from_json, to_json, to_jsonable
-from storage import AlertRow, NewAlert, OutboxState, RunRow, RunStatus, Store
+from crawler.records import SourceState, from_json, to_json, to_jsonable
+from storage import AlertKind, AlertRow, NewAlert, OutboxState, RunRow, RunStatus, Store
 
 log = logging.getLogger(__name__)
 
 DAILY = "daily"  # the runs whose findings make a day's report
 INSPECTION = "inspection"  # the intraday Public Inspection polls (`regwatch inspect`)
+OUTPUT = "output"  # the source line of a run's files that could not be written
+# the alerts a run's error says (its message starts with the kind): a watched page moved
+SAID_BY_ERRORS = (AlertKind.SOURCE_MOVED, AlertKind.SOURCE_MISSING)
 
 
 def _daily_runs(store: Store, day: date) -> list[RunRow]:
@@ -55,24 +58,37 @@ def _day(store: Store, day: date, config: Config, daily: list[RunRow]) -> Day:
         retrying=tuple(r for r in store.retry_list() if r.first_failed <= last_started),
         notices=tuple(alert_entry(a) for a in store.alerts_on(iso)),
         mailed=sum(1 for row in store.outbox(f"{iso}/") if row.status == OutboxState.SENT),
-        polls=_polls(store, iso, ZoneInfo(config.timezone)),
+        polls=_polls(store, day, ZoneInfo(config.timezone)),
     )
 
 
-def _polls(store: Store, iso: str, tz: ZoneInfo) -> str:
-    """A line for the day's Public Inspection polls (`regwatch inspect`) that failed: a
-    filing they would have seen was alerted only by a later poll, or not at all."""
-    polls = [r for r in store.runs_on(iso) if r.kind == INSPECTION]
-    bad = [r for r in polls if r.status in (RunStatus.FAILED, RunStatus.DEGRADED)]
+def _polls(store: Store, day: date, tz: ZoneInfo) -> str:
+    """A line for the Public Inspection polls (`regwatch inspect`) of the day and the day
+    before (the daily job runs before the day's polls) that did not see the whole list
+    (failed, killed, or a list shorter than its count): a filing they would have seen was
+    alerted only by a later poll, or not at all."""
+    polls = [
+        r
+        for d in (day - timedelta(days=1), day)
+        for r in store.runs_on(d.isoformat())
+        if r.kind == INSPECTION and r.status != RunStatus.RUNNING
+    ]
+    lines = store.run_sources([r.id for r in polls])
+    fr = {s.run: s.status for s in lines if s.source not in (MAIL, OUTPUT)}  # the crawl
+    bad = [
+        r
+        for r in polls
+        if r.status == RunStatus.INTERRUPTED or fr.get(r.id, SourceState.FAILED) != SourceState.OK
+    ]
     if not bad:
         return ""
     last = bad[-1]
-    errors = store.errors([last.id])
+    errors = [e for e in store.errors([last.id]) if e.source not in (MAIL, OUTPUT)]
     why = f": {readable(errors[0].target)}: {errors[0].message}" if errors else ""
     at = datetime.fromisoformat(last.started).astimezone(tz)
     return one_line(
-        f"Public Inspection: {len(bad)} of the day's {len(polls)} polls did not see the whole "
-        f"list (the last at {at:%H:%M %Z}{why})",
+        f"Public Inspection: {len(bad)} of {len(polls)} polls since {polls[0].day} did not see "
+        f"the whole list (the last at {at:%Y-%m-%d %H:%M %Z}{why})",
         400,
     )
 
@@ -171,6 +187,8 @@ def fingerprint(report: Report) -> str:
     """What a report says of the day's documents and changes, without its source lines and
     alerts (which tell how and when runs went, and change with every run)."""
     said = {name: to_jsonable(getattr(report, name)) for name in CONTENT}
+    for entry in said["cfr_changes"]:  # how a redline is cited is not news
+        entry.pop("provenance", None)
     blob = json.dumps(said, sort_keys=True, default=str).encode()
     return hashlib.sha256(blob).hexdigest()
 
@@ -213,7 +231,7 @@ def record_alerts(
     digest calls news outside the daily rhythm. Returns how many are new."""
     added = 0
     for error in store.errors([run]):
-        kind = next((k for k in LOUD if error.message.startswith(f"{k}: ")), None)
+        kind = next((k for k in SAID_BY_ERRORS if error.message.startswith(f"{k}: ")), None)
         if kind is not None:
             iso = day.isoformat()
             known = store.document(error.target)

@@ -27,11 +27,13 @@ from crawler.snapshot.source import every as every_snapshot
 from crawler.snapshot.source import snapshot_of
 from crawler.workdays import EASTERN
 from storage import (
+    AlertKind,
     AlertRow,
     ErrorKind,
     ErrorRow,
     Held,
     LockBusy,
+    NewAlert,
     RunSourceRow,
     RunStatus,
     Store,
@@ -411,8 +413,36 @@ def inspect(
         args = {"since": day, "until": day, "public_inspection_on": day, "inspection_only": "1"}
         request = CrawlRequest(FEDERAL_REGISTER, args)
         _crawl(store, run, config, now, clock, [request], verbose, False)
-        _alerts(store, config, run, now, clock, env, own=True)
+        _poll_failed(store, config, run, now, clock)
+        # what the day's runs stored (a poll killed before it alerted is alerted now)
+        runs = tuple(r.id for r in store.runs_on(day) if r.kind in ("daily", "inspection"))
+        _alerts(store, config, run, now, clock, env, runs=runs)
         return _closed(store, run, clock, ())
+
+
+def _poll_failed(
+    store: Store, config: Config, run: int, now: datetime, clock: Callable[[], datetime]
+) -> None:
+    """A poll that could not see the whole list is an alert, once a day (a longer outage
+    is not mailed every ten minutes; the digest counts the polls that failed)."""
+    line = next((s for s in store.run_sources([run]) if s.source == FEDERAL_REGISTER), None)
+    if line is None or line.status == SourceState.OK:
+        return
+    errors = [e for e in store.errors([run]) if e.source == FEDERAL_REGISTER]
+    why = f"{errors[0].target}: {errors[0].message}" if errors else "no reason recorded"
+    local = now.astimezone(EASTERN)
+    store.record_alert(
+        NewAlert(
+            AlertKind.POLL_FAILED,
+            FEDERAL_REGISTER,
+            f"public inspection {local.date()}",
+            f"Public Inspection poll failed at {local:%H:%M} Eastern ({why}): filings made "
+            "meanwhile are alerted when a poll next sees the whole list",
+            now.astimezone(ZoneInfo(config.timezone)).date().isoformat(),
+            stamp(clock()),
+            run,
+        )
+    )
 
 
 def _alerts(
@@ -423,19 +453,19 @@ def _alerts(
     clock: Callable[[], datetime],
     env: Mapping[str, str] | None,
     *,
-    own: bool = False,
+    runs: tuple[int, ...] = (),
 ) -> None:
     """What a run outside the daily rhythm found to alert about (a watched page moved or
-    missing; with ``own``, what the run itself stored: a new filing, a withdrawal): kept as
-    alert records, mailed on their own through the outbox (sent now when ``env`` is given,
-    else by the next `regwatch send`), and put in the feeds."""
+    missing; what ``runs`` stored: a new filing, a withdrawal): kept as alert records,
+    mailed on their own through the outbox (sent now when ``env`` is given, else by the
+    next `regwatch send`), and put in the feeds."""
     from crawler.deliver.email import queue_alerts, send_due
     from crawler.deliver.feeds import write_alerts
     from crawler.digest.report import alert_entry, make_report, record_alerts, runs_scope
 
     at = stamp(clock())
     day = now.astimezone(ZoneInfo(config.timezone)).date()
-    scope = runs_scope(store, (run,), day, config) if own else None
+    scope = runs_scope(store, tuple(sorted({*runs, run})), day, config) if runs else None
     record_alerts(store, run, day, config, at, scope)
     alerts = store.alerts_of_run(run)
     if alerts and store.report(day.isoformat()) is not None:

@@ -52,6 +52,7 @@ class PlannedJob:
     when: str  # as config.toml says it
     trigger: BaseTrigger
     grace: int | None = None  # seconds; None: [schedule] misfire_grace_hours
+    store: str = "default"  # "memory": planned afresh at each start, never kept
 
 
 def trigger(cron: str, timezone: str) -> CronTrigger:
@@ -102,10 +103,14 @@ def planned(config: Config) -> list[PlannedJob]:
         cron = getattr(config.schedule, name)
         if cron:
             jobs.append(PlannedJob(name, cron, trigger(cron, config.timezone)))
-    if config.schedule.inspect:  # a poll missed while down is not worth running late
+    fr = config.sources.federal_register
+    if config.schedule.inspect and fr.enabled and fr.public_inspection:
+        # a poll missed while down is not worth running late; kept in memory only, so
+        # turning it off (or the FR's Public Inspection off) leaves no stored job firing
         hours = Hours.parse(config.schedule.inspect_hours, "schedule.inspect_hours")
         poll = OfficeHours(config.schedule.inspect, hours)
-        jobs.append(PlannedJob("inspect", str(poll), poll, grace=config.schedule.inspect * 60))
+        grace = config.schedule.inspect * 60
+        jobs.append(PlannedJob("inspect", str(poll), poll, grace=grace, store="memory"))
     return jobs
 
 
@@ -217,6 +222,7 @@ def serve(config: Config) -> None:
             id=job.name,
             name=f"regwatch {job.name}",
             replace_existing=True,
+            jobstore=job.store,
             **({"misfire_grace_time": job.grace} if job.grace is not None else {}),
         )
 
