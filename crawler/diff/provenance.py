@@ -19,8 +19,9 @@ NORMALISED = (
 )
 
 
-def provenance(version: VersionRow, tree: Node) -> dict[str, Any]:
-    """One side's provenance as data (the JSON of `regwatch diff` and the API)."""
+def provenance(version: VersionRow, tree: Node | None) -> dict[str, Any]:
+    """One side's provenance as data (the JSON of `regwatch diff` and the API); ``tree``:
+    the unit's text (whose source note names FR documents), None for an FR document."""
     return {
         "version": version.seq,
         "in_effect_from": version.valid_from,
@@ -28,7 +29,7 @@ def provenance(version: VersionRow, tree: Node) -> dict[str, Any]:
         "fetched_from": dict(sorted(version.fetched_from.items())),
         "payload_sha256": dict(sorted(version.raw_blobs.items())),
         "normalised_sha256": version.text_hash,
-        "sources": sorted(fr_citations(tree)),
+        "sources": sorted(fr_citations(tree)) if tree is not None else [],
     }
 
 

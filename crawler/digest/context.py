@@ -43,6 +43,8 @@ class RedlineEntry:
     given: tuple[str, ...]  # the rule's own text, shown when flagged
     diff: DocumentDiff | None
     text: str  # the redline as plain text
+    # what was compared (crawler.diff.provenance): the prior text's version, the rule's
+    provenance: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

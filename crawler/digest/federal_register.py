@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import ClassVar
 
 from crawler.diff.cite import cited_diff, pin_cite
+from crawler.diff.provenance import provenance, provenance_line
 from crawler.diff.views import text_view
 from crawler.digest.context import (
     ChangeEntry,
@@ -58,6 +59,7 @@ class RedlineRecord:
     given: tuple[str, ...]
     old: Node | None
     new: Node | None
+    provenance: tuple[str, ...] = ()  # the prior text's version, the rule's version
 
 
 @dataclass(frozen=True)
@@ -332,8 +334,11 @@ def _redline_records(store: Store, keys: list[str]) -> tuple[RedlineRecord, ...]
             continue
         meta = row.meta
         tree = from_json(Node, store.blob(version.tree_blob))
-        base = meta.get("base_version")
-        old = from_json(Node, store.blob(store.version(base).tree_blob)) if base else None
+        base = store.version(meta["base_version"]) if meta.get("base_version") else None
+        old = from_json(Node, store.blob(base.tree_blob)) if base else None
+        rule = store.latest_version(fr_key(str(meta["fr"])))
+        said = [provenance_line("prior text", provenance(base, old))] if base else []
+        said += [provenance_line("rule", provenance(rule, None))] if rule else []
         out.append(
             RedlineRecord(
                 unit=meta["unit"],
@@ -343,6 +348,7 @@ def _redline_records(store: Store, keys: list[str]) -> tuple[RedlineRecord, ...]
                 given=tuple(meta.get("given", ())),
                 old=old,
                 new=None if tree.kind in (ProjectionOp.FLAGGED, ProjectionOp.REMOVED) else tree,
+                provenance=tuple(said),
             )
         )
     return tuple(out)
@@ -441,6 +447,7 @@ def _redline(record: RedlineRecord, pages: dict[str, str]) -> RedlineEntry:
         given=record.given,
         diff=diff,
         text=text_view(diff) if diff is not None else "",
+        provenance=record.provenance,
     )
 
 
