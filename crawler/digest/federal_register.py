@@ -326,6 +326,9 @@ def _redlines(store: Store, numbers: set[str]) -> dict[str, tuple[RedlineRecord,
 
 
 def _redline_records(store: Store, keys: list[str]) -> tuple[RedlineRecord, ...]:
+    """The redlines of one rule (``keys``: its projection keys)."""
+    rule = store.latest_version(fr_key(projection_parts(keys[0])[1])) if keys else None
+    by_rule = [provenance_line("rule", provenance(rule, None))] if rule else []
     out = []
     for key in keys:
         version = store.latest_version(key)
@@ -336,9 +339,7 @@ def _redline_records(store: Store, keys: list[str]) -> tuple[RedlineRecord, ...]
         tree = from_json(Node, store.blob(version.tree_blob))
         base = store.version(meta["base_version"]) if meta.get("base_version") else None
         old = from_json(Node, store.blob(base.tree_blob)) if base else None
-        rule = store.latest_version(fr_key(str(meta["fr"])))
         said = [provenance_line("prior text", provenance(base, old))] if base else []
-        said += [provenance_line("rule", provenance(rule, None))] if rule else []
         out.append(
             RedlineRecord(
                 unit=meta["unit"],
@@ -348,7 +349,7 @@ def _redline_records(store: Store, keys: list[str]) -> tuple[RedlineRecord, ...]
                 given=tuple(meta.get("given", ())),
                 old=old,
                 new=None if tree.kind in (ProjectionOp.FLAGGED, ProjectionOp.REMOVED) else tree,
-                provenance=tuple(said),
+                provenance=(*said, *by_rule),
             )
         )
     return tuple(out)

@@ -9,6 +9,7 @@ import json
 import logging
 from datetime import date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from crawler.config import Config
@@ -186,11 +187,20 @@ CONTENT = ("sections", "corrections", "changes", "cfr_changes", "inspection", "w
 def fingerprint(report: Report) -> str:
     """What a report says of the day's documents and changes, without its source lines and
     alerts (which tell how and when runs went, and change with every run)."""
-    said = {name: to_jsonable(getattr(report, name)) for name in CONTENT}
-    for entry in said["cfr_changes"]:  # how a redline is cited is not news
-        entry.pop("provenance", None)
+    said = {name: _unsaid(to_jsonable(getattr(report, name))) for name in CONTENT}
     blob = json.dumps(said, sort_keys=True, default=str).encode()
     return hashlib.sha256(blob).hexdigest()
+
+
+def _unsaid(value: Any) -> Any:
+    """``value`` without its provenance, wherever it is (an eCFR change's, a rule's
+    redline's): how a change is cited is not news, and a report kept before regwatch cited
+    it is not corrected for it."""
+    if isinstance(value, dict):
+        return {k: _unsaid(v) for k, v in value.items() if k != "provenance"}
+    if isinstance(value, list):
+        return [_unsaid(v) for v in value]
+    return value
 
 
 def encode(report: Report) -> bytes:
