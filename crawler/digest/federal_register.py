@@ -4,6 +4,8 @@ Public Inspection list."""
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import ClassVar
@@ -259,39 +261,45 @@ def restored(listed: InspectionListRow, said: list[AlertRow]) -> list[str]:
 def _restored(
     store: Store, number: str, listed: InspectionListRow, source: str, day: str, at: str, run: int
 ) -> NewAlert:
-    filing = store.document(pi_key(number))
-    title = filing.title if filing else f"FR Doc. {number}"
-    return NewAlert(
-        AlertKind.RESTORED,
-        source,
-        pi_key(number),
-        f"back on public inspection: {title} (FR Doc. {number}, reported withdrawn earlier; "
-        f"on the list of {listed.day} as fetched at {listed.at})",
-        day,
-        at,
-        run,
-        {"url": filing.url} if filing else {},
+    return _filing_alert(
+        store,
+        number,
+        lambda title, _due: (
+            f"back on public inspection: {title} (FR Doc. {number}, reported withdrawn "
+            f"earlier; on the list of {listed.day} as fetched at {listed.at})"
+        ),
+        NewAlert(AlertKind.RESTORED, source, pi_key(number), "", day, at, run),
     )
 
 
 def _withdrawal(
     store: Store, number: str, listed: InspectionListRow, source: str, day: str, at: str, run: int
 ) -> NewAlert:
+    return _filing_alert(
+        store,
+        number,
+        lambda title, due: (
+            f"withdrawn from public inspection: {title} (FR Doc. {number}"
+            + (f", was to be published {due}" if due else "")
+            + f"; not on the lists of {listed.day} since it was fetched at {listed.at})"
+        ),
+        NewAlert(AlertKind.WITHDRAWN, source, pi_key(number), "", day, at, run),
+    )
+
+
+def _filing_alert(
+    store: Store,
+    number: str,
+    say: Callable[[str, str | None], str],
+    alert: NewAlert,
+) -> NewAlert:
+    """``alert`` about a stored filing, its title said by ``say(title, publication day)``
+    and linking to the filing (a filing not stored is named by its number)."""
     filing = store.document(pi_key(number))
     title = filing.title if filing else f"FR Doc. {number}"
     due = filing.meta.get("publication_date") if filing else None
-    return NewAlert(
-        AlertKind.WITHDRAWN,
-        source,
-        pi_key(number),
-        f"withdrawn from public inspection: {title} (FR Doc. {number}"
-        + (f", was to be published {due}" if due else "")
-        + f"; not on the lists of {listed.day} since it was fetched at {listed.at})",
-        day,
-        at,
-        run,
-        {"url": filing.url} if filing else {},
-    )
+    detail = {"url": filing.url} if filing else {}
+    return dataclasses.replace(alert, title=say(title, due), detail=detail)
 
 
 def document_entry(store: Store, row: DocumentRow, scope: Scope) -> DocumentEntry:

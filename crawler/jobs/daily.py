@@ -406,16 +406,18 @@ def inspect(
             "regwatch inspect: the Federal Register's Public Inspection is turned off in the "
             "config ([sources.federal_register] enabled and public_inspection)"
         )
+    from crawler.digest.report import DAILY, INSPECTION
+
     today = now.astimezone(EASTERN).date()
     day = today.isoformat()
-    with _run(config, [FEDERAL_REGISTER], "inspection", today, now, command) as (store, run):
+    with _run(config, [FEDERAL_REGISTER], INSPECTION, today, now, command) as (store, run):
         store.source_started(run, FEDERAL_REGISTER, stamp(now), None, None)  # no window
         args = {"since": day, "until": day, "public_inspection_on": day, "inspection_only": "1"}
         request = CrawlRequest(FEDERAL_REGISTER, args)
         _crawl(store, run, config, now, clock, [request], verbose, False)
         _poll_failed(store, config, run, now, clock)
         # what the day's runs stored (a poll killed before it alerted is alerted now)
-        runs = tuple(r.id for r in store.runs_on(day) if r.kind in ("daily", "inspection"))
+        runs = tuple(r.id for r in store.runs_on(day) if r.kind in (DAILY, INSPECTION))
         _alerts(store, config, run, now, clock, env, runs=runs)
         return _closed(store, run, clock, ())
 

@@ -5,7 +5,6 @@ name, key prefix and label."""
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 from collections import Counter
 from collections.abc import Mapping
@@ -66,7 +65,6 @@ class WebPages(Snapshot):
             listing=item.listing,
             key=key,
         )
-        new = dataclasses.replace(new, fetched_from={"html": item.url})
         outcome = snapshot(writer.store, new, node_tree=True)
         writer.save_validators(item.validators)
         return Counter([outcome])

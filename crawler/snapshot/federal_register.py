@@ -4,7 +4,6 @@ the last window that went without error; publication-day redlines once a run is 
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 from collections import Counter
 from collections.abc import Callable, Mapping
@@ -42,9 +41,9 @@ def _document(item: FetchedDocument, w: Writer) -> Outcome:
         fetched_at=item.fetched_at,
         source=item.source,
         reference_for=item.reference_for,
+        fetched_from={"json": item.json_url} | ({"xml": item.xml_url} if item.xml_url else {}),
     )
-    urls = {"json": item.json_url} | ({"xml": item.xml_url} if item.xml_url else {})
-    outcome = snapshot(w.store, dataclasses.replace(new, fetched_from=urls))
+    outcome = snapshot(w.store, new)
     w.save_validators(item.validators)
     return outcome
 
@@ -57,8 +56,14 @@ def _public_inspection(item: FetchedPublicInspection, w: Writer) -> Counter[str]
     found = parse_inspection_list(item.body, item.available_on, what)
     outcomes: Counter[str] = Counter()
     for doc in found.documents:
-        new = pi_version(doc, item.body, run=w.run, fetched_at=item.fetched_at, source=item.source)
-        new = dataclasses.replace(new, fetched_from={"json": item.url})
+        new = pi_version(
+            doc,
+            item.body,
+            run=w.run,
+            fetched_at=item.fetched_at,
+            source=item.source,
+            url=item.url,
+        )
         outcomes[f"{INSPECTION}{snapshot(w.store, new)}"] += 1
     numbers = [doc.number for doc in found.documents]
     day = item.available_on.isoformat()

@@ -134,7 +134,9 @@ def fr_version(
     fetched_at: str,
     source: str,
     reference_for: str | None,
+    fetched_from: dict[str, str] | None = None,
 ) -> NewVersion:
+    """``fetched_from``: the URL of each payload of ``raw``, by its role."""
     tree = to_json(doc)
     meta: dict[str, Any] = {  # listing metadata, stored as JSON
         "type": doc.type,
@@ -169,6 +171,7 @@ def fr_version(
         fetched_at=fetched_at,
         run=run,
         links=links,
+        fetched_from=fetched_from or {},
     )
 
 
@@ -184,8 +187,15 @@ def _delay_meta(delay: Delay) -> dict[str, str | None]:
 
 
 def pi_version(
-    doc: PublicInspectionDocument, raw: bytes, *, run: int, fetched_at: str, source: str
+    doc: PublicInspectionDocument,
+    raw: bytes,
+    *,
+    run: int,
+    fetched_at: str,
+    source: str,
+    url: str = "",
 ) -> NewVersion:
+    """``raw``: the whole list the filing is on, fetched from ``url``."""
     tree = to_json(doc)
     meta = {
         "type": doc.type,
@@ -207,6 +217,7 @@ def pi_version(
         valid_from=doc.available_on.isoformat(),
         fetched_at=fetched_at,
         run=run,
+        fetched_from={"json": url} if url else {},
     )
 
 
@@ -239,6 +250,7 @@ def web_version(
         valid_from=day.isoformat(),
         fetched_at=fetched_at,
         run=run,
+        fetched_from={"html": page.url} if page.url else {},  # as fetched (the spider's URL)
     )
 
 
@@ -254,13 +266,15 @@ def cfr_versions(
     source: str,
     site_base: str,
     raw_digests: Callable[[Node], str | None] | None = None,
+    url: str = "",
 ) -> list[NewVersion]:
     """The part's manifest (its units by content hash, to rebuild the whole part), then
     each section and appendix that was parsed, as NewVersions valid from ``day`` (units left
     unparsed because their XML did not change are unit-refs in ``root``: the manifest keeps
     them as they are). The manifest comes first: its versions decide which earlier payload
     the part's XML is stored against. ``raw_digests``: the XML hash of a parsed unit, kept
-    in the manifest."""
+    in the manifest. ``url``: where ``raw`` was fetched."""
+    fetched_from = {"xml": url} if url else {}
     out = []
     hashes: dict[tuple[str, ...], tuple[str, str, str | None]] = {}
     for key, path, node in units(title, part, root):
@@ -285,6 +299,7 @@ def cfr_versions(
                 # against the unit's earlier tree (nearly the same, and small: compressing
                 # against the part's megabytes of XML costs a dictionary load per version)
                 tree_base="previous",
+                fetched_from=fetched_from,
             )
         )
     stub = manifest(root, hashes)
@@ -310,6 +325,7 @@ def cfr_versions(
             fetched_at=fetched_at,
             run=run,
             tree_base="previous",
+            fetched_from=fetched_from,
         ),
     )
     return out

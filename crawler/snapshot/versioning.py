@@ -109,8 +109,8 @@ def store_cfr_part(
         source=item.source,
         site_base=ecfr.site_base,
         raw_digests=reuse.digest_of,
+        url=item.url,
     )
-    news = [dataclasses.replace(n, fetched_from={"xml": item.url}) for n in news]
     confirmed_by: tuple[str, ...] = ()
     held: Counter[str] = Counter()
     if previous is not None and stub is not None:
